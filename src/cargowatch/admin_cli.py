@@ -1,0 +1,205 @@
+"""Local administration commands: db, orgs, users, tokens, shares, serve."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cargowatch.auth.principal import ROLES, Principal
+from cargowatch.cli import console, local_admin, state
+from cargowatch.config import get_settings
+from cargowatch.orgs.models import ORG_KINDS
+
+db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations (local administration).", no_args_is_help=True)
+users_app = typer.Typer(help="Users of an organisation (local administration).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (local administration).", no_args_is_help=True)
+shares_app = typer.Typer(help="Share your organisation's events with another.", no_args_is_help=True)
+
+
+def cli_principal() -> Principal:
+    """The user this CLI acts as (--as or CARGOWATCH_USER)."""
+    from cargowatch.auth.service import principal_for_username
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        return principal_for_username(session, state.acting_as or get_settings().user)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the store to the newest schema (creates it when empty)."""
+    from cargowatch.db.engine import get_engine
+    from cargowatch.db.migrate import current_revision, upgrade
+
+    engine = get_engine(upgrade=False)
+    upgrade(engine)
+    console.print(f"store {engine.url.render_as_string()} at schema {current_revision(engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show which store is configured and its schema revision."""
+    from cargowatch.db.engine import get_engine
+    from cargowatch.db.migrate import current_revision, head_revision
+
+    engine = get_engine(upgrade=False)
+    console.print(f"store:  {engine.url.render_as_string()}")
+    console.print(f"schema: {current_revision(engine)} (newest: {head_revision()})")
+
+
+@orgs_app.command("create")
+def orgs_create(
+    slug: Annotated[str, typer.Argument(help="Short lowercase name, e.g. 'customs-be'.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    kind: Annotated[str, typer.Option(help=f"One of {', '.join(ORG_KINDS)}.")] = "OTHER",
+) -> None:
+    """Create an organisation."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.orgs.service import create_org
+
+    with unit_of_work() as session:
+        org = create_org(session, actor=local_admin(), slug=slug, name=name, kind=kind)
+    console.print(f"organisation {org.slug} created (id {org.id})")
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """List organisations."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.orgs.service import list_orgs
+
+    table = Table("id", "slug", "name", "kind")
+    with unit_of_work() as session:
+        for org in list_orgs(session):
+            table.add_row(str(org.id), org.slug, org.name, org.kind)
+    console.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    org: Annotated[str, typer.Option(help="Organisation slug.")],
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")] = "analyst",
+    display_name: Annotated[str, typer.Option(help="Name shown to people.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a password (for the web UI) from stdin.")
+    ] = False,
+) -> None:
+    """Create a user of an organisation."""
+    from cargowatch.auth.service import create_user
+    from cargowatch.db.engine import unit_of_work
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with unit_of_work() as session:
+        user = create_user(
+            session, actor=local_admin(), org_slug=org, username=username, role=role,
+            password=password, display_name=display_name,
+        )  # fmt: skip
+    console.print(f"user {user.username} created in {org} as {role}")
+
+
+@users_app.command("list")
+def users_list(org: Annotated[str, typer.Option(help="Only this organisation.")] = "") -> None:
+    """List users."""
+    from cargowatch.auth.service import list_users
+    from cargowatch.db.engine import unit_of_work
+
+    table = Table("username", "organisation", "role", "active")
+    with unit_of_work() as session:
+        for user, slug in list_users(session, org_slug=org or None):
+            table.add_row(user.username, slug, user.role, "yes" if user.active else "no")
+    console.print(table)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    expires_days: Annotated[int, typer.Option(help="Days until it expires (0: never).")] = 0,
+) -> None:
+    """Create an API token; it is printed once and only its digest is stored."""
+    from cargowatch.auth.service import create_token
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        token, plain = create_token(
+            session, actor=local_admin(), username=username, name=name,
+            expires_days=expires_days or None,
+        )  # fmt: skip
+    console.print(f"token {token.prefix}… for {username} (store it now, it is not shown again):")
+    print(plain)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(prefix: Annotated[str, typer.Argument(help="The token's shown prefix.")]) -> None:
+    """Revoke an API token."""
+    from cargowatch.auth.service import revoke_token
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        revoke_token(session, actor=local_admin(), prefix=prefix)
+    console.print(f"token {prefix} revoked")
+
+
+@shares_app.command("grant")
+def shares_grant(
+    to: Annotated[str, typer.Option("--to", help="Organisation slug that may read.")],
+    container: Annotated[str, typer.Option(help="Share this container's events.")] = "",
+    all_events: Annotated[bool, typer.Option("--all", help="Share all events.")] = False,
+) -> None:
+    """Let another organisation read your organisation's events."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.exceptions import InvalidInput
+    from cargowatch.sharing.service import grant
+
+    if bool(container) == all_events:
+        raise InvalidInput("give either --container NUMBER or --all")
+    principal = cli_principal()
+    with unit_of_work() as session:
+        share = grant(
+            session, principal=principal, grantee_slug=to,
+            scope="all-events" if all_events else "container",
+            value=container.strip().upper(),
+        )  # fmt: skip
+    console.print(f"share {share.id}: {to} may read {'all events' if all_events else container}")
+
+
+@shares_app.command("list")
+def shares_list() -> None:
+    """Shares your organisation gave or received."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing.service import list_shares
+
+    principal = cli_principal()
+    table = Table("id", "owner org", "grantee org", "scope", "value")
+    with unit_of_work() as session:
+        for s in list_shares(session, principal=principal):
+            table.add_row(str(s.id), str(s.owner_org_id), str(s.grantee_org_id), s.scope, s.value)
+    console.print(table)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from cargowatch.app import create_app
+
+    console.print(f"cargowatch API on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the administration commands to the root command."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(orgs_app, name="orgs")
+    app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")
+    app.add_typer(shares_app, name="shares")
+    app.command("serve")(serve)

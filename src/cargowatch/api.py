@@ -1,0 +1,45 @@
+"""Shared HTTP plumbing: the per-request session and the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cargowatch.auth.principal import Principal
+from cargowatch.auth.service import principal_for_token
+from cargowatch.db.engine import unit_of_work
+from cargowatch.exceptions import NotAuthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from 'cargowatch tokens create'")
+
+
+def get_engine_dep(request: Request) -> Engine:
+    """The engine the app was created with."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back on error."""
+    with unit_of_work(engine) as session:
+        yield session
+
+
+def get_principal(
+    session: Annotated[Session, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller behind the bearer token; 401 without a valid one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("an API token is required: 'Authorization: Bearer <token>'")
+    return principal_for_token(session, credentials.credentials)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+EngineDep = Annotated[Engine, Depends(get_engine_dep)]

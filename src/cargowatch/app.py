@@ -1,0 +1,45 @@
+"""The HTTP application: create_app(settings) mounts every domain's router."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from cargowatch import __version__
+from cargowatch.auth.router import router as auth_router
+from cargowatch.config import Settings, get_settings
+from cargowatch.db.engine import get_engine
+from cargowatch.events.router import router as events_router
+from cargowatch.exceptions import CargowatchError, NotAuthenticated
+from cargowatch.ingest.router import router as ingest_router
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """A configured cargowatch API (OpenAPI at /docs)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="cargowatch",
+        version=__version__,
+        description=(
+            "Chain of custody and risk targeting for maritime containers. Every call needs a "
+            "bearer token from 'cargowatch tokens create' and sees only what its organisation "
+            "may see."
+        ),
+    )
+    app.state.engine = engine or get_engine(settings)
+
+    @app.exception_handler(CargowatchError)
+    async def _error(_request: Request, exc: CargowatchError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.http_status, headers=headers)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness: the service answers."""
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(events_router)
+    app.include_router(ingest_router)
+    app.include_router(auth_router)
+    return app

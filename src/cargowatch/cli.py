@@ -1,0 +1,105 @@
+"""The cargowatch command: one root, each domain's commands added to it."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cargowatch import __version__
+from cargowatch.exceptions import CargowatchError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="cargowatch",
+    help="Chain of custody and risk targeting for maritime containers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class CliState:
+    """Options given on the root command."""
+
+    acting_as: str = ""
+
+
+state = CliState()
+
+
+def local_admin() -> str:
+    """How the audit log names the operator of a local administration command."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return f"cli:{who}"
+
+
+def version_callback(value: bool) -> None:
+    """Print the version and stop."""
+    if value:
+        console.print(f"cargowatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    acting_as: Annotated[
+        str,
+        typer.Option(
+            "--as", help="Act as this user (default: CARGOWATCH_USER).", envvar="CARGOWATCH_USER"
+        ),
+    ] = "",
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Version.")
+    ] = False,
+) -> None:
+    """cargowatch: gather custody events, rebuild each container's chain of custody, rank risk."""
+    state.acting_as = acting_as
+
+
+def _register() -> None:
+    from cargowatch.admin_cli import register as register_admin
+    from cargowatch.events.cli import register as register_events
+    from cargowatch.ingest.cli import register as register_ingest
+
+    register_admin(app)
+    register_ingest(app)
+    register_events(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: runs the app and maps cargowatch errors to exit codes."""
+    try:
+        app(standalone_mode=False)
+    except CargowatchError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}")
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+def resolve_paths(paths: list[Path]) -> list[Path]:
+    """Paths as given, expanded for ~."""
+    return [p.expanduser() for p in paths]

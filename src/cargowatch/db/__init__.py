@@ -1,0 +1,1 @@
+"""Database: engine, sessions, portable column types and migrations."""

@@ -1,0 +1,98 @@
+"""Engines, sessions and the unit of work; the schema is upgraded on first use of an empty store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from cargowatch.config import Settings, get_settings
+
+_engines: dict[str, Engine] = {}
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for url; SQLite files get WAL mode and their folder is created."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False}
+    elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:
+    """The process-wide engine for the configured store, migrated to the latest schema."""
+    settings = settings or get_settings()
+    url = settings.database_url
+    engine = _engines.get(url)
+    if engine is None:
+        engine = make_engine(url)
+        if upgrade:
+            ensure_schema(engine)
+        _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests and long-running commands use this)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade an empty store to the latest schema; refuse a store that is behind."""
+    from cargowatch.db.migrate import current_revision, head_revision, upgrade
+
+    if not inspect(engine).has_table("alembic_version"):
+        upgrade(engine)
+        return
+    current = current_revision(engine)
+    if current != head_revision():
+        from cargowatch.exceptions import Conflict
+
+        raise Conflict(
+            f"the store is at schema {current}, this cargowatch needs {head_revision()}: "
+            "run 'cargowatch db upgrade'"
+        )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to engine that keep loaded objects usable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """One transaction: commits once at the end, rolls back on any error."""
+    engine = engine or get_engine()
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,1 @@
+"""The canonical event store every source is mapped into."""

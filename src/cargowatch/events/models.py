@@ -1,0 +1,73 @@
+"""ORM model of the canonical event and of retractions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cargowatch.db.base import Base, UTCDateTime
+
+
+class Event(Base):
+    """One thing that happened to a container, a shipment or a transport, from any source."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("org_id", "event_key", name="uq_events_org_key"),
+        Index("ix_events_container_time", "container", "event_time"),
+        Index("ix_events_booking", "booking_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    event_key: Mapped[str] = mapped_column(String(500))
+    source_format: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(16))
+    event_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    classifier: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    event_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    container: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    iso_type: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    empty_indicator: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    movement_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    unlocode: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    facility_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    facility_type: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    location_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seals: Mapped[str | None] = mapped_column(Text, nullable=True)
+    booking_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    bl_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    document_type: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    document_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    transport_call_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    mode_of_transport: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    vessel_imo: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    vessel_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    voyage: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    service_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    originator: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    warnings: Mapped[str | None] = mapped_column(Text, nullable=True)
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_file: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    source_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Retraction(Base):
+    """A DCSA 3.0 retraction; the retracted event is marked, never deleted."""
+
+    __tablename__ = "retractions"
+    __table_args__ = (UniqueConstraint("org_id", "event_key", name="uq_retractions_org_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    event_key: Mapped[str] = mapped_column(String(500))
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,70 @@
+"""Reading canonical events, always through the caller's visibility."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.events.models import Event
+from cargowatch.exceptions import NotFound
+from cargowatch.sharing.service import visible_events
+
+# Customs selections are need-to-know: insiders leak which boxes will be scanned.
+SENSITIVE_CODES = frozenset({"CUSS", "CUSI", "CUSR"})
+
+
+def _audit_sensitive(session: Session, principal: Principal, events: list[Event]) -> None:
+    hits = sorted({e.container or "" for e in events if e.event_code in SENSITIVE_CODES})
+    for container in hits:
+        audit.record(
+            session, actor=principal, action="events.read-customs", entity_type="container",
+            entity_id=container or "-",
+        )  # fmt: skip
+
+
+def list_events(
+    session: Session,
+    *,
+    principal: Principal,
+    container: str | None = None,
+    booking_ref: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_retracted: bool = True,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[Event]:
+    """Events the caller may see, oldest first, filtered; customs selections read are audited."""
+    principal.require("events:read")
+    query = select(Event).where(visible_events(principal))
+    if container:
+        query = query.where(Event.container == container.strip().upper())
+    if booking_ref:
+        query = query.where(Event.booking_ref == booking_ref)
+    if event_type:
+        query = query.where(Event.event_type == event_type.upper())
+    if since:
+        query = query.where(Event.event_time >= since)
+    if until:
+        query = query.where(Event.event_time < until)
+    if not include_retracted:
+        query = query.where(Event.retracted.is_(False))
+    query = query.order_by(Event.event_time, Event.id).limit(limit).offset(offset)
+    events = list(session.scalars(query))
+    _audit_sensitive(session, principal, events)
+    return events
+
+
+def get_event(session: Session, *, principal: Principal, event_id: int) -> Event:
+    """One event the caller may see, with its raw record."""
+    principal.require("events:read")
+    event = session.scalar(select(Event).where(Event.id == event_id, visible_events(principal)))
+    if event is None:
+        raise NotFound(f"no event {event_id}")
+    _audit_sensitive(session, principal, [event])
+    return event

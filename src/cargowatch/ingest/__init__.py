@@ -1,0 +1,1 @@
+"""Ingest: adapters per format, quarantine for bad records, runs with counts."""

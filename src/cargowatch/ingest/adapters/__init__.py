@@ -1,0 +1,1 @@
+"""Ingest adapters, one module per format, registered in ADAPTERS."""

@@ -1,0 +1,118 @@
+"""Ingest flows: the transactions around the ingest services (a run, its files, its audit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine
+
+from cargowatch.auth.principal import Principal
+from cargowatch.config import get_settings
+from cargowatch.db.engine import get_engine, unit_of_work
+from cargowatch.exceptions import InvalidInput, NothingReadable
+from cargowatch.ingest import service
+from cargowatch.ingest.models import IngestRun
+from cargowatch.ingest.service import Counts
+
+FileProgress = Callable[[str, int], None]
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and every file below folders named (hidden ones skipped), in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(p.startswith(".") for p in child.parts[-1:]):
+                    yield child
+        elif path.is_file():
+            yield path
+        else:
+            raise InvalidInput(f"{path}: no such file or folder")
+
+
+def _finish(
+    engine: Engine, principal: Principal, run_id: int, counts: Counts
+) -> tuple[IngestRun, Counts]:
+    with unit_of_work(engine) as session:
+        counts.retracted = service.apply_retractions(session, principal=principal)
+        usable = counts.stored + counts.duplicates + counts.retracted
+        if not counts.quarantined:
+            status = "done"
+        else:
+            status = "partial" if usable else "failed"
+        run = session.get(IngestRun, run_id)
+        assert run is not None
+        run = service.finish_run(
+            session, principal=principal, run=run, counts=counts, status=status
+        )
+    return run, counts
+
+
+def ingest_paths(
+    *,
+    principal: Principal,
+    paths: Iterable[Path],
+    fmt: str | None = None,
+    engine: Engine | None = None,
+    on_file: Callable[[Path, int], Callable[[int], None] | None] | None = None,
+) -> tuple[IngestRun, Counts]:
+    """Ingest files and folders as one run; each file is committed on its own."""
+    engine = engine or get_engine()
+    files = list(expand_paths(paths))
+    if not files:
+        raise InvalidInput("no files to ingest")
+    batch = get_settings().ingest_batch_size
+    with unit_of_work(engine) as session:
+        run_id = service.start_run(
+            session, principal=principal, source=", ".join(str(f) for f in files)
+        ).id
+    total = Counts()
+    for path in files:
+        progress = on_file(path, path.stat().st_size) if on_file else None
+        with path.open("rb") as stream, unit_of_work(engine) as session:
+            counts = service.ingest_stream(
+                session, principal=principal, run_id=run_id, stream=stream, source=str(path),
+                fmt=fmt, batch_size=batch, progress=progress,
+            )  # fmt: skip
+        total.add(counts)
+    run, total = _finish(engine, principal, run_id, total)
+    if total.read and not (total.stored + total.duplicates + total.retracted):
+        raise NothingReadable(
+            f"nothing could be read: {total.quarantined} records quarantined "
+            f"(run {run.id}; see 'cargowatch quarantine list --run {run.id}')"
+        )
+    return run, total
+
+
+def ingest_bytes(
+    *,
+    principal: Principal,
+    stream: IO[bytes],
+    source: str,
+    fmt: str | None = None,
+    engine: Engine | None = None,
+) -> tuple[IngestRun, Counts]:
+    """Ingest one in-memory source (an API upload) as one run."""
+    engine = engine or get_engine()
+    with unit_of_work(engine) as session:
+        run_id = service.start_run(session, principal=principal, source=source).id
+    with unit_of_work(engine) as session:
+        counts = service.ingest_stream(
+            session, principal=principal, run_id=run_id, stream=stream, source=source, fmt=fmt,
+            batch_size=get_settings().ingest_batch_size,
+        )  # fmt: skip
+    return _finish(engine, principal, run_id, counts)
+
+
+def replay_quarantine(
+    *, principal: Principal, ids: list[int] | None, engine: Engine | None = None
+) -> tuple[IngestRun, Counts]:
+    """Replay quarantined records (all open ones when ids is None) as a new run."""
+    engine = engine or get_engine()
+    with unit_of_work(engine) as session:
+        run_id = service.start_run(session, principal=principal, source="quarantine replay").id
+    with unit_of_work(engine) as session:
+        counts = service.replay(session, principal=principal, run_id=run_id, ids=ids)
+    return _finish(engine, principal, run_id, counts)

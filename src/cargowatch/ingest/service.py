@@ -1,0 +1,373 @@
+"""Ingest services: format detection, streaming a source into the store, quarantine.
+
+These functions take a session and never commit; ingest/flows.py decides the transactions.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+import cargowatch.ingest.adapters.dcsa_tnt  # noqa: F401  (registers the built-in adapter)
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.db.base import utcnow
+from cargowatch.exceptions import InvalidInput, NotFound
+from cargowatch.ingest.adapters.base import (
+    ADAPTERS,
+    Adapter,
+    EventRow,
+    RecordError,
+    Retract,
+    SourceRecord,
+)
+from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.ingest.writer import EventWriter
+
+WARNINGS_INDEX = 30
+HEAD_BYTES = 64 * 1024
+UNKNOWN_KEEP = 1024 * 1024
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Counts:
+    """What an ingest run (or one source of it) did."""
+
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    retracted: int = 0
+    warnings: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, other: Counts) -> None:
+        """Add other's figures to these."""
+        self.read += other.read
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.retracted += other.retracted
+        self.warnings += other.warnings
+        self.notes.extend(other.notes)
+
+    def as_dict(self) -> dict[str, int]:
+        """The figures without the notes."""
+        return {
+            "read": self.read,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "retracted": self.retracted,
+            "warnings": self.warnings,
+        }
+
+
+def known_formats() -> list[str]:
+    """Every format name --format accepts."""
+    names: list[str] = []
+    for name, adapter in ADAPTERS:
+        names.append(name)
+        names.extend(adapter.formats)
+    return names
+
+
+def adapter_for(fmt: str) -> Adapter:
+    """The adapter that reads fmt (a family name or one of its specific formats)."""
+    for name, adapter in ADAPTERS:
+        if fmt == name or fmt in adapter.formats:
+            return adapter
+    raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(known_formats())}")
+
+
+def detect(head: bytes, forced: str | None = None) -> tuple[Adapter, str] | None:
+    """The adapter and format for a source starting with head, or None if nobody knows it."""
+    if forced:
+        return adapter_for(forced), forced
+    for _name, adapter in ADAPTERS:
+        fmt = adapter.sniff(head)
+        if fmt:
+            return adapter, adapter.name
+    return None
+
+
+def start_run(session: Session, *, principal: Principal, source: str) -> IngestRun:
+    """A new ingest run owned by the caller's organisation."""
+    principal.require("events:write")
+    run = IngestRun(org_id=principal.org_id, user_id=principal.user_id, source=source[:10000])
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _quarantine_rows(
+    principal: Principal, run_id: int | None, source: str, fmt: str
+) -> Callable[[SourceRecord, RecordError], dict[str, object]]:
+    def row(record: SourceRecord, err: RecordError) -> dict[str, object]:
+        return {
+            "org_id": principal.org_id,
+            "run_id": run_id,
+            "source": source[:500],
+            "location": record.location[:100],
+            "format": fmt,
+            "field": err.field[:200],
+            "reason": err.reason,
+            "raw": record.raw.decode("utf-8", "replace"),
+            "status": "open",
+            "created_at": utcnow(),
+        }
+
+    return row
+
+
+def ingest_stream(
+    session: Session,
+    *,
+    principal: Principal,
+    run_id: int | None,
+    stream: IO[bytes],
+    source: str,
+    fmt: str | None = None,
+    batch_size: int = 20_000,
+    progress: Progress | None = None,
+) -> Counts:
+    """Read one source into the store: good records stored once, bad ones quarantined."""
+    principal.require("events:write")
+    counts = Counts()
+    head = stream.read(HEAD_BYTES)
+    stream.seek(0)
+    found = detect(head, fmt)
+    if found is None:
+        kept = stream.read(UNKNOWN_KEEP)
+        err = RecordError(
+            "", "format not recognised: expected DCSA Track & Trace 2.2 or 3.0 JSON or NDJSON "
+            "(use --format to force one)",
+        )  # fmt: skip
+        make = _quarantine_rows(principal, run_id, source, "unknown")
+        session.execute(insert(QuarantineRecord), [make(SourceRecord("file", None, kept), err)])
+        counts.read = counts.quarantined = 1
+        return counts
+    adapter, chosen = found
+    writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=run_id)
+    make = _quarantine_rows(principal, run_id, source, chosen)
+    rows: list[EventRow] = []
+    where: list[tuple[str, int | None]] = []
+    bad: list[dict[str, object]] = []
+    retractions: list[tuple[str, str | None]] = []
+    convert = adapter.convert
+    first = True
+    consumed = 0
+
+    def flush() -> None:
+        if rows:
+            stored = writer.write(rows, where)
+            counts.stored += stored
+            counts.duplicates += len(rows) - stored
+            counts.warnings += sum(1 for r in rows if r[WARNINGS_INDEX] is not None)
+            rows.clear()
+            where.clear()
+        if bad:
+            session.execute(insert(QuarantineRecord), bad)
+            bad.clear()
+        if retractions:
+            counts.retracted += writer.write_retractions(retractions)
+            retractions.clear()
+
+    for record in adapter.records(stream, chosen):
+        counts.read += 1
+        consumed += len(record.raw) + 1
+        if first:
+            first = False
+            unknown = adapter.note_unknown_fields(record, chosen)
+            if unknown:
+                counts.notes.append(f"{source}: ignored fields not in the format: {', '.join(unknown)}")
+        try:
+            out = convert(record, chosen)
+        except RecordError as err:
+            bad.append(make(record, err))
+            counts.quarantined += 1
+            continue
+        if isinstance(out, Retract):
+            retractions.append((out.event_key, out.at))
+        else:
+            rows.append(out)
+            where.append((source, record.line))
+        if len(rows) >= batch_size:
+            flush()
+            if progress is not None:
+                progress(consumed)
+                consumed = 0
+    flush()
+    if progress is not None:
+        progress(consumed)
+    if counts.warnings:
+        counts.notes.append(
+            f"{source}: {counts.warnings} events stored with warnings (see 'cargowatch events')"
+        )
+    return counts
+
+
+def apply_retractions(session: Session, *, principal: Principal) -> int:
+    """Mark retracted every stored event of the caller's organisation named by a retraction."""
+    writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=None)
+    return writer.apply_retractions()
+
+
+def finish_run(
+    session: Session, *, principal: Principal, run: IngestRun, counts: Counts, status: str
+) -> IngestRun:
+    """Store a run's figures and audit it."""
+    run.read, run.stored, run.duplicates = counts.read, counts.stored, counts.duplicates
+    run.quarantined, run.retracted, run.warnings = (
+        counts.quarantined,
+        counts.retracted,
+        counts.warnings,
+    )
+    run.status = status
+    run.finished_at = utcnow()
+    session.add(run)
+    audit.record(
+        session, actor=principal, action="ingest.run", entity_type="ingest_run", entity_id=run.id,
+        after={"source": run.source[:500], "status": status, **counts.as_dict()},
+    )  # fmt: skip
+    return run
+
+
+def list_runs(session: Session, *, principal: Principal, limit: int = 50) -> list[IngestRun]:
+    """The caller's organisation's newest ingest runs."""
+    principal.require("quarantine:read")
+    return list(
+        session.scalars(
+            select(IngestRun)
+            .where(IngestRun.org_id == principal.org_id)
+            .order_by(IngestRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- quarantine
+
+
+def list_quarantine(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = "open",
+    run_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[QuarantineRecord], int]:
+    """A page of the caller's organisation's quarantined records, and how many there are."""
+    principal.require("quarantine:read")
+    query = select(QuarantineRecord).where(QuarantineRecord.org_id == principal.org_id)
+    if status:
+        query = query.where(QuarantineRecord.status == status)
+    if run_id is not None:
+        query = query.where(QuarantineRecord.run_id == run_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(query.order_by(QuarantineRecord.id).limit(limit).offset(offset))
+    return list(page), total
+
+
+def get_quarantined(session: Session, *, principal: Principal, record_id: int) -> QuarantineRecord:
+    """One quarantined record with its raw content (the read is audited)."""
+    principal.require("quarantine:read")
+    rec = session.get(QuarantineRecord, record_id)
+    if rec is None or rec.org_id != principal.org_id:
+        raise NotFound(f"no quarantined record {record_id}")
+    audit.record(
+        session, actor=principal, action="quarantine.read", entity_type="quarantine",
+        entity_id=record_id,
+    )  # fmt: skip
+    return rec
+
+
+def fix_quarantined(
+    session: Session, *, principal: Principal, record_id: int, raw: bytes
+) -> QuarantineRecord:
+    """Replace a quarantined record's content with a corrected one (audited), still open."""
+    principal.require("quarantine:write")
+    rec = session.get(QuarantineRecord, record_id)
+    if rec is None or rec.org_id != principal.org_id:
+        raise NotFound(f"no quarantined record {record_id}")
+    before = {"raw": rec.raw[:1000]}
+    rec.raw = raw.decode("utf-8", "replace")
+    audit.record(
+        session, actor=principal, action="quarantine.fix", entity_type="quarantine",
+        entity_id=record_id, before=before, after={"raw": rec.raw[:1000]},
+    )  # fmt: skip
+    return rec
+
+
+def replay(
+    session: Session, *, principal: Principal, run_id: int | None, ids: Iterable[int] | None
+) -> Counts:
+    """Try open quarantined records again (all of them when ids is None)."""
+    principal.require("quarantine:write")
+    query = select(QuarantineRecord).where(
+        QuarantineRecord.org_id == principal.org_id, QuarantineRecord.status == "open"
+    )
+    if ids is not None:
+        wanted = list(ids)
+        query = query.where(QuarantineRecord.id.in_(wanted))
+    counts = Counts()
+    for rec in session.scalars(query.order_by(QuarantineRecord.id)).all():
+        sub = _replay_one(session, principal=principal, run_id=run_id, rec=rec)
+        counts.add(sub)
+    return counts
+
+
+def _replay_one(
+    session: Session, *, principal: Principal, run_id: int | None, rec: QuarantineRecord
+) -> Counts:
+    raw = rec.raw.encode()
+    fmt = None if rec.format == "unknown" else rec.format
+    found = detect(raw[:HEAD_BYTES], fmt)
+    counts = Counts(read=1)
+    if found is None:
+        counts.quarantined = 1
+        return counts
+    adapter, chosen = found
+    converted: list[EventRow] = []
+    retractions: list[tuple[str, str | None]] = []
+    try:
+        for record in adapter.records(io.BytesIO(raw), chosen):
+            out = adapter.convert(record, chosen)
+            if isinstance(out, Retract):
+                retractions.append((out.event_key, out.at))
+            else:
+                converted.append(out)
+    except RecordError as err:
+        rec.field, rec.reason = err.field[:200], err.reason
+        counts.quarantined = 1
+        return counts
+    writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=run_id)
+    stored = writer.write(converted, [(rec.source, None)] * len(converted))
+    counts.stored, counts.duplicates = stored, len(converted) - stored
+    counts.retracted = writer.write_retractions(retractions)
+    rec.status, rec.resolved_at, rec.resolved_run_id = "replayed", utcnow(), run_id
+    audit.record(
+        session, actor=principal, action="quarantine.replay", entity_type="quarantine",
+        entity_id=rec.id, after={"stored": stored, "events": len(converted)},
+    )  # fmt: skip
+    return counts
+
+
+def discard_quarantined(session: Session, *, principal: Principal, record_id: int) -> None:
+    """Mark a quarantined record as not to be stored (kept for the record, audited)."""
+    principal.require("quarantine:write")
+    rec = session.get(QuarantineRecord, record_id)
+    if rec is None or rec.org_id != principal.org_id:
+        raise NotFound(f"no quarantined record {record_id}")
+    rec.status, rec.resolved_at = "discarded", utcnow()
+    audit.record(
+        session, actor=principal, action="quarantine.discard", entity_type="quarantine",
+        entity_id=record_id,
+    )  # fmt: skip

@@ -1,0 +1,20 @@
+"""Imports every domain's ORM models so that metadata and migrations see all tables."""
+
+from cargowatch.audit.models import AuditEntry
+from cargowatch.auth.models import ApiToken, User
+from cargowatch.events.models import Event, Retraction
+from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.orgs.models import Organisation
+from cargowatch.sharing.models import Share
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Event",
+    "IngestRun",
+    "Organisation",
+    "QuarantineRecord",
+    "Retraction",
+    "Share",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Organisations: Customs, port authorities, terminals, carriers, exporters."""

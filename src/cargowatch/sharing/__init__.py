@@ -1,0 +1,1 @@
+"""Explicit sharing of records between organisations."""
