@@ -15,9 +15,13 @@ from cargowatch.orgs.models import ORG_KINDS
 
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations (local administration).", no_args_is_help=True)
-users_app = typer.Typer(help="Users of an organisation (local administration).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users of an organisation (local administration).", no_args_is_help=True
+)
 tokens_app = typer.Typer(help="API tokens (local administration).", no_args_is_help=True)
-shares_app = typer.Typer(help="Share your organisation's events with another.", no_args_is_help=True)
+shares_app = typer.Typer(
+    help="Share your organisation's events with another.", no_args_is_help=True
+)
 
 
 def cli_principal() -> Principal:

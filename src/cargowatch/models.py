@@ -2,7 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, User
-from cargowatch.events.models import Event, Retraction
+from cargowatch.events.models import Event, RawChunk, Retraction
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.orgs.models import Organisation
 from cargowatch.sharing.models import Share
@@ -14,6 +14,7 @@ __all__ = [
     "IngestRun",
     "Organisation",
     "QuarantineRecord",
+    "RawChunk",
     "Retraction",
     "Share",
     "User",

@@ -49,8 +49,11 @@ def shares(session: SessionDep, principal: PrincipalDep) -> list[ShareRead]:
     """Shares given or received by the caller's organisation."""
     return [
         ShareRead(
-            id=s.id, owner_org_id=s.owner_org_id, grantee_org_id=s.grantee_org_id,
-            scope=s.scope, value=s.value,
+            id=s.id,
+            owner_org_id=s.owner_org_id,
+            grantee_org_id=s.grantee_org_id,
+            scope=s.scope,
+            value=s.value,
         )  # fmt: skip
         for s in sharing.list_shares(session, principal=principal)
     ]

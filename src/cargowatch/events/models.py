@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime
@@ -55,9 +65,27 @@ class Event(Base):
     warnings: Mapped[str | None] = mapped_column(Text, nullable=True)
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    source_file: Mapped[str | None] = mapped_column(String(500), nullable=True)
     source_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+    raw_chunk_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RawChunk(Base):
+    """The raw records of up to CHUNK_SIZE events, zstd-compressed, kept for audit.
+
+    Records are joined with the ASCII record separator (0x1E), which JSON never carries
+    unescaped; an event points at its chunk and its index inside it.
+    """
+
+    __tablename__ = "raw_chunks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source: Mapped[str] = mapped_column(String(500))
+    codec: Mapped[str] = mapped_column(String(8))
+    count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Retraction(Base):

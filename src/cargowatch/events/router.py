@@ -24,7 +24,7 @@ MAX_BODY = 256 * 1024 * 1024
     response_model=IngestResult,
     summary="Ingest DCSA Track & Trace events",
     description=(
-        "Body: DCSA Track & Trace 2.2 or 3.0 events as a JSON array, a {\"events\": [...]} "
+        'Body: DCSA Track & Trace 2.2 or 3.0 events as a JSON array, a {"events": [...]} '
         "object or NDJSON. Good events are stored once per eventID; bad ones are quarantined "
         "and listed in the answer with the field and the reason."
     ),
@@ -78,4 +78,5 @@ def container_events(
 @router.get("/events/{event_id}", response_model=EventDetail)
 def event_detail(event_id: int, session: SessionDep, principal: PrincipalDep) -> EventDetail:
     """One event with the raw record it came from."""
-    return EventDetail.of(service.get_event(session, principal=principal, event_id=event_id))
+    event, source, raw = service.get_event(session, principal=principal, event_id=event_id)
+    return EventDetail.with_raw(event, source, raw)

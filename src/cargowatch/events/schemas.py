@@ -48,7 +48,7 @@ class EventRead(BaseModel):
     details: dict[str, Any] | None
     warnings: str | None
     retracted: bool
-    source_file: str | None
+    run_id: int | None
     source_line: int | None
 
     @classmethod
@@ -69,16 +69,17 @@ class EventRead(BaseModel):
             vessel_name=event.vessel_name, voyage=event.voyage,
             details=msgspec.json.decode(event.details) if event.details else None,
             warnings=event.warnings, retracted=event.retracted,
-            source_file=event.source_file, source_line=event.source_line,
+            run_id=event.run_id, source_line=event.source_line,
         )  # fmt: skip
 
 
 class EventDetail(EventRead):
     """One event with the raw record it was read from."""
 
+    source: str | None
     raw: str | None
 
     @classmethod
-    def of(cls, event: Event) -> EventDetail:
-        """The API shape of a stored event with its raw record."""
-        return cls(**EventRead.of(event).model_dump(), raw=event.raw)
+    def with_raw(cls, event: Event, source: str | None, raw: str | None) -> EventDetail:
+        """The API shape of a stored event with its source and raw record."""
+        return cls(**EventRead.of(event).model_dump(), source=source, raw=raw)

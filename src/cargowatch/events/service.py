@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
-from cargowatch.events.models import Event
+from cargowatch.events.models import Event, RawChunk
 from cargowatch.exceptions import NotFound
+from cargowatch.ingest.writer import raw_record
 from cargowatch.sharing.service import visible_events
 
 # Customs selections are need-to-know: insiders leak which boxes will be scanned.
@@ -60,11 +61,19 @@ def list_events(
     return events
 
 
-def get_event(session: Session, *, principal: Principal, event_id: int) -> Event:
-    """One event the caller may see, with its raw record."""
+def get_event(
+    session: Session, *, principal: Principal, event_id: int
+) -> tuple[Event, str | None, str | None]:
+    """One event the caller may see, with the source it came from and its raw record."""
     principal.require("events:read")
     event = session.scalar(select(Event).where(Event.id == event_id, visible_events(principal)))
     if event is None:
         raise NotFound(f"no event {event_id}")
     _audit_sensitive(session, principal, [event])
-    return event
+    source = raw = None
+    if event.raw_chunk_id is not None and event.raw_index is not None:
+        chunk = session.get(RawChunk, event.raw_chunk_id)
+        if chunk is not None:
+            source = chunk.source
+            raw = raw_record(chunk.data, chunk.codec, event.raw_index).decode("utf-8", "replace")
+    return event, source, raw

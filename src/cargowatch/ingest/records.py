@@ -116,8 +116,9 @@ def _streamed(
             yield SourceRecord(f"item {index}", None, msgspec.json.encode(obj))
     except ijson.JSONError as exc:
         where = f"document, after item {index}" if index >= 0 else "document"
+        error = f"malformed JSON after item {index}: {exc}"
         if whole is not None:
-            yield SourceRecord(where, None, whole)
+            yield SourceRecord(where, None, whole, error)
         else:
-            note = f"<malformed JSON after item {index}: {exc}; fix the file and ingest it again>"
-            yield SourceRecord(where, None, note.encode())
+            note = f"<{error}; the rest of the file was not read: fix it and ingest it again>"
+            yield SourceRecord(where, None, note.encode(), error)

@@ -58,7 +58,5 @@ def quarantine_replay(
     body: ReplayRequest, principal: PrincipalDep, engine: EngineDep
 ) -> IngestResult:
     """Try quarantined records again (all open ones when no ids are given)."""
-    run, counts = flows.replay_quarantine(
-        principal=principal, ids=body.ids or None, engine=engine
-    )
+    run, counts = flows.replay_quarantine(principal=principal, ids=body.ids or None, engine=engine)
     return IngestResult(run=RunRead.of(run), notes=counts.notes, quarantined=[])

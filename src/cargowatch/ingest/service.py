@@ -20,6 +20,7 @@ from cargowatch.db.base import utcnow
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.ingest.adapters.base import (
     ADAPTERS,
+    EVENT_FIELDS,
     Adapter,
     EventRow,
     RecordError,
@@ -29,7 +30,7 @@ from cargowatch.ingest.adapters.base import (
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.ingest.writer import EventWriter
 
-WARNINGS_INDEX = 30
+WARNINGS_INDEX = EVENT_FIELDS.index("warnings")
 HEAD_BYTES = 64 * 1024
 UNKNOWN_KEEP = 1024 * 1024
 Progress = Callable[[int], None]
@@ -93,7 +94,7 @@ def detect(head: bytes, forced: str | None = None) -> tuple[Adapter, str] | None
     for _name, adapter in ADAPTERS:
         fmt = adapter.sniff(head)
         if fmt:
-            return adapter, adapter.name
+            return adapter, fmt
     return None
 
 
@@ -154,10 +155,12 @@ def ingest_stream(
         counts.read = counts.quarantined = 1
         return counts
     adapter, chosen = found
+    strict = fmt is not None
     writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=run_id)
     make = _quarantine_rows(principal, run_id, source, chosen)
     rows: list[EventRow] = []
-    where: list[tuple[str, int | None]] = []
+    lines: list[int | None] = []
+    raws: list[bytes] = []
     bad: list[dict[str, object]] = []
     retractions: list[tuple[str, str | None]] = []
     convert = adapter.convert
@@ -166,12 +169,13 @@ def ingest_stream(
 
     def flush() -> None:
         if rows:
-            stored = writer.write(rows, where)
+            stored = writer.write(rows, lines, raws, source)
             counts.stored += stored
             counts.duplicates += len(rows) - stored
             counts.warnings += sum(1 for r in rows if r[WARNINGS_INDEX] is not None)
             rows.clear()
-            where.clear()
+            lines.clear()
+            raws.clear()
         if bad:
             session.execute(insert(QuarantineRecord), bad)
             bad.clear()
@@ -186,9 +190,13 @@ def ingest_stream(
             first = False
             unknown = adapter.note_unknown_fields(record, chosen)
             if unknown:
-                counts.notes.append(f"{source}: ignored fields not in the format: {', '.join(unknown)}")
+                counts.notes.append(
+                    f"{source}: ignored fields not in the format: {', '.join(unknown)}"
+                )
         try:
-            out = convert(record, chosen)
+            if record.error is not None:
+                raise RecordError("", record.error)
+            out = convert(record, chosen, strict)
         except RecordError as err:
             bad.append(make(record, err))
             counts.quarantined += 1
@@ -197,7 +205,8 @@ def ingest_stream(
             retractions.append((out.event_key, out.at))
         else:
             rows.append(out)
-            where.append((source, record.line))
+            lines.append(record.line)
+            raws.append(record.raw)
         if len(rows) >= batch_size:
             flush()
             if progress is not None:
@@ -336,20 +345,26 @@ def _replay_one(
         return counts
     adapter, chosen = found
     converted: list[EventRow] = []
+    lines: list[int | None] = []
+    raws: list[bytes] = []
     retractions: list[tuple[str, str | None]] = []
     try:
         for record in adapter.records(io.BytesIO(raw), chosen):
-            out = adapter.convert(record, chosen)
+            if record.error is not None:
+                raise RecordError("", record.error)
+            out = adapter.convert(record, chosen, False)
             if isinstance(out, Retract):
                 retractions.append((out.event_key, out.at))
             else:
                 converted.append(out)
+                lines.append(record.line)
+                raws.append(record.raw)
     except RecordError as err:
         rec.field, rec.reason = err.field[:200], err.reason
         counts.quarantined = 1
         return counts
     writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=run_id)
-    stored = writer.write(converted, [(rec.source, None)] * len(converted))
+    stored = writer.write(converted, lines, raws, rec.source)
     counts.stored, counts.duplicates = stored, len(converted) - stored
     counts.retracted = writer.write_retractions(retractions)
     rec.status, rec.resolved_at, rec.resolved_run_id = "replayed", utcnow(), run_id

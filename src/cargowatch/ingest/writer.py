@@ -1,7 +1,8 @@
 """Bulk writes of canonical events: sqlite3 executemany or PostgreSQL COPY, never ORM objects.
 
 Deduplication is the unique key (org_id, event_key): a row already stored is skipped by
-ON CONFLICT DO NOTHING, so a retried batch, file or run stores nothing twice.
+ON CONFLICT DO NOTHING, so a retried batch, file or run stores nothing twice. Raw records go
+to raw_chunks, zstd-compressed CHUNK_SIZE at a time, which keeps the event rows small.
 """
 
 from __future__ import annotations
@@ -9,13 +10,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import zstandard
 from sqlalchemy import Connection
 
 from cargowatch.ingest.adapters.base import EVENT_FIELDS, EventRow
 
-PREFIX_FIELDS = ("org_id", "retracted", "run_id", "source_file", "source_line")
+PREFIX_FIELDS = ("org_id", "retracted", "run_id", "source_line", "raw_chunk_id", "raw_index")
 COLUMNS = PREFIX_FIELDS + EVENT_FIELDS
 _COLS = ", ".join(COLUMNS)
+CHUNK_SIZE = 1000
+SEPARATOR = b"\x1e"
+_compressor = zstandard.ZstdCompressor(level=3)
+_decompressor = zstandard.ZstdDecompressor()
+
+
+def raw_record(data: bytes, codec: str, index: int) -> bytes:
+    """Record number index of a stored raw chunk."""
+    if codec == "zstd":
+        data = _decompressor.decompress(data)
+    return data.split(SEPARATOR)[index]
 
 
 class EventWriter:
@@ -29,14 +42,47 @@ class EventWriter:
         self._driver: Any = connection.connection.driver_connection
         self._staged = False
 
-    def write(self, rows: Sequence[EventRow], sources: Sequence[tuple[str, int | None]]) -> int:
-        """Store rows (each with its (file, line)); returns how many were new."""
+    def _chunk(self, raws: Sequence[bytes], source: str) -> int:
+        data = _compressor.compress(SEPARATOR.join(raws))
+        values = (self.org_id, self.run_id, source[:500], "zstd", len(raws), data)
+        if self.dialect == "sqlite":
+            cur = self._driver.cursor()
+            try:
+                cur.execute(
+                    "INSERT INTO raw_chunks (org_id, run_id, source, codec, count, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+                return int(cur.lastrowid)
+            finally:
+                cur.close()
+        with self._driver.cursor() as cur:
+            cur.execute(
+                "INSERT INTO raw_chunks (org_id, run_id, source, codec, count, data) "
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                values,
+            )
+            return int(cur.fetchone()[0])
+
+    def write(
+        self,
+        rows: Sequence[EventRow],
+        lines: Sequence[int | None],
+        raws: Sequence[bytes],
+        source: str,
+    ) -> int:
+        """Store rows, each with its source line and raw record; returns how many were new."""
         if not rows:
             return 0
         org, run = self.org_id, self.run_id
-        full = [
-            (org, False, run, src[0], src[1], *row) for row, src in zip(rows, sources, strict=True)
-        ]
+        full: list[tuple[object, ...]] = []
+        for start in range(0, len(rows), CHUNK_SIZE):
+            stop = start + CHUNK_SIZE
+            chunk_id = self._chunk(raws[start:stop], source)
+            full.extend(
+                (org, False, run, line, chunk_id, index, *row)
+                for index, (row, line) in enumerate(zip(rows[start:stop], lines[start:stop]))
+            )
         if self.dialect == "sqlite":
             return self._write_sqlite(full)
         return self._write_postgres(full)
@@ -97,19 +143,20 @@ class EventWriter:
 
     def apply_retractions(self) -> int:
         """Mark every stored event of this organisation that has a retraction; returns how many."""
-        flag = "1" if self.dialect == "sqlite" else "TRUE"
-        unflag = "0" if self.dialect == "sqlite" else "FALSE"
+        flag, unflag = ("1", "0") if self.dialect == "sqlite" else ("TRUE", "FALSE")
+        mark = "?" if self.dialect == "sqlite" else "%s"
         sql = (
-            f"UPDATE events SET retracted = {flag} WHERE org_id = {{p}} AND retracted = {unflag} "
-            "AND event_key IN (SELECT event_key FROM retractions WHERE org_id = {p})"
+            f"UPDATE events SET retracted = {flag} WHERE org_id = {mark} "
+            f"AND retracted = {unflag} AND event_key IN "
+            f"(SELECT event_key FROM retractions WHERE org_id = {mark})"
         )
         if self.dialect == "sqlite":
             cur = self._driver.cursor()
             try:
-                cur.execute(sql.format(p="?"), (self.org_id, self.org_id))
+                cur.execute(sql, (self.org_id, self.org_id))
                 return int(cur.rowcount)
             finally:
                 cur.close()
         with self._driver.cursor() as cur:
-            cur.execute(sql.replace("{p}", "%(org)s"), {"org": self.org_id})
+            cur.execute(sql, (self.org_id, self.org_id))
             return int(cur.rowcount)

@@ -36,7 +36,9 @@ def grant(
     )
     if existing is not None:
         return existing  # granting twice is a no-op, so retries are safe
-    share = Share(owner_org_id=principal.org_id, grantee_org_id=grantee.id, scope=scope, value=value)
+    share = Share(
+        owner_org_id=principal.org_id, grantee_org_id=grantee.id, scope=scope, value=value
+    )
     session.add(share)
     session.flush()
     audit.record(
@@ -68,7 +70,9 @@ def list_shares(session: Session, *, principal: Principal) -> list[Share]:
         session.scalars(
             select(Share)
             .where(
-                or_(Share.owner_org_id == principal.org_id, Share.grantee_org_id == principal.org_id)
+                or_(
+                    Share.owner_org_id == principal.org_id, Share.grantee_org_id == principal.org_id
+                )
             )
             .order_by(Share.id)
         )

@@ -6,7 +6,18 @@ import abc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, ClassVar
+from types import UnionType
+from typing import (
+    IO,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 import msgspec
 
@@ -25,14 +36,51 @@ class RecordError(Exception):
 _PATH = re.compile(r" - at `([^`]*)`$")
 
 
-def record_error_from_msgspec(exc: msgspec.MsgspecError) -> RecordError:
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types inside Optional, Union and Annotated."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(get_args(tp)[0])
+    if origin in (Union, UnionType):
+        return [t for arg in get_args(tp) for t in _unwrap(arg)]
+    return [tp]
+
+
+def allowed_values(root: type, path: str) -> tuple[str, ...]:
+    """The Literal values a field accepts, found by walking path ('seals[0].source') from root."""
+    current: list[Any] = [root]
+    for part in re.findall(r"[^.\[\]]+", path):
+        nxt: list[Any] = []
+        for tp in current:
+            if get_origin(tp) is list and part.isdigit():
+                nxt.extend(_unwrap(get_args(tp)[0]))
+            elif isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+                hints = get_type_hints(tp, include_extras=True)
+                if part in hints:
+                    nxt.extend(_unwrap(hints[part]))
+        current = nxt
+    values: list[str] = []
+    for tp in current:
+        if get_origin(tp) is Literal:
+            values.extend(str(v) for v in get_args(tp))
+    return tuple(values)
+
+
+def record_error_from_msgspec(exc: msgspec.MsgspecError, root: type | None = None) -> RecordError:
     """Turn a msgspec validation or decode error into a RecordError naming the field."""
     text = str(exc)
     match = _PATH.search(text)
     if match:
         path = match.group(1)
         field = path[2:] if path.startswith("$.") else path.lstrip("$")
-        return RecordError(field, text[: match.start()])
+        reason = text[: match.start()]
+        if reason.startswith("Invalid enum value") and root is not None:
+            allowed = allowed_values(root, field)
+            if allowed:
+                reason = f"{reason}: expected one of {', '.join(allowed)}"
+        elif reason.startswith("Object missing required field"):
+            reason = reason.replace("Object missing required field", "missing required field")
+        return RecordError(field, reason)
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
         return RecordError("", f"malformed JSON: {text}")
     return RecordError("", text)
@@ -45,6 +93,7 @@ class SourceRecord:
     location: str
     line: int | None
     raw: bytes
+    error: str | None = None  # set by a reader that already knows the record is unreadable
 
 
 # The columns an adapter fills for each event, in this order (see events.models.Event).
@@ -80,7 +129,6 @@ EVENT_FIELDS: tuple[str, ...] = (
     "originator",
     "details",
     "warnings",
-    "raw",
 )
 
 EventRow = tuple[object, ...]
@@ -109,8 +157,12 @@ class Adapter(abc.ABC):
         """The raw records of a source, streamed."""
 
     @abc.abstractmethod
-    def convert(self, record: SourceRecord, fmt: str) -> EventRow | Retract:
-        """One canonical event row (or a retraction); raises RecordError."""
+    def convert(self, record: SourceRecord, fmt: str, strict: bool) -> EventRow | Retract:
+        """One canonical event row (or a retraction); raises RecordError.
+
+        fmt is the source's format; unless strict (the user forced it), a record that clearly
+        says it is another format of this adapter's family is read as that one.
+        """
 
     def note_unknown_fields(self, record: SourceRecord, fmt: str) -> list[str]:
         """Top-level fields of a sample record this adapter ignores."""

@@ -9,7 +9,9 @@ enum), since customs events are what targeting needs most.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import IO, Annotated, Literal
 
 import msgspec
@@ -27,7 +29,7 @@ from cargowatch.ingest.adapters.base import (
 from cargowatch.ingest.records import json_records
 from cargowatch.ingest.validation import container_warning, is_unlocode
 
-AwareTime = Annotated[datetime, Meta(tz=True)]
+AwareTime = str  # checked by utc_text(), which names the field and the expected shape
 Classifier = Literal["ACT", "PLN", "EST"]
 EquipmentCode = Literal[
     "LOAD", "DISC", "GTIN", "GTOT", "STUF", "STRP", "PICK", "DROP", "INSP", "RSEA", "RMVD",
@@ -44,7 +46,9 @@ ShipmentCode30 = Literal[
     "REJE", "RELS", "REQS", "SUAM", "SUBM", "SUDL", "SURR", "UPCF", "UPCN", "UPDC", "UPDT",
     "UPRE", "VOID",
 ]  # fmt: skip
-DocumentType22 = Literal["CBR", "BKG", "SHI", "SRM", "TRD", "ARN", "VGM", "CAS", "CUS", "DGD", "OOG"]
+DocumentType22 = Literal[
+    "CBR", "BKG", "SHI", "SRM", "TRD", "ARN", "VGM", "CAS", "CUS", "DGD", "OOG"
+]
 Mode = Literal["VESSEL", "RAIL", "TRUCK", "BARGE"]
 SealType = Literal["KLP", "BLT", "WIR"]
 Coordinate = str | float
@@ -87,7 +91,12 @@ class TransportCall22(Struct):
     transportCallSequenceNumber: int | None = None
     UNLocationCode: Str5 | None = None
     facilityCode: Annotated[str, Meta(max_length=6)] | None = None
-    facilityTypeCode: Literal["BOCR", "CLOC", "COFS", "COYA", "OFFD", "DEPO", "INTE", "POTE", "PBPL", "BRTH", "RAMP"] | None = None  # noqa: E501
+    facilityTypeCode: (
+        Literal[
+            "BOCR", "CLOC", "COFS", "COYA", "OFFD", "DEPO", "INTE", "POTE", "PBPL", "BRTH", "RAMP"
+        ]
+        | None
+    ) = None  # noqa: E501
     otherFacility: Str50 | None = None
     modeOfTransport: Mode | None = None
     location: Location22 | None = None
@@ -160,7 +169,9 @@ class Geo30(Struct):
 
 class Location30(Struct):
     locationName: Str100 | None = None
-    facilityTypeCode: Literal["BORD", "CLOC", "COFS", "OFFD", "DEPO", "INTE", "POTE", "RAMP", "WAYP"] | None = None  # noqa: E501
+    facilityTypeCode: (
+        Literal["BORD", "CLOC", "COFS", "OFFD", "DEPO", "INTE", "POTE", "RAMP", "WAYP"] | None
+    ) = None  # noqa: E501
     UNLocationCode: Str5 | None = None
     facility: Facility30 | None = None
     geoCoordinate: Geo30 | None = None
@@ -272,9 +283,32 @@ _FIELDS22 = frozenset(Event22.__struct_fields__) | {
 _FIELDS30 = frozenset(Event30.__struct_fields__)
 
 
-def utc_text(value: datetime) -> str:
-    """The canonical stored form of a time: UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+_RFC3339 = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+    r"(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
+
+
+@lru_cache(maxsize=4096)
+def _real_date(day: str) -> bool:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
+def utc_text(value: str, field: str) -> str:
+    """The canonical stored form of an ISO 8601 time with offset: UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    if not _RFC3339.match(value) or not _real_date(value[:10]):
+        raise RecordError(
+            field,
+            f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
+        )
+    if len(value) == 20 and value[19] in "Zz":  # the common case, without building a datetime
+        return f"{value[:10]} {value[11:19]}.000000"
+    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
+    return parsed.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _coordinate(value: Coordinate | None, field: str, limit: float) -> float | None:
@@ -317,7 +351,7 @@ def convert_22(raw: bytes, fmt: str) -> EventRow:
     try:
         ev = _dec22.decode(raw)
     except msgspec.MsgspecError as exc:
-        raise record_error_from_msgspec(exc) from None
+        raise record_error_from_msgspec(exc, Event22) from None
     etype = ev.eventType
     code: str | None
     if etype == "EQUIPMENT":
@@ -387,11 +421,12 @@ def convert_22(raw: bytes, fmt: str) -> EventRow:
 
     return (
         _key(raw, ev.eventID), fmt, etype, code, ev.eventClassifierCode,
-        utc_text(ev.eventDateTime), utc_text(ev.eventCreatedDateTime),
+        utc_text(ev.eventDateTime, "eventDateTime"),
+        utc_text(ev.eventCreatedDateTime, "eventCreatedDateTime"),
         container, ev.ISOEquipmentCode, ev.emptyIndicatorCode, None,
         unlocode, facility, facility_type, name, lat, lon, seals,
         booking, bl, ev.documentTypeCode, ev.documentID,
-        tc_ref, mode, imo, vname, voyage, service, None, None, warnings, raw.decode(),
+        tc_ref, mode, imo, vname, voyage, service, None, None, warnings,
     )  # fmt: skip
 
 
@@ -400,13 +435,13 @@ def convert_30(raw: bytes, fmt: str) -> EventRow | Retract:
     try:
         ev = _dec30.decode(raw)
     except msgspec.MsgspecError as exc:
-        raise record_error_from_msgspec(exc) from None
+        raise record_error_from_msgspec(exc, Event30) from None
     if ev.isRetracted or ev.retractedEventID:
         target = ev.retractedEventID or ev.eventID
         if not target:
             raise RecordError("eventID", "a retraction must name the event it retracts")
         when = ev.eventUpdatedDateTime or ev.eventDateTime
-        return Retract(target, utc_text(when) if when else None)
+        return Retract(target, utc_text(when, "eventUpdatedDateTime") if when else None)
     cls = ev.eventClassification
     if cls is None:
         raise RecordError("eventClassification", "required (eventTypeCode, eventClassifierCode)")
@@ -436,7 +471,9 @@ def convert_30(raw: bytes, fmt: str) -> EventRow | Retract:
     if loc is not None:
         unlocode = _unlocode(loc.UNLocationCode, "eventLocation.UNLocationCode")
         if loc.geoCoordinate is not None:
-            lat = _coordinate(loc.geoCoordinate.latitude, "eventLocation.geoCoordinate.latitude", 90)
+            lat = _coordinate(
+                loc.geoCoordinate.latitude, "eventLocation.geoCoordinate.latitude", 90
+            )
             lon = _coordinate(
                 loc.geoCoordinate.longitude, "eventLocation.geoCoordinate.longitude", 180
             )
@@ -497,13 +534,17 @@ def convert_30(raw: bytes, fmt: str) -> EventRow | Retract:
     created = ev.eventCreatedDateTime or ev.eventUpdatedDateTime
     return (
         _key(raw, ev.eventID), fmt, etype, code, cls.eventClassifierCode,
-        utc_text(ev.eventDateTime), utc_text(created) if created else None,
+        utc_text(ev.eventDateTime, "eventDateTime"),
+        utc_text(created, "eventCreatedDateTime") if created else None,
         container, iso, empty, movement,
         unlocode, facility, facility_type, name, lat, lon, seals,
         booking, bl, doc_type, doc_id,
         tc_ref, mode, imo, vname, voyage, service, originator,
-        details.decode() if details else None, warnings, raw.decode(),
+        details.decode() if details else None, warnings,
     )  # fmt: skip
+
+
+_MARKERS_30 = (b'"eventClassification"', b'"isRetracted"', b'"retractedEventID"')
 
 
 class DcsaTrackAndTrace(Adapter):
@@ -513,7 +554,7 @@ class DcsaTrackAndTrace(Adapter):
     formats = ("dcsa-tnt-2.2", "dcsa-tnt-3.0")
 
     def sniff(self, head: bytes) -> str | None:
-        if b'"eventClassification"' in head:
+        if any(marker in head for marker in _MARKERS_30):
             return "dcsa-tnt-3.0"
         if b'"eventType"' in head and b'"eventCreatedDateTime"' in head:
             return "dcsa-tnt-2.2"
@@ -522,12 +563,15 @@ class DcsaTrackAndTrace(Adapter):
     def records(self, stream: IO[bytes], fmt: str) -> Iterator[SourceRecord]:
         return json_records(stream, ("events",))
 
-    def convert(self, record: SourceRecord, fmt: str) -> EventRow | Retract:
+    def convert(self, record: SourceRecord, fmt: str, strict: bool) -> EventRow | Retract:
         raw = record.raw
-        if fmt == "dcsa-tnt-3.0" or (fmt == "dcsa-tnt" and b'"eventClassification"' in raw):
-            return convert_30(raw, "dcsa-tnt-3.0")
-        if fmt == "dcsa-tnt" and b'"eventRouting"' in raw:
-            return convert_30(raw, "dcsa-tnt-3.0")
+        if not strict or fmt == self.name:
+            if b'"eventClassification"' in raw or b'Retract' in raw:
+                fmt = "dcsa-tnt-3.0"
+            elif b'"eventType"' in raw and b'"eventCreatedDateTime"' in raw:
+                fmt = "dcsa-tnt-2.2"
+        if fmt == "dcsa-tnt-3.0":
+            return convert_30(raw, fmt)
         return convert_22(raw, "dcsa-tnt-2.2")
 
     def note_unknown_fields(self, record: SourceRecord, fmt: str) -> list[str]:
