@@ -26,7 +26,9 @@ def _pg_database(admin_url: str, name: str, *, drop_only: bool = False) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
             conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    return (
+        admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    )
 
 
 @pytest.fixture(scope="session")

@@ -88,8 +88,11 @@ def test_api_shows_each_org_only_its_own(engine: Engine, two_orgs: tuple) -> Non
     theirs = client.get(f"/api/v1/containers/{BOX_A}/events", headers=customs_h)
     assert theirs.status_code == 200 and theirs.json() == []
     assert client.get(f"/api/v1/events/{event_id}", headers=customs_h).status_code == 404
-    shared = client.post("/api/v1/shares", headers=carrier_h,
-                         json={"grantee": "customs", "scope": "container", "value": BOX_A})
+    shared = client.post(
+        "/api/v1/shares",
+        headers=carrier_h,
+        json={"grantee": "customs", "scope": "container", "value": BOX_A},
+    )
     assert shared.status_code == 201
     assert len(client.get(f"/api/v1/containers/{BOX_A}/events", headers=customs_h).json()) == 1
     assert client.get(f"/api/v1/events/{event_id}", headers=customs_h).status_code == 200
@@ -106,7 +109,7 @@ def test_revoked_token_is_refused(engine: Engine, two_orgs: tuple) -> None:
 
 
 def test_quarantine_is_per_organisation(engine: Engine, two_orgs: tuple) -> None:
-    carrier, customs = two_orgs
+    carrier, _customs = two_orgs
     ingest_bytes(principal=carrier, stream=io.BytesIO(b'{"eventType": 1}\n{"x": 2}\n'),
                  source="bad", engine=engine)  # fmt: skip
     client = TestClient(create_app(engine=engine))

@@ -68,12 +68,14 @@ def root(
 
 def _register() -> None:
     from cargowatch.admin_cli import register as register_admin
+    from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
 
     register_admin(app)
     register_ingest(app)
     register_events(app)
+    register_demo(app)
 
 
 _register()

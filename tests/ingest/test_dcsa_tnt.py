@@ -49,7 +49,9 @@ def test_every_event_of_both_dcsa_examples_ingests(engine: Engine) -> None:
     assert load.vessel_imo == "9321483" and load.voyage == "2103S"
     assert json.loads(load.seals or "") == [{"number": "string", "source": "CUS", "type": "WIR"}]
     # 2019-11-12T07:41:00+08:30 is 23:11 UTC the day before
-    assert load.event_time is not None and load.event_time.isoformat() == "2019-11-11T23:11:00+00:00"
+    assert (
+        load.event_time is not None and load.event_time.isoformat() == "2019-11-11T23:11:00+00:00"
+    )
     assert load.latitude == pytest.approx(48.85855)
     reefer = stored["evt-resp-reefer-001"]
     assert reefer.event_type == "REEFER" and reefer.event_code == "MEAS"
@@ -114,8 +116,10 @@ def test_invalid_record_is_quarantined_with_field_and_reason_while_others_carry_
 
 def test_malformed_json_line_is_quarantined(engine: Engine) -> None:
     p = org_with_user(engine, "terminal")
-    body = ndjson([event22(eventID="a")]) + b'{"eventID": "b", "eventType": \n' + ndjson(
-        [event22(eventID="c")]
+    body = (
+        ndjson([event22(eventID="a")])
+        + b'{"eventID": "b", "eventType": \n'
+        + ndjson([event22(eventID="c")])
     )
     _run, counts = ingest_bytes(principal=p, stream=io.BytesIO(body), source="x", engine=engine)
     assert (counts.stored, counts.quarantined) == (2, 1)

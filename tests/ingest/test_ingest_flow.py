@@ -31,7 +31,7 @@ def test_same_events_twice_across_files_and_shapes_are_stored_once(
     tmp_path.mkdir()
     evs = [event22(eventID=f"id-{i}") for i in range(5)]
     (tmp_path / "a.ndjson").write_bytes(ndjson(evs))
-    (tmp_path / "b.json").write_text(json.dumps(evs[2:] + [event22(eventID="id-new")]))
+    (tmp_path / "b.json").write_text(json.dumps([*evs[2:], event22(eventID="id-new")]))
     _run, first = ingest_paths(principal=p, paths=[tmp_path / "a.ndjson"], engine=engine)
     assert (first.stored, first.duplicates) == (5, 0)
     run, second = ingest_paths(principal=p, paths=[tmp_path], engine=engine)

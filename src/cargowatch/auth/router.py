@@ -54,7 +54,7 @@ def shares(session: SessionDep, principal: PrincipalDep) -> list[ShareRead]:
             grantee_org_id=s.grantee_org_id,
             scope=s.scope,
             value=s.value,
-        )  # fmt: skip
+        )
         for s in sharing.list_shares(session, principal=principal)
     ]
 

@@ -38,10 +38,7 @@ def _finish(
     with unit_of_work(engine) as session:
         counts.retracted = service.apply_retractions(session, principal=principal)
         usable = counts.stored + counts.duplicates + counts.retracted
-        if not counts.quarantined:
-            status = "done"
-        else:
-            status = "partial" if usable else "failed"
+        status = "done" if not counts.quarantined else "partial" if usable else "failed"
         run = session.get(IngestRun, run_id)
         assert run is not None
         run = service.finish_run(

@@ -112,7 +112,7 @@ def _streamed(
     prefix = "item" if shape == "array" else f"{envelope_keys[0]}.item"
     index = -1
     try:
-        for index, obj in enumerate(ijson.items(stream, prefix, use_float=True)):  # noqa: B007
+        for index, obj in enumerate(ijson.items(stream, prefix, use_float=True)):
             yield SourceRecord(f"item {index}", None, msgspec.json.encode(obj))
     except ijson.JSONError as exc:
         where = f"document, after item {index}" if index >= 0 else "document"

@@ -79,9 +79,10 @@ class EventWriter:
         for start in range(0, len(rows), CHUNK_SIZE):
             stop = start + CHUNK_SIZE
             chunk_id = self._chunk(raws[start:stop], source)
+            pairs = zip(rows[start:stop], lines[start:stop], strict=True)
             full.extend(
                 (org, False, run, line, chunk_id, index, *row)
-                for index, (row, line) in enumerate(zip(rows[start:stop], lines[start:stop]))
+                for index, (row, line) in enumerate(pairs)
             )
         if self.dialect == "sqlite":
             return self._write_sqlite(full)

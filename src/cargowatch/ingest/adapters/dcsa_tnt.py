@@ -8,8 +8,8 @@ enum), since customs events are what targeting needs most.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import IO, Annotated, Literal
@@ -96,7 +96,7 @@ class TransportCall22(Struct):
             "BOCR", "CLOC", "COFS", "COYA", "OFFD", "DEPO", "INTE", "POTE", "PBPL", "BRTH", "RAMP"
         ]
         | None
-    ) = None  # noqa: E501
+    ) = None
     otherFacility: Str50 | None = None
     modeOfTransport: Mode | None = None
     location: Location22 | None = None
@@ -171,7 +171,7 @@ class Location30(Struct):
     locationName: Str100 | None = None
     facilityTypeCode: (
         Literal["BORD", "CLOC", "COFS", "OFFD", "DEPO", "INTE", "POTE", "RAMP", "WAYP"] | None
-    ) = None  # noqa: E501
+    ) = None
     UNLocationCode: Str5 | None = None
     facility: Facility30 | None = None
     geoCoordinate: Geo30 | None = None
@@ -299,7 +299,7 @@ def _real_date(day: str) -> bool:
 
 
 def utc_text(value: str, field: str) -> str:
-    """The canonical stored form of an ISO 8601 time with offset: UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    """The stored form of an ISO 8601 time with offset: UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     if not _RFC3339.match(value) or not _real_date(value[:10]):
         raise RecordError(
             field,
@@ -566,7 +566,7 @@ class DcsaTrackAndTrace(Adapter):
     def convert(self, record: SourceRecord, fmt: str, strict: bool) -> EventRow | Retract:
         raw = record.raw
         if not strict or fmt == self.name:
-            if b'"eventClassification"' in raw or b'Retract' in raw:
+            if b'"eventClassification"' in raw or b"Retract" in raw:
                 fmt = "dcsa-tnt-3.0"
             elif b'"eventType"' in raw and b'"eventCreatedDateTime"' in raw:
                 fmt = "dcsa-tnt-2.2"

@@ -1,0 +1,60 @@
+# cargowatch: two commands set everything up on a fresh machine.
+#   make demo   creates .venv, installs cargowatch, runs the demo on the embedded SQLite store
+#   make test   creates .venv with the dev tools, runs ruff, mypy and the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
+DEMO_DIR ?= var/demo
+# Set to a PostgreSQL admin URL to run the suite there too (.ci/run does).
+CARGOWATCH_TEST_POSTGRES_URL ?=
+
+.PHONY: demo test lint typecheck pytest pytest-postgres serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP) $@
+
+demo: $(STAMP)
+	CARGOWATCH_DATA_DIR=$(DEMO_DIR) $(BIN)/cargowatch demo --dir $(DEMO_DIR)/input
+	@echo
+	@echo "The demo store is $(DEMO_DIR)/cargowatch.db; to explore it:"
+	@echo "  export CARGOWATCH_DATA_DIR=$(DEMO_DIR); . $(BIN)/activate"
+
+lint: $(DEV)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(DEV)
+	$(BIN)/mypy src
+
+pytest: $(DEV)
+	$(BIN)/pytest
+
+pytest-postgres: $(DEV)
+	@if [ -n "$(CARGOWATCH_TEST_POSTGRES_URL)" ]; then \
+	  echo "== test suite on PostgreSQL"; \
+	  CARGOWATCH_TEST_POSTGRES_URL=$(CARGOWATCH_TEST_POSTGRES_URL) $(BIN)/pytest; \
+	else \
+	  echo "== PostgreSQL run skipped: set CARGOWATCH_TEST_POSTGRES_URL to run it"; \
+	fi
+
+test: lint typecheck pytest pytest-postgres
+
+serve: $(STAMP)
+	$(BIN)/cargowatch serve
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info src/*.egg-info

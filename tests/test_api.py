@@ -1,0 +1,70 @@
+"""The HTTP API: posting events, reading a container, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from cargowatch.app import create_app
+from tests.builders import event22, event30, ndjson, org_with_user, token_for, user_in
+from tests.conftest import DATA
+
+
+def _client(engine: Engine, username: str) -> tuple[TestClient, dict[str, str]]:
+    return TestClient(create_app(engine=engine)), {
+        "Authorization": f"Bearer {token_for(engine, username)}"
+    }
+
+
+def test_post_events_as_array_envelope_and_ndjson(engine: Engine) -> None:
+    org_with_user(engine, "carrier")
+    client, h = _client(engine, "carrier-user")
+    r = client.post(
+        "/api/v1/events", headers=h, content=(DATA / "tnt-220-response.json").read_bytes()
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["run"]["stored"] == 7
+    r = client.post(
+        "/api/v1/events", headers=h, content=(DATA / "tnt-300-response.json").read_bytes()
+    )
+    assert r.json()["run"]["stored"] == 5
+    body = ndjson([event30(eventID="n1"), event22(eventID="n2", seals="nope")])
+    r = client.post("/api/v1/events", headers=h, content=body,
+                    params={"format": "dcsa-tnt"})  # fmt: skip
+    result = r.json()
+    assert result["run"]["stored"] == 1 and result["run"]["quarantined"] == 1
+    [bad] = result["quarantined"]
+    assert bad["field"] == "seals" and bad["location"] == "line 2"
+    again = client.post("/api/v1/events", headers=h, content=body).json()
+    assert again["run"]["stored"] == 0 and again["run"]["duplicates"] == 1
+
+
+def test_container_events_and_event_detail(engine: Engine) -> None:
+    org_with_user(engine, "carrier")
+    client, h = _client(engine, "carrier-user")
+    client.post("/api/v1/events", headers=h, content=(DATA / "tnt-300-response.json").read_bytes())
+    r = client.get("/api/v1/containers/APZU4812090/events", headers=h)
+    events = r.json()
+    assert [e["event_type"] for e in events] == ["EQUIPMENT", "IOT", "REEFER"]
+    detail = client.get(f"/api/v1/events/{events[0]['id']}", headers=h).json()
+    assert json.loads(detail["raw"])["eventID"] == "evt-resp-equip-001"
+    assert detail["source"].startswith("api:")
+
+
+def test_viewer_gets_403_on_post(engine: Engine) -> None:
+    org_with_user(engine, "carrier")
+    user_in(engine, "carrier", "watcher", "viewer")
+    client, h = _client(engine, "watcher")
+    r = client.post("/api/v1/events", headers=h, content=b"[]")
+    assert r.status_code == 403
+
+
+def test_openapi_and_docs_are_served(engine: Engine) -> None:
+    client = TestClient(create_app(engine=engine))
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/events" in spec["paths"]
+    assert "/api/v1/containers/{container}/events" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+    assert client.get("/health").json()["status"] == "ok"
