@@ -87,7 +87,7 @@ def child_baseline(path: Path, url: str) -> dict[str, float]:
     with path.open("rb") as f:
         for lineno, line in enumerate(f, 1):
             row = convert_22(line.strip(), "dcsa-tnt-2.2")
-            batch.append((1, False, 1, lineno, 1 + lineno // 1000, lineno % 1000, *row))
+            batch.append((1, False, lineno, lineno, *row[:-1], 1 if row[-1] else None))
             if len(batch) == 20_000:
                 t = time.perf_counter()
                 write(batch)

@@ -37,7 +37,7 @@ def test_other_org_sees_nothing_unshared_through_the_service(
     with unit_of_work(engine) as s:
         assert len(list_events(s, principal=carrier, container=BOX_A)) == 1
         assert list_events(s, principal=customs, container=BOX_A) == []
-        event_id = list_events(s, principal=carrier, container=BOX_A)[0].id
+        event_id = list_events(s, principal=carrier, container=BOX_A)[0].event.id
         with pytest.raises(NotFound):
             get_event(s, principal=customs, event_id=event_id)
 
@@ -47,7 +47,9 @@ def test_container_share_opens_that_container_only(engine: Engine, two_orgs: tup
     with unit_of_work(engine) as s:
         grant(s, principal=carrier, grantee_slug="customs", scope="container", value=BOX_A)
     with unit_of_work(engine) as s:
-        assert [e.container for e in list_events(s, principal=customs, container=BOX_A)] == [BOX_A]
+        assert [v.event.container for v in list_events(s, principal=customs, container=BOX_A)] == [
+            BOX_A
+        ]
         assert list_events(s, principal=customs, container=BOX_B) == []
 
 

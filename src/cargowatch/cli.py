@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -82,26 +81,9 @@ _register()
 
 
 def main() -> None:
-    """Entry point: runs the app and maps cargowatch errors to exit codes."""
+    """Entry point: runs the app and maps cargowatch errors to messages and exit codes."""
     try:
-        app(standalone_mode=False)
+        app()
     except CargowatchError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}")
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-
-
-def resolve_paths(paths: list[Path]) -> list[Path]:
-    """Paths as given, expanded for ~."""
-    return [p.expanduser() for p in paths]

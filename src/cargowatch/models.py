@@ -2,7 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, User
-from cargowatch.events.models import Event, RawChunk, Retraction
+from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.orgs.models import Organisation
 from cargowatch.sharing.models import Share
@@ -17,5 +17,6 @@ __all__ = [
     "RawChunk",
     "Retraction",
     "Share",
+    "TransportCall",
     "User",
 ]

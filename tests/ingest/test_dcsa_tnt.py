@@ -12,6 +12,8 @@ from sqlalchemy import Engine, select
 
 from cargowatch.db.engine import unit_of_work
 from cargowatch.events.models import Event
+from cargowatch.events.schemas import EventRead
+from cargowatch.events.service import list_events
 from cargowatch.ingest.flows import ingest_bytes, ingest_paths
 from cargowatch.ingest.models import QuarantineRecord
 from tests.builders import event22, event30, ndjson, org_with_user
@@ -41,13 +43,18 @@ def test_every_event_of_both_dcsa_examples_ingests(engine: Engine) -> None:
     assert counts.read == expected == 12
     assert counts.stored == expected and counts.quarantined == 0
     assert run.status == "done"
-    stored = {e.event_key: e for e in _events(engine)}
+    with unit_of_work(engine) as s:
+        views = list_events(s, principal=p, container=None)
+        assert len(views) == 12
+        stored = {v.event_key: v for v in map(EventRead.of, views)}
     load = stored["3cecb101-7a1a-43a4-9d62-e88a131651e4"]
     assert (load.event_type, load.event_code, load.classifier) == ("EQUIPMENT", "LOAD", "EST")
     assert load.container == "APZU4812090" and load.unlocode == "FRPAR"
     assert load.booking_ref == "ABC123123123" and load.bl_number == "reserved-HHL123"
     assert load.vessel_imo == "9321483" and load.voyage == "2103S"
-    assert json.loads(load.seals or "") == [{"number": "string", "source": "CUS", "type": "WIR"}]
+    assert [s.model_dump() for s in load.seals] == [
+        {"number": "string", "source": "CUS", "type": "WIR"}
+    ]
     # 2019-11-12T07:41:00+08:30 is 23:11 UTC the day before
     assert (
         load.event_time is not None and load.event_time.isoformat() == "2019-11-11T23:11:00+00:00"
@@ -55,12 +62,13 @@ def test_every_event_of_both_dcsa_examples_ingests(engine: Engine) -> None:
     assert load.latitude == pytest.approx(48.85855)
     reefer = stored["evt-resp-reefer-001"]
     assert reefer.event_type == "REEFER" and reefer.event_code == "MEAS"
-    assert json.loads(reefer.details or "")["internalSetpointTemperature"] == -20.0
+    assert reefer.details is not None and reefer.details["internalSetpointTemperature"] == -20.0
     iot = stored["evt-resp-iot-001"]
     assert iot.event_type == "IOT" and iot.event_code == "LOC"
     assert iot.latitude == pytest.approx(51.5074)
     ship = stored["evt-resp-ship-001"]
     assert ship.booking_ref == "ABC709951" and ship.bl_number == "HHL71800000"
+    assert ship.originator == "SMDG/LCL/EXCO"
     assert stored["evt-resp-trans-001"].vessel_name == "Example Vessel Beta"
 
 

@@ -62,6 +62,19 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+def create_missing_indexes(engine: Engine) -> None:
+    """Build any index of the models that the store lacks (a bulk load drops some on purpose)."""
+    from cargowatch.db.base import Base
+
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(conn)
+
+
 def ensure_schema(engine: Engine) -> None:
     """Upgrade an empty store to the latest schema; refuse a store that is behind."""
     from cargowatch.db.migrate import current_revision, head_revision, upgrade
@@ -77,6 +90,7 @@ def ensure_schema(engine: Engine) -> None:
             f"the store is at schema {current}, this cargowatch needs {head_revision()}: "
             "run 'cargowatch db upgrade'"
         )
+    create_missing_indexes(engine)  # an interrupted bulk load may have left some out
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

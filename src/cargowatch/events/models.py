@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -21,7 +22,11 @@ from cargowatch.db.base import Base, UTCDateTime
 
 
 class Event(Base):
-    """One thing that happened to a container, a shipment or a transport, from any source."""
+    """One thing that happened to a container, a shipment or a transport, from any source.
+
+    The table is kept narrow on purpose (bulk loads are bound by the number of columns):
+    rarely queried attributes live in `extra` (JSON), vessel and voyage in transport_calls.
+    """
 
     __tablename__ = "events"
     __table_args__ = (
@@ -32,42 +37,46 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw_ref: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     event_key: Mapped[str] = mapped_column(String(500))
     source_format: Mapped[str] = mapped_column(String(32))
     event_type: Mapped[str] = mapped_column(String(16))
     event_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     classifier: Mapped[str | None] = mapped_column(String(3), nullable=True)
     event_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    created_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     container: Mapped[str | None] = mapped_column(String(15), nullable=True)
     iso_type: Mapped[str | None] = mapped_column(String(4), nullable=True)
     empty_indicator: Mapped[str | None] = mapped_column(String(5), nullable=True)
-    movement_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     unlocode: Mapped[str | None] = mapped_column(String(5), nullable=True)
     facility_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    facility_type: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    location_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     seals: Mapped[str | None] = mapped_column(Text, nullable=True)
     booking_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
     bl_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    document_type: Mapped[str | None] = mapped_column(String(3), nullable=True)
-    document_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    transport_call_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    warnings: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extra: Mapped[str | None] = mapped_column(Text, nullable=True)
+    transport_call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transport_calls.id"), nullable=True
+    )
+
+
+class TransportCall(Base):
+    """A vessel (or train, truck, barge) call that events refer to; stored once per organisation."""
+
+    __tablename__ = "transport_calls"
+    __table_args__ = (UniqueConstraint("org_id", "call_key", name="uq_transport_calls_org_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    call_key: Mapped[str] = mapped_column(String(200))
     mode_of_transport: Mapped[str | None] = mapped_column(String(10), nullable=True)
     vessel_imo: Mapped[str | None] = mapped_column(String(10), nullable=True)
     vessel_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     voyage: Mapped[str | None] = mapped_column(String(50), nullable=True)
     service_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    originator: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    details: Mapped[str | None] = mapped_column(Text, nullable=True)
-    warnings: Mapped[str | None] = mapped_column(Text, nullable=True)
-    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
-    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    source_line: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    raw_chunk_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    raw_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RawChunk(Base):

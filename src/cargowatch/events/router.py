@@ -78,5 +78,5 @@ def container_events(
 @router.get("/events/{event_id}", response_model=EventDetail)
 def event_detail(event_id: int, session: SessionDep, principal: PrincipalDep) -> EventDetail:
     """One event with the raw record it came from."""
-    event, source, raw = service.get_event(session, principal=principal, event_id=event_id)
-    return EventDetail.with_raw(event, source, raw)
+    view, source, raw = service.get_event(session, principal=principal, event_id=event_id)
+    return EventDetail.with_raw(view, source, raw)

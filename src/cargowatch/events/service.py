@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,13 +10,21 @@ from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
-from cargowatch.events.models import Event, RawChunk
+from cargowatch.events.models import Event, RawChunk, TransportCall
 from cargowatch.exceptions import NotFound
-from cargowatch.ingest.writer import raw_record
+from cargowatch.ingest.writer import raw_record, split_raw_ref
 from cargowatch.sharing.service import visible_events
 
 # Customs selections are need-to-know: insiders leak which boxes will be scanned.
 SENSITIVE_CODES = frozenset({"CUSS", "CUSI", "CUSR"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """An event with its transport call, as services hand them out."""
+
+    event: Event
+    call: TransportCall | None
 
 
 def _audit_sensitive(session: Session, principal: Principal, events: list[Event]) -> None:
@@ -39,10 +48,14 @@ def list_events(
     include_retracted: bool = True,
     limit: int = 1000,
     offset: int = 0,
-) -> list[Event]:
+) -> list[EventView]:
     """Events the caller may see, oldest first, filtered; customs selections read are audited."""
     principal.require("events:read")
-    query = select(Event).where(visible_events(principal))
+    query = (
+        select(Event, TransportCall)
+        .outerjoin(TransportCall, TransportCall.id == Event.transport_call_id)
+        .where(visible_events(principal))
+    )
     if container:
         query = query.where(Event.container == container.strip().upper())
     if booking_ref:
@@ -56,24 +69,30 @@ def list_events(
     if not include_retracted:
         query = query.where(Event.retracted.is_(False))
     query = query.order_by(Event.event_time, Event.id).limit(limit).offset(offset)
-    events = list(session.scalars(query))
-    _audit_sensitive(session, principal, events)
-    return events
+    views = [EventView(event, call) for event, call in session.execute(query)]
+    _audit_sensitive(session, principal, [v.event for v in views])
+    return views
 
 
 def get_event(
     session: Session, *, principal: Principal, event_id: int
-) -> tuple[Event, str | None, str | None]:
+) -> tuple[EventView, str | None, str | None]:
     """One event the caller may see, with the source it came from and its raw record."""
     principal.require("events:read")
-    event = session.scalar(select(Event).where(Event.id == event_id, visible_events(principal)))
-    if event is None:
+    row = session.execute(
+        select(Event, TransportCall)
+        .outerjoin(TransportCall, TransportCall.id == Event.transport_call_id)
+        .where(Event.id == event_id, visible_events(principal))
+    ).first()
+    if row is None:
         raise NotFound(f"no event {event_id}")
+    event, call = row
     _audit_sensitive(session, principal, [event])
     source = raw = None
-    if event.raw_chunk_id is not None and event.raw_index is not None:
-        chunk = session.get(RawChunk, event.raw_chunk_id)
+    if event.raw_ref is not None:
+        chunk_id, index = split_raw_ref(event.raw_ref)
+        chunk = session.get(RawChunk, chunk_id)
         if chunk is not None:
             source = chunk.source
-            raw = raw_record(chunk.data, chunk.codec, event.raw_index).decode("utf-8", "replace")
-    return event, source, raw
+            raw = raw_record(chunk.data, chunk.codec, index).decode("utf-8", "replace")
+    return EventView(event, call), source, raw

@@ -6,11 +6,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
 from cargowatch.config import get_settings
-from cargowatch.db.engine import get_engine, unit_of_work
+from cargowatch.db.engine import create_missing_indexes, get_engine, unit_of_work
+from cargowatch.events.models import Event
 from cargowatch.exceptions import InvalidInput, NothingReadable
 from cargowatch.ingest import service
 from cargowatch.ingest.models import IngestRun
@@ -47,6 +49,28 @@ def _finish(
     return run, counts
 
 
+# Secondary indexes of events, dropped during a bulk load and built again after it: building an
+# index once over sorted keys is several times cheaper than keeping it up to date row by row.
+DEFERRABLE_INDEXES = ("ix_events_container_time", "ix_events_booking")
+BULK_BYTES = 64 * 1024 * 1024  # a load this big ...
+BULK_SHARE = 0.5  # ... that adds more than this share of the events already stored
+
+
+def _is_bulk(session: Session, total_bytes: int) -> bool:
+    if total_bytes < BULK_BYTES:
+        return False
+    existing = session.scalar(select(func.max(Event.id))) or 0
+    return total_bytes / AVERAGE_EVENT_BYTES > existing * BULK_SHARE
+
+
+AVERAGE_EVENT_BYTES = 600
+
+
+def _drop_deferrable_indexes(session: Session) -> None:
+    for name in DEFERRABLE_INDEXES:
+        session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
 def ingest_paths(
     *,
     principal: Principal,
@@ -65,15 +89,22 @@ def ingest_paths(
         run_id = service.start_run(
             session, principal=principal, source=", ".join(str(f) for f in files)
         ).id
+        bulk = _is_bulk(session, sum(f.stat().st_size for f in files))
+        if bulk:
+            _drop_deferrable_indexes(session)
     total = Counts()
-    for path in files:
-        progress = on_file(path, path.stat().st_size) if on_file else None
-        with path.open("rb") as stream, unit_of_work(engine) as session:
-            counts = service.ingest_stream(
-                session, principal=principal, run_id=run_id, stream=stream, source=str(path),
-                fmt=fmt, batch_size=batch, progress=progress,
-            )  # fmt: skip
-        total.add(counts)
+    try:
+        for path in files:
+            progress = on_file(path, path.stat().st_size) if on_file else None
+            with path.open("rb") as stream, unit_of_work(engine) as session:
+                counts = service.ingest_stream(
+                    session, principal=principal, run_id=run_id, stream=stream,
+                    source=str(path), fmt=fmt, batch_size=batch, progress=progress,
+                )  # fmt: skip
+            total.add(counts)
+    finally:
+        if bulk:
+            create_missing_indexes(engine)
     run, total = _finish(engine, principal, run_id, total)
     if total.read and not (total.stored + total.duplicates + total.retracted):
         raise NothingReadable(

@@ -119,7 +119,7 @@ def _quarantine_rows(
             "format": fmt,
             "field": err.field[:200],
             "reason": err.reason,
-            "raw": record.raw.decode("utf-8", "replace"),
+            "raw": record.raw.decode("utf-8", "replace").replace("\x00", "\ufffd"),
             "status": "open",
             "created_at": utcnow(),
         }

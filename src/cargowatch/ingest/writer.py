@@ -8,20 +8,28 @@ to raw_chunks, zstd-compressed CHUNK_SIZE at a time, which keeps the event rows 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import zstandard
 from sqlalchemy import Connection
 
-from cargowatch.ingest.adapters.base import EVENT_FIELDS, EventRow
+from cargowatch.ingest.adapters.base import EVENT_FIELDS, EventRow, TransportCall
 
-PREFIX_FIELDS = ("org_id", "retracted", "run_id", "source_line", "raw_chunk_id", "raw_index")
-COLUMNS = PREFIX_FIELDS + EVENT_FIELDS
+PREFIX_FIELDS = ("org_id", "retracted", "source_line", "raw_ref")
+COLUMNS = (*PREFIX_FIELDS, *EVENT_FIELDS[:-1], "transport_call_id")
 _COLS = ", ".join(COLUMNS)
+_TRANSPORT = len(EVENT_FIELDS) - 1
 CHUNK_SIZE = 1000
+CHUNK_SPAN = 4096  # raw_ref = chunk id * CHUNK_SPAN + index in the chunk
+_CALL_COLS = "org_id, call_key, mode_of_transport, vessel_imo, vessel_name, voyage, service_code"
 SEPARATOR = b"\x1e"
 _compressor = zstandard.ZstdCompressor(level=3)
 _decompressor = zstandard.ZstdDecompressor()
+
+
+def split_raw_ref(raw_ref: int) -> tuple[int, int]:
+    """(chunk id, index in the chunk) of an event's raw_ref."""
+    return divmod(raw_ref, CHUNK_SPAN)
 
 
 def raw_record(data: bytes, codec: str, index: int) -> bytes:
@@ -41,6 +49,7 @@ class EventWriter:
         self.dialect = connection.dialect.name
         self._driver: Any = connection.connection.driver_connection
         self._staged = False
+        self._calls: dict[str, int] = {}
 
     def _chunk(self, raws: Sequence[bytes], source: str) -> int:
         data = _compressor.compress(SEPARATOR.join(raws))
@@ -64,6 +73,38 @@ class EventWriter:
             )
             return int(cur.fetchone()[0])
 
+    def _resolve_calls(self, rows: Sequence[EventRow]) -> dict[str, int]:
+        """Ids of the transport calls rows refer to, stored once per organisation."""
+        calls = self._calls
+        new: dict[str, TransportCall] = {}
+        for row in rows:
+            call = cast("TransportCall | None", row[_TRANSPORT])
+            if call is not None and call[0] not in calls:
+                new[call[0]] = call
+        if not new:
+            return calls
+        values = [(self.org_id, *call) for call in new.values()]
+        keys = list(new)
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        insert = (
+            f"INSERT INTO transport_calls ({_CALL_COLS}) VALUES ({', '.join([mark] * 7)}) "
+            "ON CONFLICT (org_id, call_key) DO NOTHING"
+        )
+        cur = self._driver.cursor()
+        try:
+            cur.executemany(insert, values)
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                cur.execute(
+                    f"SELECT call_key, id FROM transport_calls WHERE org_id = {mark} "
+                    f"AND call_key IN ({', '.join([mark] * len(part))})",
+                    (self.org_id, *part),
+                )
+                calls.update((k, int(i)) for k, i in cur.fetchall())
+        finally:
+            cur.close()
+        return calls
+
     def write(
         self,
         rows: Sequence[EventRow],
@@ -74,16 +115,20 @@ class EventWriter:
         """Store rows, each with its source line and raw record; returns how many were new."""
         if not rows:
             return 0
-        org, run = self.org_id, self.run_id
+        org = self.org_id
+        calls = self._resolve_calls(rows)
+        last = _TRANSPORT
         full: list[tuple[object, ...]] = []
+        append = full.append
         for start in range(0, len(rows), CHUNK_SIZE):
             stop = start + CHUNK_SIZE
-            chunk_id = self._chunk(raws[start:stop], source)
-            pairs = zip(rows[start:stop], lines[start:stop], strict=True)
-            full.extend(
-                (org, False, run, line, chunk_id, index, *row)
-                for index, (row, line) in enumerate(pairs)
-            )
+            base = self._chunk(raws[start:stop], source) * CHUNK_SPAN
+            for index, (row, line) in enumerate(
+                zip(rows[start:stop], lines[start:stop], strict=True)
+            ):
+                call = cast("TransportCall | None", row[last])
+                append((org, False, line, base + index, *row[:last],
+                        calls[call[0]] if call is not None else None))  # fmt: skip
         if self.dialect == "sqlite":
             return self._write_sqlite(full)
         return self._write_postgres(full)

@@ -86,7 +86,7 @@ def record_error_from_msgspec(exc: msgspec.MsgspecError, root: type | None = Non
     return RecordError("", text)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SourceRecord:
     """One raw record as read from a source, with where it was found."""
 
@@ -96,7 +96,10 @@ class SourceRecord:
     error: str | None = None  # set by a reader that already knows the record is unreadable
 
 
-# The columns an adapter fills for each event, in this order (see events.models.Event).
+# What an adapter hands back for each event, in this order. The first fields are columns of
+# events (see events.models.Event); "extra" is a JSON object of the rarely queried attributes
+# (EXTRA_KEYS) or None; "transport" is None or a TransportCall tuple, which the writer turns
+# into a transport_calls row shared by every event of that call.
 EVENT_FIELDS: tuple[str, ...] = (
     "event_key",
     "source_format",
@@ -104,32 +107,31 @@ EVENT_FIELDS: tuple[str, ...] = (
     "event_code",
     "classifier",
     "event_time",
-    "created_time",
     "container",
     "iso_type",
     "empty_indicator",
-    "movement_type",
     "unlocode",
     "facility_code",
-    "facility_type",
-    "location_name",
     "latitude",
     "longitude",
     "seals",
     "booking_ref",
     "bl_number",
+    "warnings",
+    "extra",
+    "transport",
+)
+EXTRA_KEYS = (
+    "movement_type",
+    "facility_type",
+    "location_name",
     "document_type",
     "document_id",
-    "transport_call_ref",
-    "mode_of_transport",
-    "vessel_imo",
-    "vessel_name",
-    "voyage",
-    "service_code",
     "originator",
     "details",
-    "warnings",
 )
+# (call_key, mode_of_transport, vessel_imo, vessel_name, voyage, service_code)
+TransportCall = tuple[str, str | None, str | None, str | None, str | None, str | None]
 
 EventRow = tuple[object, ...]
 

@@ -24,6 +24,7 @@ from cargowatch.ingest.adapters.base import (
     RecordError,
     Retract,
     SourceRecord,
+    TransportCall,
     record_error_from_msgspec,
 )
 from cargowatch.ingest.records import json_records
@@ -60,13 +61,13 @@ Str100 = Annotated[str, Meta(max_length=100)]
 # ---------------------------------------------------------------- 2.2
 
 
-class Seal22(Struct):
+class Seal22(Struct, gc=False):
     sealNumber: Annotated[str, Meta(max_length=15)]
     sealType: SealType
     sealSource: Literal["CAR", "SHI", "PHY", "VET", "CUS"] | None = None
 
 
-class Vessel22(Struct):
+class Vessel22(Struct, gc=False):
     vesselIMONumber: Annotated[str, Meta(max_length=7)] | None = None
     vesselName: Str35 | None = None
     vesselFlag: str | None = None
@@ -74,7 +75,7 @@ class Vessel22(Struct):
     vesselOperatorCarrierCode: str | None = None
 
 
-class Location22(Struct):
+class Location22(Struct, gc=False):
     locationName: Str100 | None = None
     latitude: Coordinate | None = None
     longitude: Coordinate | None = None
@@ -83,7 +84,7 @@ class Location22(Struct):
     facilityCodeListProvider: str | None = None
 
 
-class TransportCall22(Struct):
+class TransportCall22(Struct, gc=False):
     transportCallID: Str100 | None = None
     carrierServiceCode: Str5 | None = None
     exportVoyageNumber: Str50 | None = None
@@ -103,17 +104,17 @@ class TransportCall22(Struct):
     vessel: Vessel22 | None = None
 
 
-class DocumentReference22(Struct):
+class DocumentReference22(Struct, gc=False):
     documentReferenceType: Literal["BKG", "TRD"]
     documentReferenceValue: Str100
 
 
-class Reference22(Struct):
+class Reference22(Struct, gc=False):
     referenceType: str
     referenceValue: str
 
 
-class Event22(Struct):
+class Event22(Struct, gc=False):
     eventCreatedDateTime: AwareTime
     eventType: Literal["EQUIPMENT", "TRANSPORT", "SHIPMENT"]
     eventClassifierCode: Classifier
@@ -138,36 +139,36 @@ class Event22(Struct):
 # ---------------------------------------------------------------- 3.0
 
 
-class Seal30(Struct):
+class Seal30(Struct, gc=False):
     number: Annotated[str, Meta(max_length=15)]
     source: Literal["CAR", "CNS", "CST", "CUS", "PHY", "SHI", "TER", "VET"] | None = None
     type: SealType | None = None
     placement: Literal["DOOR", "VENT"] | None = None
 
 
-class Party30(Struct):
+class Party30(Struct, gc=False):
     partyCode: Annotated[str, Meta(max_length=150)] | None = None
     codeListProvider: str | None = None
     codeListName: str | None = None
     partyFunction: str | None = None
 
 
-class Routing30(Struct):
+class Routing30(Struct, gc=False):
     originatingParty: Party30 | None = None
 
 
-class Facility30(Struct):
+class Facility30(Struct, gc=False):
     facilityCode: Annotated[str, Meta(max_length=6)] | None = None
     facilityName: Str100 | None = None
     facilityCodeListProvider: str | None = None
 
 
-class Geo30(Struct):
+class Geo30(Struct, gc=False):
     latitude: Coordinate
     longitude: Coordinate
 
 
-class Location30(Struct):
+class Location30(Struct, gc=False):
     locationName: Str100 | None = None
     facilityTypeCode: (
         Literal["BORD", "CLOC", "COFS", "OFFD", "DEPO", "INTE", "POTE", "RAMP", "WAYP"] | None
@@ -177,7 +178,7 @@ class Location30(Struct):
     geoCoordinate: Geo30 | None = None
 
 
-class Classification30(Struct):
+class Classification30(Struct, gc=False):
     eventTypeCode: Literal["SHIPMENT", "TRANSPORT", "EQUIPMENT", "IOT", "REEFER"]
     eventClassifierCode: Classifier
     shipmentEventTypeCode: ShipmentCode30 | None = None
@@ -187,17 +188,17 @@ class Classification30(Struct):
     reeferEventTypeCode: Literal["MEAS", "ADJU"] | None = None
 
 
-class DocRef30(Struct):
+class DocRef30(Struct, gc=False):
     typeCode: str
     reference: Str100
 
 
-class ShipmentDetails30(Struct):
+class ShipmentDetails30(Struct, gc=False):
     documentReference: DocRef30 | None = None
     additionalDocumentReferences: list[DocRef30] | None = None
 
 
-class EquipmentDetails30(Struct):
+class EquipmentDetails30(Struct, gc=False):
     equipmentReference: Annotated[str, Meta(max_length=11)] | None = None
     ISOEquipmentCode: Annotated[str, Meta(max_length=4)] | None = None
     emptyIndicatorCode: Literal["EMPTY", "LADEN"] | None = None
@@ -205,24 +206,24 @@ class EquipmentDetails30(Struct):
     seals: list[Seal30] | None = None
 
 
-class ServiceRef30(Struct):
+class ServiceRef30(Struct, gc=False):
     carrierServiceCode: Annotated[str, Meta(max_length=11)] | None = None
     universalServiceReference: str | None = None
 
 
-class VoyageRef30(Struct):
+class VoyageRef30(Struct, gc=False):
     carrierVoyageNumber: Str50 | None = None
     universalVoyageReference: str | None = None
 
 
-class Vessel30(Struct):
+class Vessel30(Struct, gc=False):
     vesselIMONumber: Annotated[str, Meta(max_length=8)] | None = None
     vesselName: Annotated[str, Meta(max_length=50)] | None = None
     vesselFlag: str | None = None
     vesselCallSign: str | None = None
 
 
-class TransportCall30(Struct):
+class TransportCall30(Struct, gc=False):
     transportCallReference: Str100 | None = None
     transportCallSequenceNumber: int | None = None
     modeOfTransport: Mode | None = None
@@ -232,20 +233,20 @@ class TransportCall30(Struct):
     vesselTransport: Vessel30 | None = None
 
 
-class TransportDetails30(Struct):
+class TransportDetails30(Struct, gc=False):
     transportCall: TransportCall30 | None = None
 
 
-class IotDetails30(Struct):
+class IotDetails30(Struct, gc=False):
     iotEventCode: Literal["DRC", "DRO", "LOC"] | None = None
 
 
-class Probe30(Struct):
+class Probe30(Struct, gc=False):
     measuredTemperatureValue: float
     USDAProbeNumber: int | None = None
 
 
-class ReeferDetails30(Struct, omit_defaults=True):
+class ReeferDetails30(Struct, omit_defaults=True, gc=False):
     temperatureUnit: Literal["CEL", "FAH"] | None = None
     internalSetpointTemperature: float | None = None
     ambientMeasuredTemperature: float | None = None
@@ -254,7 +255,7 @@ class ReeferDetails30(Struct, omit_defaults=True):
     measuredParameters: dict[str, float | bool | str] | None = None
 
 
-class Event30(Struct):
+class Event30(Struct, gc=False):
     eventID: Annotated[str, Meta(max_length=500)] | None = None
     eventRouting: Routing30 | None = None
     isRetracted: bool | None = None
@@ -298,6 +299,15 @@ def _real_date(day: str) -> bool:
     return True
 
 
+def check_time(value: str, field: str) -> None:
+    """Raise RecordError unless value is an ISO 8601 date-time with an offset."""
+    if not _RFC3339.match(value) or not _real_date(value[:10]):
+        raise RecordError(
+            field,
+            f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
+        )
+
+
 def utc_text(value: str, field: str) -> str:
     """The stored form of an ISO 8601 time with offset: UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     if not _RFC3339.match(value) or not _real_date(value[:10]):
@@ -339,6 +349,27 @@ def _key(raw: bytes, event_id: str | None) -> str:
     import hashlib
 
     return "sha1:" + hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+
+def _extra(**values: object) -> str | None:
+    """The rarely queried attributes as one JSON object (None when there are none)."""
+    present = {k: v for k, v in values.items() if v is not None}
+    return _enc.encode(present).decode() if present else None
+
+
+def _call(
+    ref: str | None,
+    mode: str | None,
+    imo: str | None,
+    vessel: str | None,
+    voyage: str | None,
+    service: str | None,
+) -> TransportCall | None:
+    """The transport call an event belongs to, keyed by its reference or vessel and voyage."""
+    key = ref or (f"{imo or ''}/{voyage or ''}/{service or ''}" if imo or voyage else None)
+    if key is None:
+        return None
+    return (key, mode, imo, vessel, voyage, service)
 
 
 def _require(value: object, field: str, event_type: str) -> None:
@@ -419,14 +450,19 @@ def convert_22(raw: bytes, fmt: str) -> EventRow:
             imo = tc.vessel.vesselIMONumber
             vname = tc.vessel.vesselName
 
+    check_time(ev.eventCreatedDateTime, "eventCreatedDateTime")  # kept in the raw record only
+    extra = None
+    if facility_type or name or ev.documentID:
+        extra = _extra(
+            facility_type=facility_type, location_name=name,
+            document_type=ev.documentTypeCode, document_id=ev.documentID,
+        )  # fmt: skip
     return (
         _key(raw, ev.eventID), fmt, etype, code, ev.eventClassifierCode,
         utc_text(ev.eventDateTime, "eventDateTime"),
-        utc_text(ev.eventCreatedDateTime, "eventCreatedDateTime"),
-        container, ev.ISOEquipmentCode, ev.emptyIndicatorCode, None,
-        unlocode, facility, facility_type, name, lat, lon, seals,
-        booking, bl, ev.documentTypeCode, ev.documentID,
-        tc_ref, mode, imo, vname, voyage, service, None, None, warnings,
+        container, ev.ISOEquipmentCode, ev.emptyIndicatorCode,
+        unlocode, facility, lat, lon, seals, booking, bl, warnings, extra,
+        _call(tc_ref, mode, imo, vname, voyage, service),
     )  # fmt: skip
 
 
@@ -532,19 +568,31 @@ def convert_30(raw: bytes, fmt: str) -> EventRow | Retract:
         )
 
     created = ev.eventCreatedDateTime or ev.eventUpdatedDateTime
+    if created:
+        check_time(created, "eventCreatedDateTime")
+    extra = _extra(
+        movement_type=movement, facility_type=facility_type, location_name=name,
+        document_type=doc_type, document_id=doc_id, originator=originator,
+        details=msgspec.Raw(details) if details else None,
+    )  # fmt: skip
     return (
         _key(raw, ev.eventID), fmt, etype, code, cls.eventClassifierCode,
         utc_text(ev.eventDateTime, "eventDateTime"),
-        utc_text(created, "eventCreatedDateTime") if created else None,
-        container, iso, empty, movement,
-        unlocode, facility, facility_type, name, lat, lon, seals,
-        booking, bl, doc_type, doc_id,
-        tc_ref, mode, imo, vname, voyage, service, originator,
-        details.decode() if details else None, warnings,
+        container, iso, empty, unlocode, facility, lat, lon, seals, booking, bl, warnings, extra,
+        _call(tc_ref, mode, imo, vname, voyage, service),
     )  # fmt: skip
 
 
 _MARKERS_30 = (b'"eventClassification"', b'"isRetracted"', b'"retractedEventID"')
+
+
+def _version_of(raw: bytes) -> str | None:
+    """The version a record declares by its fields, if it does."""
+    if any(marker in raw for marker in _MARKERS_30):
+        return "dcsa-tnt-3.0"
+    if b'"eventType"' in raw and b'"eventCreatedDateTime"' in raw:
+        return "dcsa-tnt-2.2"
+    return None
 
 
 class DcsaTrackAndTrace(Adapter):
@@ -554,25 +602,24 @@ class DcsaTrackAndTrace(Adapter):
     formats = ("dcsa-tnt-2.2", "dcsa-tnt-3.0")
 
     def sniff(self, head: bytes) -> str | None:
-        if any(marker in head for marker in _MARKERS_30):
-            return "dcsa-tnt-3.0"
-        if b'"eventType"' in head and b'"eventCreatedDateTime"' in head:
-            return "dcsa-tnt-2.2"
-        return None
+        return _version_of(head)
 
     def records(self, stream: IO[bytes], fmt: str) -> Iterator[SourceRecord]:
         return json_records(stream, ("events",))
 
     def convert(self, record: SourceRecord, fmt: str, strict: bool) -> EventRow | Retract:
         raw = record.raw
-        if not strict or fmt == self.name:
-            if b'"eventClassification"' in raw or b"Retract" in raw:
-                fmt = "dcsa-tnt-3.0"
-            elif b'"eventType"' in raw and b'"eventCreatedDateTime"' in raw:
-                fmt = "dcsa-tnt-2.2"
-        if fmt == "dcsa-tnt-3.0":
-            return convert_30(raw, fmt)
-        return convert_22(raw, "dcsa-tnt-2.2")
+        if fmt == self.name:
+            fmt, strict = _version_of(raw) or "dcsa-tnt-2.2", False
+        read = convert_30 if fmt == "dcsa-tnt-3.0" else convert_22
+        try:
+            return read(raw, fmt)
+        except RecordError:
+            # A record of the other version in a mixed feed: read it as what it says it is.
+            other = None if strict else _version_of(raw)
+            if other is None or other == fmt:
+                raise
+            return (convert_30 if other == "dcsa-tnt-3.0" else convert_22)(raw, other)
 
     def note_unknown_fields(self, record: SourceRecord, fmt: str) -> list[str]:
         try:

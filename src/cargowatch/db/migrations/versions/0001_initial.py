@@ -33,56 +33,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug", name=op.f("uq_organisations_slug")),
     )
     op.create_table(
-        "events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("event_key", sa.String(length=500), nullable=False),
-        sa.Column("source_format", sa.String(length=32), nullable=False),
-        sa.Column("event_type", sa.String(length=16), nullable=False),
-        sa.Column("event_code", sa.String(length=8), nullable=True),
-        sa.Column("classifier", sa.String(length=3), nullable=True),
-        sa.Column("event_time", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_time", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("container", sa.String(length=15), nullable=True),
-        sa.Column("iso_type", sa.String(length=4), nullable=True),
-        sa.Column("empty_indicator", sa.String(length=5), nullable=True),
-        sa.Column("movement_type", sa.String(length=16), nullable=True),
-        sa.Column("unlocode", sa.String(length=5), nullable=True),
-        sa.Column("facility_code", sa.String(length=20), nullable=True),
-        sa.Column("facility_type", sa.String(length=10), nullable=True),
-        sa.Column("location_name", sa.String(length=200), nullable=True),
-        sa.Column("latitude", sa.Float(), nullable=True),
-        sa.Column("longitude", sa.Float(), nullable=True),
-        sa.Column("seals", sa.Text(), nullable=True),
-        sa.Column("booking_ref", sa.String(length=100), nullable=True),
-        sa.Column("bl_number", sa.String(length=100), nullable=True),
-        sa.Column("document_type", sa.String(length=3), nullable=True),
-        sa.Column("document_id", sa.String(length=100), nullable=True),
-        sa.Column("transport_call_ref", sa.String(length=100), nullable=True),
-        sa.Column("mode_of_transport", sa.String(length=10), nullable=True),
-        sa.Column("vessel_imo", sa.String(length=10), nullable=True),
-        sa.Column("vessel_name", sa.String(length=100), nullable=True),
-        sa.Column("voyage", sa.String(length=50), nullable=True),
-        sa.Column("service_code", sa.String(length=50), nullable=True),
-        sa.Column("originator", sa.String(length=200), nullable=True),
-        sa.Column("details", sa.Text(), nullable=True),
-        sa.Column("warnings", sa.Text(), nullable=True),
-        sa.Column("retracted", sa.Boolean(), nullable=False),
-        sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.Column("source_line", sa.Integer(), nullable=True),
-        sa.Column("raw_chunk_id", sa.Integer(), nullable=True),
-        sa.Column("raw_index", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["org_id"], ["organisations.id"], name=op.f("fk_events_org_id_organisations")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
-        sa.UniqueConstraint("org_id", "event_key", name="uq_events_org_key"),
-    )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_booking", ["booking_ref"], unique=False)
-        batch_op.create_index("ix_events_container_time", ["container", "event_time"], unique=False)
-
-    op.create_table(
         "raw_chunks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -138,6 +88,22 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_shares_owner_org_id"), ["owner_org_id"], unique=False)
 
+    op.create_table(
+        "transport_calls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("call_key", sa.String(length=200), nullable=False),
+        sa.Column("mode_of_transport", sa.String(length=10), nullable=True),
+        sa.Column("vessel_imo", sa.String(length=10), nullable=True),
+        sa.Column("vessel_name", sa.String(length=100), nullable=True),
+        sa.Column("voyage", sa.String(length=50), nullable=True),
+        sa.Column("service_code", sa.String(length=50), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_transport_calls_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transport_calls")),
+        sa.UniqueConstraint("org_id", "call_key", name="uq_transport_calls_org_key"),
+    )
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -205,6 +171,47 @@ def upgrade() -> None:
             batch_op.f("ix_audit_log_actor_org_id"), ["actor_org_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_audit_log_ts"), ["ts"], unique=False)
+
+    op.create_table(
+        "events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("retracted", sa.Boolean(), nullable=False),
+        sa.Column("source_line", sa.Integer(), nullable=True),
+        sa.Column("raw_ref", sa.BigInteger(), nullable=True),
+        sa.Column("event_key", sa.String(length=500), nullable=False),
+        sa.Column("source_format", sa.String(length=32), nullable=False),
+        sa.Column("event_type", sa.String(length=16), nullable=False),
+        sa.Column("event_code", sa.String(length=8), nullable=True),
+        sa.Column("classifier", sa.String(length=3), nullable=True),
+        sa.Column("event_time", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("container", sa.String(length=15), nullable=True),
+        sa.Column("iso_type", sa.String(length=4), nullable=True),
+        sa.Column("empty_indicator", sa.String(length=5), nullable=True),
+        sa.Column("unlocode", sa.String(length=5), nullable=True),
+        sa.Column("facility_code", sa.String(length=20), nullable=True),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("seals", sa.Text(), nullable=True),
+        sa.Column("booking_ref", sa.String(length=100), nullable=True),
+        sa.Column("bl_number", sa.String(length=100), nullable=True),
+        sa.Column("warnings", sa.Text(), nullable=True),
+        sa.Column("extra", sa.Text(), nullable=True),
+        sa.Column("transport_call_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_events_org_id_organisations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transport_call_id"],
+            ["transport_calls.id"],
+            name=op.f("fk_events_transport_call_id_transport_calls"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sa.UniqueConstraint("org_id", "event_key", name="uq_events_org_key"),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index("ix_events_booking", ["booking_ref"], unique=False)
+        batch_op.create_index("ix_events_container_time", ["container", "event_time"], unique=False)
 
     op.create_table(
         "ingest_runs",
@@ -296,6 +303,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ingest_runs_org_id"))
 
     op.drop_table("ingest_runs")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_container_time")
+        batch_op.drop_index("ix_events_booking")
+
+    op.drop_table("events")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_ts"))
         batch_op.drop_index(batch_op.f("ix_audit_log_actor_org_id"))
@@ -310,6 +322,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_org_id"))
 
     op.drop_table("users")
+    op.drop_table("transport_calls")
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shares_owner_org_id"))
         batch_op.drop_index(batch_op.f("ix_shares_grantee_org_id"))
@@ -317,10 +330,5 @@ def downgrade() -> None:
     op.drop_table("shares")
     op.drop_table("retractions")
     op.drop_table("raw_chunks")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_container_time")
-        batch_op.drop_index("ix_events_booking")
-
-    op.drop_table("events")
     op.drop_table("organisations")
     # ### end Alembic commands ###
