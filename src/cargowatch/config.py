@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     user: str = ""
     ingest_batch_size: int = 20_000
-    gap_hours_default: float = 72.0
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

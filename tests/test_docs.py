@@ -1,0 +1,43 @@
+"""The docs name every command and every setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer.main
+
+from cargowatch.cli import app
+from cargowatch.config import Settings
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def _leaf_commands() -> list[str]:
+    found: list[str] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        subs = getattr(cmd, "commands", {})
+        if not subs and path:
+            found.append(" ".join(path))
+        for name, sub in subs.items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_every_command_is_documented() -> None:
+    text = (DOCS / "cli.md").read_text()
+    missing = [c for c in _leaf_commands() if f"`cargowatch {c}" not in text]
+    assert missing == []
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "settings.md").read_text()
+    missing = [
+        f"CARGOWATCH_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`CARGOWATCH_{name.upper()}`" not in text
+    ]
+    assert missing == []
