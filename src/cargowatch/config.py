@@ -35,8 +35,10 @@ class Settings(BaseSettings):
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'cargowatch.db'}"
-        if self.env == "prod" and self.secret_key == DEV_SECRET:
-            raise ValueError("CARGOWATCH_SECRET_KEY must be set to a real secret when env=prod")
+        if self.env != "dev" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                f"CARGOWATCH_SECRET_KEY must be set to a real secret when env={self.env}"
+            )
         return self
 
 

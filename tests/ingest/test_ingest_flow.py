@@ -130,3 +130,15 @@ def test_run_records_counts_and_status(engine: Engine) -> None:
         assert (stored.status, stored.read, stored.stored, stored.quarantined) == (
             "partial", 2, 1, 1)  # fmt: skip
         assert stored.finished_at is not None
+
+
+def test_retrying_a_file_quarantines_its_bad_records_once(engine: Engine, tmp_path: Path) -> None:
+    p = org_with_user(engine, "carrier")
+    f = tmp_path / "feed.ndjson"
+    f.write_bytes(ndjson([event22(eventID="ok"), event22(eventID="bad", eventType="NOPE")]))
+    for _ in range(3):
+        _run, counts = ingest_paths(principal=p, paths=[f], engine=engine)
+        assert counts.quarantined == 1
+    with unit_of_work(engine) as s:
+        _items, total = service.list_quarantine(s, principal=p, status=None)
+    assert total == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
@@ -31,9 +31,14 @@ class IngestRun(Base):
 
 
 class QuarantineRecord(Base):
-    """A record that could not be stored, kept with where it came from and why."""
+    """A record that could not be stored, kept with where it came from and why.
+
+    The fingerprint (source, place and content) keeps a retried file from quarantining the same
+    record twice.
+    """
 
     __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("org_id", "fingerprint", name="uq_quarantine_org_print"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -44,6 +49,7 @@ class QuarantineRecord(Base):
     field: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

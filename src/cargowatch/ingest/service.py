@@ -5,12 +5,15 @@ These functions take a session and never commit; ingest/flows.py decides the tra
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import cargowatch.ingest.adapters.dcsa_tnt  # noqa: F401  (registers the built-in adapter)
@@ -111,7 +114,9 @@ def _quarantine_rows(
     principal: Principal, run_id: int | None, source: str, fmt: str
 ) -> Callable[[SourceRecord, RecordError], dict[str, object]]:
     def row(record: SourceRecord, err: RecordError) -> dict[str, object]:
+        digest = hashlib.sha256(f"{source}\x1f{record.location}\x1f".encode() + record.raw)
         return {
+            "fingerprint": digest.hexdigest(),
             "org_id": principal.org_id,
             "run_id": run_id,
             "source": source[:500],
@@ -125,6 +130,14 @@ def _quarantine_rows(
         }
 
     return row
+
+
+def _quarantine(session: Session, rows: list[dict[str, object]]) -> None:
+    """Keep bad records; one already kept from the same place with the same content is skipped."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
+    else:
+        session.execute(sqlite_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
 
 
 def ingest_stream(
@@ -151,7 +164,7 @@ def ingest_stream(
             "(use --format to force one)",
         )  # fmt: skip
         make = _quarantine_rows(principal, run_id, source, "unknown")
-        session.execute(insert(QuarantineRecord), [make(SourceRecord("file", None, kept), err)])
+        _quarantine(session, [make(SourceRecord("file", None, kept), err)])
         counts.read = counts.quarantined = 1
         return counts
     adapter, chosen = found
@@ -177,7 +190,7 @@ def ingest_stream(
             lines.clear()
             raws.clear()
         if bad:
-            session.execute(insert(QuarantineRecord), bad)
+            _quarantine(session, bad)
             bad.clear()
         if retractions:
             counts.retracted += writer.write_retractions(retractions)

@@ -250,6 +250,7 @@ def upgrade() -> None:
         sa.Column("field", sa.String(length=200), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -261,6 +262,7 @@ def upgrade() -> None:
             ["run_id"], ["ingest_runs.id"], name=op.f("fk_quarantine_run_id_ingest_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
+        sa.UniqueConstraint("org_id", "fingerprint", name="uq_quarantine_org_print"),
     )
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_quarantine_org_id"), ["org_id"], unique=False)
