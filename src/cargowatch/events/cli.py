@@ -37,8 +37,12 @@ def events(
         for item in shaped:
             print(json.dumps(item.model_dump(mode="json")))
         return
-    table = Table("time (UTC)", "type", "code", "cls", "container", "place", "seals", "booking",
-                  "vessel/voyage", "notes")  # fmt: skip
+    table = Table(title=f"{container or booking}: events, times in UTC")
+    table.add_column("time", no_wrap=True)
+    table.add_column("event", no_wrap=True)
+    table.add_column("container", no_wrap=True)
+    for name in ("place", "seals", "booking", "vessel/voyage", "notes"):
+        table.add_column(name)
     for ev in shaped:
         notes = []
         if ev.retracted:
@@ -47,9 +51,12 @@ def events(
             notes.append(ev.warnings)
         place = " ".join(x for x in (ev.unlocode, ev.facility_code) if x)
         vessel = "/".join(x for x in (ev.vessel_name, ev.voyage) if x)
+        kind = f"{ev.event_code or ev.event_type}" + (
+            f" ({ev.classifier})" if ev.classifier and ev.classifier != "ACT" else ""
+        )
         table.add_row(
-            f"{ev.event_time:%Y-%m-%d %H:%M}" if ev.event_time else "",
-            ev.event_type, ev.event_code or "", ev.classifier or "", ev.container or "", place,
+            f"{ev.event_time:%Y-%m-%d %H:%M}" if ev.event_time else "", kind,
+            ev.container or "", place,
             ", ".join(s.number for s in ev.seals), ev.booking_ref or "", vessel, "; ".join(notes),
             style="dim strike" if ev.retracted else None,
         )  # fmt: skip

@@ -33,14 +33,14 @@ def json_shape(head: bytes, envelope_keys: tuple[str, ...]) -> str:
     text = head.lstrip(_WS)
     if text.startswith(b"["):
         return "array"
-    first, _, rest = text.partition(b"\n")
-    if rest.strip():
-        try:
-            obj = msgspec.json.decode(first)
-        except msgspec.DecodeError:
-            return "document"
-        if isinstance(obj, dict) and not any(k in obj for k in envelope_keys):
-            return "ndjson"
+    first = text.partition(b"\n")[0]
+    try:
+        obj = msgspec.json.decode(first)
+    except msgspec.DecodeError:
+        # an unfinished first line: a pretty-printed document, or NDJSON whose first line is bad
+        return "ndjson" if first.rstrip().endswith(b"}") else "document"
+    if isinstance(obj, dict) and not any(k in obj for k in envelope_keys):
+        return "ndjson"  # one object a line (a one-line file is the same thing)
     return "document"
 
 
