@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-import cargowatch.ingest.adapters.dcsa_tnt  # noqa: F401  (registers the built-in adapter)
+import cargowatch.ingest.adapters.dcsa_tnt
+import cargowatch.ingest.adapters.edifact  # noqa: F401
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
 from cargowatch.db.base import utcnow
@@ -160,8 +161,8 @@ def ingest_stream(
     if found is None:
         kept = stream.read(UNKNOWN_KEEP)
         err = RecordError(
-            "", "format not recognised: expected DCSA Track & Trace 2.2 or 3.0 JSON or NDJSON "
-            "(use --format to force one)",
+            "", "format not recognised: expected DCSA Track & Trace 2.2 or 3.0 JSON or NDJSON, "
+            "or a CODECO, COARRI or IFTSTA interchange (use --format to force one)",
         )  # fmt: skip
         make = _quarantine_rows(principal, run_id, source, "unknown")
         _quarantine(session, [make(SourceRecord("file", None, kept), err)])
@@ -216,6 +217,10 @@ def ingest_stream(
             continue
         if isinstance(out, Retract):
             retractions.append((out.event_key, out.at))
+        elif isinstance(out, list):
+            rows.extend(out)
+            lines.extend([record.line] * len(out))
+            raws.extend([record.raw] * len(out))
         else:
             rows.append(out)
             lines.append(record.line)
@@ -368,6 +373,10 @@ def _replay_one(
             out = adapter.convert(record, chosen, False)
             if isinstance(out, Retract):
                 retractions.append((out.event_key, out.at))
+            elif isinstance(out, list):
+                converted.extend(out)
+                lines.extend([record.line] * len(out))
+                raws.extend([record.raw] * len(out))
             else:
                 converted.append(out)
                 lines.append(record.line)

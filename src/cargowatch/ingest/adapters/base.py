@@ -94,6 +94,7 @@ class SourceRecord:
     line: int | None
     raw: bytes
     error: str | None = None  # set by a reader that already knows the record is unreadable
+    parsed: object = None  # what a reader already parsed, so that convert need not again
 
 
 # What an adapter hands back for each event, in this order. The first fields are columns of
@@ -159,11 +160,14 @@ class Adapter(abc.ABC):
         """The raw records of a source, streamed."""
 
     @abc.abstractmethod
-    def convert(self, record: SourceRecord, fmt: str, strict: bool) -> EventRow | Retract:
+    def convert(
+        self, record: SourceRecord, fmt: str, strict: bool
+    ) -> EventRow | Retract | list[EventRow]:
         """One canonical event row (or a retraction); raises RecordError.
 
         fmt is the source's format; unless strict (the user forced it), a record that clearly
-        says it is another format of this adapter's family is read as that one.
+        says it is another format of this adapter's family is read as that one. A record that
+        holds several events (an EDIFACT message) gives a list of rows.
         """
 
     def note_unknown_fields(self, record: SourceRecord, fmt: str) -> list[str]:

@@ -607,7 +607,9 @@ class DcsaTrackAndTrace(Adapter):
     def records(self, stream: IO[bytes], fmt: str) -> Iterator[SourceRecord]:
         return json_records(stream, ("events",))
 
-    def convert(self, record: SourceRecord, fmt: str, strict: bool) -> EventRow | Retract:
+    def convert(
+        self, record: SourceRecord, fmt: str, strict: bool
+    ) -> EventRow | Retract | list[EventRow]:
         raw = record.raw
         if fmt == self.name:
             fmt, strict = _version_of(raw) or "dcsa-tnt-2.2", False
