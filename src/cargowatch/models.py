@@ -5,9 +5,11 @@ from cargowatch.auth.models import ApiToken, User
 from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.orgs.models import Organisation
+from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.sharing.models import Share
 
 __all__ = [
+    "REGISTER_TABLES",
     "ApiToken",
     "AuditEntry",
     "Event",

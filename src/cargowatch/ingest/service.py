@@ -33,6 +33,8 @@ from cargowatch.ingest.adapters.base import (
 )
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.ingest.writer import EventWriter
+from cargowatch.registers import service as registers
+from cargowatch.registers.specs import REGISTERS, Register
 
 WARNINGS_INDEX = EVENT_FIELDS.index("warnings")
 HEAD_BYTES = 64 * 1024
@@ -76,7 +78,7 @@ class Counts:
 
 def known_formats() -> list[str]:
     """Every format name --format accepts."""
-    names: list[str] = []
+    names: list[str] = [f"csv-{name}" for name in REGISTERS]
     for name, adapter in ADAPTERS:
         names.append(name)
         names.extend(adapter.formats)
@@ -100,6 +102,15 @@ def detect(head: bytes, forced: str | None = None) -> tuple[Adapter, str] | None
         if fmt:
             return adapter, fmt
     return None
+
+
+def _register(head: bytes, fmt: str | None) -> tuple[Register | None, str | None]:
+    if fmt is None:
+        return registers.detect(head)
+    name = fmt.removeprefix("csv-")
+    if name not in REGISTERS:
+        raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(known_formats())}")
+    return REGISTERS[name], None
 
 
 def start_run(session: Session, *, principal: Principal, source: str) -> IngestRun:
@@ -157,12 +168,26 @@ def ingest_stream(
     counts = Counts()
     head = stream.read(HEAD_BYTES)
     stream.seek(0)
+    if fmt is None or fmt.startswith("csv-"):
+        register, problem = _register(head, fmt)
+        if register is not None:
+            read, stored, dup, failed, notes = registers.ingest_csv(
+                session, principal=principal, run_id=run_id, stream=stream, source=source,
+                register=register, quarantine=_quarantine, progress=progress,
+            )  # fmt: skip
+            return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed, notes=notes)
+        if problem is not None:
+            make = _quarantine_rows(principal, run_id, source, "csv")
+            kept = stream.read(UNKNOWN_KEEP)
+            _quarantine(session, [make(SourceRecord("header", 1, kept), RecordError("", problem))])
+            return Counts(read=1, quarantined=1)
     found = detect(head, fmt)
     if found is None:
         kept = stream.read(UNKNOWN_KEEP)
         err = RecordError(
             "", "format not recognised: expected DCSA Track & Trace 2.2 or 3.0 JSON or NDJSON, "
-            "or a CODECO, COARRI or IFTSTA interchange (use --format to force one)",
+            "a CODECO, COARRI or IFTSTA interchange, or a register CSV (parties, sites, "
+            "manifest, persons, access, releases, inspections); use --format to force one",
         )  # fmt: skip
         make = _quarantine_rows(principal, run_id, source, "unknown")
         _quarantine(session, [make(SourceRecord("file", None, kept), err)])

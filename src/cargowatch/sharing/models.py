@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
 
-SHARE_SCOPES = ("container", "all-events")
+SHARE_SCOPES = ("container", "all-events", "personal-data")
 
 
 class Share(Base):

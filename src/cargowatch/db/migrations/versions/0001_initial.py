@@ -33,6 +33,137 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug", name=op.f("uq_organisations_slug")),
     )
     op.create_table(
+        "access",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("ts", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("badge_id", sa.String(length=200), nullable=False),
+        sa.Column("facility", sa.String(length=200), nullable=False),
+        sa.Column("zone", sa.String(length=200), nullable=False),
+        sa.Column("direction", sa.String(length=200), nullable=False),
+        sa.Column("granted", sa.Boolean(), nullable=True),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_access_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access")),
+        sa.UniqueConstraint(
+            "org_id", "ts", "badge_id", "facility", "zone", "direction", name="uq_access_key"
+        ),
+    )
+    with op.batch_alter_table("access", schema=None) as batch_op:
+        batch_op.create_index("ix_access_facility_ts", ["facility", "ts"], unique=False)
+
+    op.create_table(
+        "inspections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("ts", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("container", sa.String(length=200), nullable=False),
+        sa.Column("booking_ref", sa.String(length=200), nullable=True),
+        sa.Column("locode", sa.String(length=5), nullable=True),
+        sa.Column("authority_party_id", sa.String(length=200), nullable=True),
+        sa.Column("method", sa.String(length=200), nullable=False),
+        sa.Column("result", sa.String(length=200), nullable=False),
+        sa.Column("substance", sa.String(length=200), nullable=True),
+        sa.Column("quantity_kg", sa.Float(), nullable=True),
+        sa.Column("concealment", sa.String(length=200), nullable=True),
+        sa.Column("insider_suspected", sa.String(length=200), nullable=True),
+        sa.Column("reference", sa.String(length=200), nullable=False),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_inspections_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspections")),
+        sa.UniqueConstraint(
+            "org_id", "ts", "container", "method", "reference", name="uq_inspections_key"
+        ),
+    )
+    with op.batch_alter_table("inspections", schema=None) as batch_op:
+        batch_op.create_index("ix_inspections_container", ["container"], unique=False)
+
+    op.create_table(
+        "manifest",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("booking_ref", sa.String(length=200), nullable=False),
+        sa.Column("bl_number", sa.String(length=200), nullable=True),
+        sa.Column("container", sa.String(length=200), nullable=False),
+        sa.Column("iso_type", sa.String(length=200), nullable=True),
+        sa.Column("shipper_id", sa.String(length=200), nullable=True),
+        sa.Column("consignee_id", sa.String(length=200), nullable=True),
+        sa.Column("notify_id", sa.String(length=200), nullable=True),
+        sa.Column("forwarder_id", sa.String(length=200), nullable=True),
+        sa.Column("carrier_code", sa.String(length=200), nullable=True),
+        sa.Column("commodity_hs", sa.String(length=200), nullable=True),
+        sa.Column("commodity_desc", sa.String(length=200), nullable=True),
+        sa.Column("gross_kg", sa.Float(), nullable=True),
+        sa.Column("place_of_receipt", sa.String(length=5), nullable=True),
+        sa.Column("pol", sa.String(length=5), nullable=True),
+        sa.Column("pod", sa.String(length=5), nullable=True),
+        sa.Column("place_of_delivery", sa.String(length=5), nullable=True),
+        sa.Column("transshipment_ports", sa.Text(), nullable=True),
+        sa.Column("vessel_imo", sa.String(length=200), nullable=True),
+        sa.Column("voyage", sa.String(length=200), nullable=True),
+        sa.Column("declared_seals", sa.Text(), nullable=True),
+        sa.Column("booked_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_manifest_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_manifest")),
+        sa.UniqueConstraint("org_id", "booking_ref", "container", name="uq_manifest_key"),
+    )
+    with op.batch_alter_table("manifest", schema=None) as batch_op:
+        batch_op.create_index("ix_manifest_container", ["container"], unique=False)
+
+    op.create_table(
+        "parties",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("party_id", sa.String(length=200), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("role", sa.String(length=200), nullable=True),
+        sa.Column("country", sa.String(length=200), nullable=True),
+        sa.Column("registered_on", sa.Date(), nullable=True),
+        sa.Column("aeo_certified", sa.Boolean(), nullable=True),
+        sa.Column("address", sa.String(length=200), nullable=True),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_parties_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_parties")),
+        sa.UniqueConstraint("org_id", "party_id", name="uq_parties_key"),
+    )
+    op.create_table(
+        "persons",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.String(length=200), nullable=False),
+        sa.Column("employer_party_id", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=200), nullable=True),
+        sa.Column("badge_id", sa.String(length=200), nullable=True),
+        sa.Column("vetting_status", sa.String(length=200), nullable=True),
+        sa.Column("vetting_valid_until", sa.Date(), nullable=True),
+        sa.Column("employed_from", sa.Date(), nullable=True),
+        sa.Column("employed_until", sa.Date(), nullable=True),
+        sa.Column("authorised_zones", sa.Text(), nullable=True),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_persons_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_persons")),
+        sa.UniqueConstraint("org_id", "person_id", name="uq_persons_key"),
+    )
+    with op.batch_alter_table("persons", schema=None) as batch_op:
+        batch_op.create_index("ix_persons_badge_id", ["badge_id"], unique=False)
+
+    op.create_table(
         "raw_chunks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -46,6 +177,32 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_chunks")),
     )
+    op.create_table(
+        "releases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("ts", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("container", sa.String(length=200), nullable=False),
+        sa.Column("bl_number", sa.String(length=200), nullable=True),
+        sa.Column("release_ref", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=200), nullable=False),
+        sa.Column("authorised_party_id", sa.String(length=200), nullable=True),
+        sa.Column("actor_party_id", sa.String(length=200), nullable=True),
+        sa.Column("truck_plate", sa.String(length=200), nullable=True),
+        sa.Column("channel", sa.String(length=200), nullable=True),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_releases_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_releases")),
+        sa.UniqueConstraint(
+            "org_id", "ts", "container", "action", "release_ref", name="uq_releases_key"
+        ),
+    )
+    with op.batch_alter_table("releases", schema=None) as batch_op:
+        batch_op.create_index("ix_releases_container", ["container"], unique=False)
+
     op.create_table(
         "retractions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -88,6 +245,26 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_shares_owner_org_id"), ["owner_org_id"], unique=False)
 
+    op.create_table(
+        "sites",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.String(length=200), nullable=False),
+        sa.Column("party_id", sa.String(length=200), nullable=True),
+        sa.Column("kind", sa.String(length=200), nullable=True),
+        sa.Column("locode", sa.String(length=5), nullable=True),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("radius_m", sa.Float(), nullable=True),
+        sa.Column("authorised_for", sa.Text(), nullable=True),
+        sa.Column("flags", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_sites_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sites")),
+        sa.UniqueConstraint("org_id", "site_id", name="uq_sites_key"),
+    )
     op.create_table(
         "transport_calls",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -325,12 +502,34 @@ def downgrade() -> None:
 
     op.drop_table("users")
     op.drop_table("transport_calls")
+    op.drop_table("sites")
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shares_owner_org_id"))
         batch_op.drop_index(batch_op.f("ix_shares_grantee_org_id"))
 
     op.drop_table("shares")
     op.drop_table("retractions")
+    with op.batch_alter_table("releases", schema=None) as batch_op:
+        batch_op.drop_index("ix_releases_container")
+
+    op.drop_table("releases")
     op.drop_table("raw_chunks")
+    with op.batch_alter_table("persons", schema=None) as batch_op:
+        batch_op.drop_index("ix_persons_badge_id")
+
+    op.drop_table("persons")
+    op.drop_table("parties")
+    with op.batch_alter_table("manifest", schema=None) as batch_op:
+        batch_op.drop_index("ix_manifest_container")
+
+    op.drop_table("manifest")
+    with op.batch_alter_table("inspections", schema=None) as batch_op:
+        batch_op.drop_index("ix_inspections_container")
+
+    op.drop_table("inspections")
+    with op.batch_alter_table("access", schema=None) as batch_op:
+        batch_op.drop_index("ix_access_facility_ts")
+
+    op.drop_table("access")
     op.drop_table("organisations")
     # ### end Alembic commands ###

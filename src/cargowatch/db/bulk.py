@@ -1,0 +1,73 @@
+"""Bulk writes by the driver's fast path, stored once by a key (insert, or update when changed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+CHUNK = 50_000
+
+
+def bulk_write(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    key: Sequence[str],
+    update: bool,
+    volatile: Sequence[str] = (),
+) -> int:
+    """Write rows into table inside the session's transaction; returns how many rows were new
+    or changed. A row whose key is stored already is skipped, or (update=True) replaces the
+    stored one when any column differs; volatile columns (the run that wrote it) do not count
+    as a difference."""
+    driver: Any = session.connection().connection.driver_connection
+    dialect = session.get_bind().dialect.name
+    others = [c for c in columns if c not in key]
+    cols = ", ".join(columns)
+    keys = ", ".join(key)
+    name = table.name
+    if update and others:
+        differs = " OR ".join(
+            f"{name}.{c} IS {'NOT' if dialect == 'sqlite' else 'DISTINCT FROM'} excluded.{c}"
+            for c in others
+            if c not in volatile
+        )
+        sets = ", ".join(f"{c} = excluded.{c}" for c in others)
+        conflict = f"ON CONFLICT ({keys}) DO UPDATE SET {sets} WHERE {differs}"
+    else:
+        conflict = f"ON CONFLICT ({keys}) DO NOTHING"
+    written = 0
+    iterator = iter(rows)
+    if dialect == "sqlite":
+        sql = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
+        cur = driver.cursor()
+        try:
+            while chunk := list(islice(iterator, CHUNK)):
+                cur.executemany(sql, chunk)
+                written += int(cur.rowcount)
+        finally:
+            cur.close()
+        return written
+    stage = f"stage_{name}"
+    with driver.cursor() as cur:
+        cur.execute("SET LOCAL TIME ZONE 'UTC'")
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {cols} FROM {name} "
+                    "WITH NO DATA")  # fmt: skip
+        while chunk := list(islice(iterator, CHUNK)):
+            with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+                for row in chunk:
+                    copy.write_row(row)
+            # the last of several rows with one key wins, as it does on SQLite
+            cur.execute(
+                f"INSERT INTO {name} ({cols}) SELECT DISTINCT ON ({keys}) {cols} FROM {stage} "
+                f"ORDER BY {keys}, ctid DESC {conflict}"
+            )
+            written += int(cur.rowcount)
+            cur.execute(f"TRUNCATE {stage}")
+    return written

@@ -1,0 +1,348 @@
+"""Reading CSV registers into the store (vectorised with polars) and reading them back.
+
+Every row is checked column by column at once; a row that fails goes to quarantine with its
+line, the column and what was expected, the rest are written in bulk. A row is stored once by
+its register's key: registers of things (parties, sites, manifest, persons) keep the newest
+version of a row, logs (access, releases, inspections) keep each happening once. References to
+a party, a container or a badge that the organisation has never seen are kept and flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import polars as pl
+from sqlalchemy import ColumnElement, Table, and_, func, select
+from sqlalchemy.orm import Session
+
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.db.base import utcnow
+from cargowatch.db.bulk import bulk_write
+from cargowatch.events.models import Event
+from cargowatch.exceptions import InvalidInput, PermissionDenied
+from cargowatch.registers.specs import REGISTERS, TABLES, Field, Register
+from cargowatch.sharing.models import Share
+
+_CONTAINER = r"^[A-Z]{4}[0-9]{7}$"
+_LOCODE = r"^[A-Z]{2}[A-Z2-9]{3}$"
+_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%#z"
+BATCH_ROWS = 250_000
+
+
+def header_of(head: bytes) -> list[str]:
+    """The column names of a CSV whose first bytes are head."""
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
+    return [c.strip().strip('"') for c in first.rstrip("\r").split(",")]
+
+
+def detect(head: bytes) -> tuple[Register | None, str | None]:
+    """The register a CSV header names, or an error when it is close to one but lacks columns."""
+    header = set(header_of(head))
+    if len(header) < 2:
+        return None, None
+    best, best_share = None, 0.0
+    for reg in REGISTERS.values():
+        share = len(header & set(reg.columns)) / len(reg.columns)
+        if share > best_share:
+            best, best_share = reg, share
+    if best is None or best_share < 0.5:
+        return None, None
+    if best_share < 1.0:
+        missing = [c for c in best.columns if c not in header]
+        return None, f"looks like {best.name}.csv but lacks columns: {', '.join(missing)}"
+    return best, None
+
+
+# ---------------------------------------------------------------- checks, one column at a time
+
+
+def _check(f: Field) -> pl.Expr:
+    """An expression that is the reason a cell fails, or null."""
+    col = pl.col(f.name)
+    bad: pl.Expr | None = None
+    expected = ""
+    if f.kind == "enum":
+        bad, expected = ~col.is_in(list(f.values)), f"one of {', '.join(f.values)}"
+    elif f.kind == "list" and f.values:
+        items = col.str.split(";").list.eval(pl.element().str.strip_chars())
+        bad = items.list.eval(~pl.element().is_in(list(f.values))).list.any()
+        expected = f"';'-separated values among {', '.join(f.values)}"
+    elif f.kind == "date":
+        bad = col.str.to_date("%Y-%m-%d", strict=False).is_null()
+        expected = "a date YYYY-MM-DD"
+    elif f.kind == "datetime":
+        parsed = col.str.replace(r"[Zz]$", "+00:00").str.to_datetime(
+            _DATETIME, time_zone="UTC", strict=False
+        )
+        bad, expected = parsed.is_null(), "an ISO 8601 date-time with an offset"
+    elif f.kind == "bool":
+        bad, expected = ~col.str.to_lowercase().is_in(["true", "false"]), "true or false"
+    elif f.kind == "float":
+        bad = col.str.strip_chars().cast(pl.Float64, strict=False).is_null()
+        expected = "a number"
+    elif f.kind == "locode":
+        bad, expected = ~col.str.contains(_LOCODE), "a UN/LOCODE (e.g. BEANR)"
+    reasons = []
+    if f.required:
+        reasons.append(pl.when(col.is_null()).then(pl.lit(f"{f.name}\x1frequired")))
+    if bad is not None:
+        got = pl.lit(f"{f.name}\x1fexpected {expected}, got '") + col + pl.lit("'")
+        reasons.append(pl.when(col.is_not_null() & bad).then(got))
+    if not reasons:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce(reasons)
+
+
+def _typed(f: Field, in_key: bool) -> pl.Expr:
+    """The stored value of a column (times as UTC text, so both stores read them alike)."""
+    col = pl.col(f.name)
+    if f.kind == "datetime":
+        parsed = col.str.replace(r"[Zz]$", "+00:00").str.to_datetime(_DATETIME, time_zone="UTC")
+        out = parsed.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
+    elif f.kind == "bool":
+        out = col.str.to_lowercase() == "true"
+    elif f.kind == "float":
+        out = col.str.strip_chars().cast(pl.Float64)
+    elif f.kind == "list":
+        out = col.str.split(";").list.eval(pl.element().str.strip_chars()).list.join(";")
+    else:
+        out = col.str.strip_chars()
+    if in_key and f.kind not in ("bool", "float"):
+        out = out.fill_null("")
+    return out.alias(f.name)
+
+
+def _known(session: Session, principal: Principal) -> dict[str, pl.Series]:
+    org = principal.org_id
+    parties = TABLES["parties"]
+    persons = TABLES["persons"]
+    return {
+        "party": pl.Series(
+            session.scalars(select(parties.c.party_id).where(parties.c.org_id == org)).all(),
+            dtype=pl.String,
+        ),
+        "badge": pl.Series(
+            session.scalars(
+                select(persons.c.badge_id).where(persons.c.org_id == org).distinct()
+            ).all(),
+            dtype=pl.String,
+        ),
+        "container": pl.Series(
+            session.scalars(select(Event.container).where(Event.org_id == org).distinct()).all(),
+            dtype=pl.String,
+        ),
+    }
+
+
+def _flags(reg: Register, known: dict[str, pl.Series]) -> pl.Expr:
+    parts = []
+    for f in reg.fields:
+        if f.ref is None:
+            continue
+        pool = known[f.ref]
+        what = {"party": "party", "container": "container", "badge": "badge"}[f.ref]
+        col = pl.col(f.name)
+        parts.append(
+            pl.when(col.is_not_null() & (col != "") & ~col.is_in(pool.implode())).then(
+                pl.lit(f"unknown {what} {f.name}=") + col
+            )
+        )
+    if not parts:
+        return pl.lit(None, dtype=pl.String).alias("flags")
+    return pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("flags")
+
+
+def _batches(stream: IO[bytes], reg: Register) -> Iterator[pl.DataFrame]:
+    lazy = pl.scan_csv(stream, infer_schema=False)
+    lazy = lazy.with_row_index("line", offset=2)
+    yield from lazy.collect_batches(chunk_size=BATCH_ROWS)
+
+
+def ingest_csv(
+    session: Session,
+    *,
+    principal: Principal,
+    run_id: int | None,
+    stream: IO[bytes],
+    source: str,
+    register: Register,
+    quarantine: Callable[[Session, list[dict[str, object]]], None],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int, int, int, list[str]]:
+    """Read one register file: (read, stored, duplicates, quarantined, notes)."""
+    if register.personal:
+        principal.require("events:write")
+    header = header_of(stream.read(65536))
+    stream.seek(0)
+    notes = []
+    ignored = [c for c in header if c not in register.columns]
+    if ignored:
+        notes.append(f"{source}: ignored columns not in {register.name}.csv: {', '.join(ignored)}")
+    checks = [_check(f) for f in register.fields]
+    typed = [_typed(f, f.name in register.key) for f in register.fields]
+    known = _known(session, principal)
+    table = TABLES[register.name]
+    read = stored = duplicates = quarantined = flagged = 0
+    for batch in _batches(stream, register):
+        batch = batch.select(["line", *register.columns])
+        checked = batch.with_columns(pl.coalesce(checks).alias("_error"))
+        bad = checked.filter(pl.col("_error").is_not_null())
+        good = checked.filter(pl.col("_error").is_null())
+        read += batch.height
+        if bad.height:
+            quarantine(session, _quarantine_rows(bad, register, principal, run_id, source))
+            quarantined += bad.height
+        if good.height:
+            out = good.select(
+                pl.lit(principal.org_id).alias("org_id"), *typed, _flags(register, known),
+                pl.lit(run_id).alias("run_id"),
+            )  # fmt: skip
+            flagged += out.filter(pl.col("flags") != "").height
+            out = out.with_columns(
+                pl.when(pl.col("flags") == "").then(None).otherwise(pl.col("flags")).alias("flags")
+            )
+            new = bulk_write(
+                session, table, out.columns, out.iter_rows(), key=("org_id", *register.key),
+                update=register.update, volatile=("run_id",),
+            )  # fmt: skip
+            stored += new
+            duplicates += good.height - new
+        if progress is not None:
+            progress(batch.height)
+    if flagged:
+        notes.append(f"{source}: {flagged} rows refer to parties, containers or badges not seen "
+                     "yet (kept, and flagged)")  # fmt: skip
+    return read, stored, duplicates, quarantined, notes
+
+
+def _quarantine_rows(
+    bad: pl.DataFrame, reg: Register, principal: Principal, run_id: int | None, source: str
+) -> list[dict[str, object]]:
+    import hashlib
+
+    rows: list[dict[str, object]] = []
+    header = ",".join(reg.columns)
+    for rec in bad.iter_rows(named=True):
+        field, _, reason = str(rec["_error"]).partition("\x1f")
+        values = pl.DataFrame([{c: rec[c] for c in reg.columns}]).write_csv(include_header=False)
+        raw = f"{header}\n{values}"
+        location = f"line {rec['line']}"
+        digest = hashlib.sha256(f"{source}\x1f{location}\x1f{raw}".encode()).hexdigest()
+        rows.append({
+            "org_id": principal.org_id, "run_id": run_id, "source": source[:500],
+            "location": location, "format": f"csv-{reg.name}", "field": field, "reason": reason,
+            "raw": raw, "fingerprint": digest, "status": "open", "created_at": utcnow(),
+        })  # fmt: skip
+    return rows
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def may_read_personal(session: Session, principal: Principal, owner_org_id: int) -> bool:
+    """Whether principal may read personal data owned by owner_org_id."""
+    if principal.org_id == owner_org_id:
+        return principal.role in ("admin", "analyst")
+    return (
+        session.scalar(
+            select(Share.id).where(
+                Share.owner_org_id == owner_org_id,
+                Share.grantee_org_id == principal.org_id,
+                Share.scope == "personal-data",
+                Share.value == principal.role,
+            )
+        )
+        is not None
+    )
+
+
+def _personal_owners(session: Session, principal: Principal) -> list[int]:
+    owners = [principal.org_id] if principal.role in ("admin", "analyst") else []
+    owners += list(
+        session.scalars(
+            select(Share.owner_org_id).where(
+                Share.grantee_org_id == principal.org_id,
+                Share.scope == "personal-data",
+                Share.value == principal.role,
+            )
+        )
+    )
+    return owners
+
+
+def list_rows(
+    session: Session,
+    *,
+    principal: Principal,
+    register: str,
+    filters: dict[str, str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows of a register the caller may see, and how many there are; personal reads audited."""
+    reg = REGISTERS.get(register)
+    if reg is None:
+        raise InvalidInput(f"unknown register {register!r}; known: {', '.join(REGISTERS)}")
+    principal.require("events:read")
+    table: Table = TABLES[register]
+    where: ColumnElement[bool]
+    if reg.personal:
+        owners = _personal_owners(session, principal)
+        if not owners:
+            raise PermissionDenied(
+                f"{register} is personal data: only its employer organisation, and roles it "
+                "grants, may read it"
+            )
+        where = table.c.org_id.in_(owners)
+    else:
+        where = table.c.org_id == principal.org_id
+    conditions: list[ColumnElement[bool]] = [where]
+    for name, value in (filters or {}).items():
+        if name not in reg.columns:
+            raise InvalidInput(f"{register} has no column {name!r}")
+        conditions.append(table.c[name] == value)
+    query = select(table).where(and_(*conditions))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = [dict(r._mapping) for r in session.execute(query.order_by(table.c.id).limit(limit)
+                                                      .offset(offset))]  # fmt: skip
+    if reg.personal:
+        audit.record(
+            session, actor=principal, action=f"{register}.read", entity_type=register,
+            entity_id=",".join(f"{k}={v}" for k, v in (filters or {}).items()) or "*",
+            after={"rows": len(rows)},
+        )  # fmt: skip
+    return rows, total
+
+
+def grant_personal(
+    session: Session, *, principal: Principal, grantee_slug: str, role: str
+) -> Share:
+    """Let users of grantee_slug in role read the caller's organisation's personal data."""
+    from cargowatch.auth.principal import ROLES
+    from cargowatch.orgs.service import get_org
+
+    principal.require("users:manage")
+    if role not in ROLES:
+        raise InvalidInput(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    grantee = get_org(session, slug=grantee_slug)
+    existing = session.scalar(
+        select(Share).where(
+            Share.owner_org_id == principal.org_id,
+            Share.grantee_org_id == grantee.id,
+            Share.scope == "personal-data",
+            Share.value == role,
+        )
+    )
+    if existing is not None:
+        return existing
+    share = Share(owner_org_id=principal.org_id, grantee_org_id=grantee.id,
+                  scope="personal-data", value=role)  # fmt: skip
+    session.add(share)
+    session.flush()
+    audit.record(
+        session, actor=principal, action="share.grant-personal", entity_type="share",
+        entity_id=share.id, after={"grantee": grantee_slug, "role": role},
+    )  # fmt: skip
+    return share
