@@ -159,7 +159,7 @@ def test_personal_data_is_read_by_its_owner_and_by_granted_roles_only(
     paths = [_write(tmp_path, n, FILES[n]) for n in ("persons", "access")]
     ingest_paths(principal=terminal, paths=paths, engine=engine)
     with unit_of_work(engine) as s:
-        rows, total = list_rows(s, principal=terminal, register="persons")
+        _rows, total = list_rows(s, principal=terminal, register="persons")
         assert total == 2
         with pytest.raises(PermissionDenied):
             list_rows(s, principal=viewer, register="access")
