@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Table, and_, func, select
+from sqlalchemy import ColumnElement, Table, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
@@ -58,30 +58,45 @@ def detect(head: bytes) -> tuple[Register | None, str | None]:
 # ---------------------------------------------------------------- checks, one column at a time
 
 
-def _check(f: Field) -> pl.Expr:
-    """An expression that is the reason a cell fails, or null."""
+def _parsed(f: Field) -> pl.Expr:
+    """The stored value of a column, null where the cell cannot be read as its type.
+
+    Times become UTC text, so that both stores read them alike.
+    """
     col = pl.col(f.name)
-    bad: pl.Expr | None = None
-    expected = ""
-    if f.kind == "enum":
-        bad, expected = ~col.is_in(list(f.values)), f"one of {', '.join(f.values)}"
-    elif f.kind == "list" and f.values:
-        items = col.str.split(";").list.eval(pl.element().str.strip_chars())
-        bad = items.list.eval(~pl.element().is_in(list(f.values))).list.any()
-        expected = f"';'-separated values among {', '.join(f.values)}"
-    elif f.kind == "date":
-        bad = col.str.to_date("%Y-%m-%d", strict=False).is_null()
-        expected = "a date YYYY-MM-DD"
-    elif f.kind == "datetime":
+    if f.kind == "datetime":
         parsed = col.str.replace(r"[Zz]$", "+00:00").str.to_datetime(
             _DATETIME, time_zone="UTC", strict=False
         )
-        bad, expected = parsed.is_null(), "an ISO 8601 date-time with an offset"
-    elif f.kind == "bool":
-        bad, expected = ~col.str.to_lowercase().is_in(["true", "false"]), "true or false"
-    elif f.kind == "float":
-        bad = col.str.strip_chars().cast(pl.Float64, strict=False).is_null()
-        expected = "a number"
+        return parsed.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
+    if f.kind == "date":
+        return col.str.to_date("%Y-%m-%d", strict=False).cast(pl.String)
+    if f.kind == "bool":
+        low = col.str.to_lowercase()
+        return pl.when(low == "true").then(True).when(low == "false").then(False)
+    if f.kind == "float":
+        return col.str.strip_chars().cast(pl.Float64, strict=False)
+    if f.kind == "list":
+        return col.str.split(";").list.eval(pl.element().str.strip_chars()).list.join(";")
+    return col.str.strip_chars()
+
+
+def _problem(f: Field) -> pl.Expr:
+    """The reason a cell fails ('column\x1freason'), or null; reads the _parsed columns."""
+    col, parsed = pl.col(f.name), pl.col(f"_v_{f.name}")
+    expected = {
+        "date": "a date YYYY-MM-DD",
+        "datetime": "an ISO 8601 date-time with an offset",
+        "bool": "true or false",
+        "float": "a number",
+    }.get(f.kind)
+    bad: pl.Expr | None = parsed.is_null() if expected else None
+    if f.kind == "enum":
+        bad, expected = ~col.is_in(list(f.values)), f"one of {', '.join(f.values)}"
+    elif f.kind == "list" and f.values:
+        items = parsed.str.split(";")
+        bad = items.list.eval(~pl.element().is_in(list(f.values))).list.any()
+        expected = f"';'-separated values among {', '.join(f.values)}"
     elif f.kind == "locode":
         bad, expected = ~col.str.contains(_LOCODE), "a UN/LOCODE (e.g. BEANR)"
     reasons = []
@@ -95,20 +110,8 @@ def _check(f: Field) -> pl.Expr:
     return pl.coalesce(reasons)
 
 
-def _typed(f: Field, in_key: bool) -> pl.Expr:
-    """The stored value of a column (times as UTC text, so both stores read them alike)."""
-    col = pl.col(f.name)
-    if f.kind == "datetime":
-        parsed = col.str.replace(r"[Zz]$", "+00:00").str.to_datetime(_DATETIME, time_zone="UTC")
-        out = parsed.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
-    elif f.kind == "bool":
-        out = col.str.to_lowercase() == "true"
-    elif f.kind == "float":
-        out = col.str.strip_chars().cast(pl.Float64)
-    elif f.kind == "list":
-        out = col.str.split(";").list.eval(pl.element().str.strip_chars()).list.join(";")
-    else:
-        out = col.str.strip_chars()
+def _stored(f: Field, in_key: bool) -> pl.Expr:
+    out = pl.col(f"_v_{f.name}")
     if in_key and f.kind not in ("bool", "float"):
         out = out.fill_null("")
     return out.alias(f.name)
@@ -160,6 +163,18 @@ def _batches(stream: IO[bytes], reg: Register) -> Iterator[pl.DataFrame]:
     yield from lazy.collect_batches(chunk_size=BATCH_ROWS)
 
 
+def _small(session: Session, table: Table, incoming: int) -> bool:
+    """Whether table holds so few rows that building its indexes after a load is cheaper."""
+    return (session.scalar(select(func.max(table.c.id))) or 0) < incoming * 2
+
+
+def _drop_secondary_indexes(session: Session, table: Table) -> bool:
+    """Drop a register's secondary indexes for a bulk load (they are built again after it)."""
+    for index in table.indexes:
+        session.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+    return bool(table.indexes)
+
+
 def ingest_csv(
     session: Session,
     *,
@@ -180,14 +195,18 @@ def ingest_csv(
     ignored = [c for c in header if c not in register.columns]
     if ignored:
         notes.append(f"{source}: ignored columns not in {register.name}.csv: {', '.join(ignored)}")
-    checks = [_check(f) for f in register.fields]
-    typed = [_typed(f, f.name in register.key) for f in register.fields]
+    parse = [_parsed(f).alias(f"_v_{f.name}") for f in register.fields]
+    checks = [_problem(f) for f in register.fields]
+    typed = [_stored(f, f.name in register.key) for f in register.fields]
     known = _known(session, principal)
     table = TABLES[register.name]
     read = stored = duplicates = quarantined = flagged = 0
+    deferred = False
     for batch in _batches(stream, register):
+        if not deferred and batch.height >= BATCH_ROWS and _small(session, table, batch.height):
+            deferred = _drop_secondary_indexes(session, table)
         batch = batch.select(["line", *register.columns])
-        checked = batch.with_columns(pl.coalesce(checks).alias("_error"))
+        checked = batch.with_columns(parse).with_columns(pl.coalesce(checks).alias("_error"))
         bad = checked.filter(pl.col("_error").is_not_null())
         good = checked.filter(pl.col("_error").is_null())
         read += batch.height
@@ -211,6 +230,9 @@ def ingest_csv(
             duplicates += good.height - new
         if progress is not None:
             progress(batch.height)
+    if deferred:
+        for index in table.indexes:
+            index.create(session.connection())
     if flagged:
         notes.append(f"{source}: {flagged} rows refer to parties, containers or badges not seen "
                      "yet (kept, and flagged)")  # fmt: skip

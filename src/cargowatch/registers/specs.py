@@ -102,8 +102,7 @@ REGISTERS: dict[str, Register] = {
             Field("ts", "datetime", required=True), Field("badge_id", required=True, ref="badge"),
             Field("facility", required=True), Field("zone"),
             Field("direction", "enum", values=("IN", "OUT")), Field("granted", "bool"),
-        ), key=("ts", "badge_id", "facility", "zone", "direction"), update=False, personal=True,
-           indexes=(("facility", "ts"),)),
+        ), key=("ts", "badge_id", "facility", "zone", "direction"), update=False, personal=True),
         Register("releases", (
             Field("ts", "datetime", required=True), Field("container", required=True,
                                                           ref="container"),

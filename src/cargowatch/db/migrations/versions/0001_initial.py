@@ -52,9 +52,6 @@ def upgrade() -> None:
             "org_id", "ts", "badge_id", "facility", "zone", "direction", name="uq_access_key"
         ),
     )
-    with op.batch_alter_table("access", schema=None) as batch_op:
-        batch_op.create_index("ix_access_facility_ts", ["facility", "ts"], unique=False)
-
     op.create_table(
         "inspections",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -527,9 +524,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inspections_container")
 
     op.drop_table("inspections")
-    with op.batch_alter_table("access", schema=None) as batch_op:
-        batch_op.drop_index("ix_access_facility_ts")
-
     op.drop_table("access")
     op.drop_table("organisations")
     # ### end Alembic commands ###
