@@ -70,11 +70,13 @@ def _register() -> None:
     from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
+    from cargowatch.telemetry.cli import register as register_telemetry
 
     register_admin(app)
     register_ingest(app)
     register_events(app)
     register_demo(app)
+    register_telemetry(app)
 
 
 _register()

@@ -7,6 +7,7 @@ from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.orgs.models import Organisation
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.sharing.models import Share
+from cargowatch.telemetry.models import Reading
 
 __all__ = [
     "REGISTER_TABLES",
@@ -17,6 +18,7 @@ __all__ = [
     "Organisation",
     "QuarantineRecord",
     "RawChunk",
+    "Reading",
     "Retraction",
     "Share",
     "TransportCall",

@@ -35,6 +35,7 @@ from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.ingest.writer import EventWriter
 from cargowatch.registers import service as registers
 from cargowatch.registers.specs import REGISTERS, Register
+from cargowatch.telemetry import service as telemetry
 
 WARNINGS_INDEX = EVENT_FIELDS.index("warnings")
 HEAD_BYTES = 64 * 1024
@@ -78,7 +79,7 @@ class Counts:
 
 def known_formats() -> list[str]:
     """Every format name --format accepts."""
-    names: list[str] = [f"csv-{name}" for name in REGISTERS]
+    names: list[str] = [f"csv-{name}" for name in REGISTERS] + ["telemetry"]
     for name, adapter in ADAPTERS:
         names.append(name)
         names.extend(adapter.formats)
@@ -181,13 +182,22 @@ def ingest_stream(
             kept = stream.read(UNKNOWN_KEEP)
             _quarantine(session, [make(SourceRecord("header", 1, kept), RecordError("", problem))])
             return Counts(read=1, quarantined=1)
+    if fmt == "telemetry" or (fmt is None and telemetry.sniff(head)):
+        make = _quarantine_rows(principal, run_id, source, "telemetry")
+        read, stored, dup, failed = telemetry.ingest_messages(
+            session, principal=principal, run_id=run_id, records=telemetry.records_of(stream),
+            quarantine=lambda bad: _quarantine(session, [make(r, e) for r, e in bad]),
+            batch_size=batch_size, progress=progress,
+        )  # fmt: skip
+        return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed)
     found = detect(head, fmt)
     if found is None:
         kept = stream.read(UNKNOWN_KEEP)
         err = RecordError(
             "", "format not recognised: expected DCSA Track & Trace 2.2 or 3.0 JSON or NDJSON, "
             "a CODECO, COARRI or IFTSTA interchange, or a register CSV (parties, sites, "
-            "manifest, persons, access, releases, inspections); use --format to force one",
+            "manifest, persons, access, releases, inspections), or smart-container telemetry "
+            "NDJSON; use --format to force one",
         )  # fmt: skip
         make = _quarantine_rows(principal, run_id, source, "unknown")
         _quarantine(session, [make(SourceRecord("file", None, kept), err)])

@@ -263,6 +263,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "site_id", name="uq_sites_key"),
     )
     op.create_table(
+        "telemetry",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.String(length=100), nullable=False),
+        sa.Column("container", sa.String(length=15), nullable=False),
+        sa.Column("ts", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("door", sa.String(length=6), nullable=True),
+        sa.Column("light_lux", sa.Float(), nullable=True),
+        sa.Column("shock_g", sa.Float(), nullable=True),
+        sa.Column("temperature_c", sa.Float(), nullable=True),
+        sa.Column("eseal_id", sa.String(length=50), nullable=True),
+        sa.Column("eseal_status", sa.String(length=6), nullable=True),
+        sa.Column("warnings", sa.String(length=200), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_telemetry_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_telemetry")),
+        sa.UniqueConstraint("org_id", "device_id", "ts", name="uq_telemetry_device_ts"),
+    )
+    with op.batch_alter_table("telemetry", schema=None) as batch_op:
+        batch_op.create_index("ix_telemetry_container_ts", ["container", "ts"], unique=False)
+
+    op.create_table(
         "transport_calls",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -499,6 +525,10 @@ def downgrade() -> None:
 
     op.drop_table("users")
     op.drop_table("transport_calls")
+    with op.batch_alter_table("telemetry", schema=None) as batch_op:
+        batch_op.drop_index("ix_telemetry_container_ts")
+
+    op.drop_table("telemetry")
     op.drop_table("sites")
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shares_owner_org_id"))

@@ -1,0 +1,1 @@
+"""Smart-container telemetry: device messages from files and live over MQTT."""
