@@ -2,6 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, User
+from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.orgs.models import Organisation
@@ -13,6 +14,7 @@ __all__ = [
     "REGISTER_TABLES",
     "ApiToken",
     "AuditEntry",
+    "DocumentEquipment",
     "Event",
     "IngestRun",
     "Organisation",
@@ -22,5 +24,6 @@ __all__ = [
     "Retraction",
     "Share",
     "TransportCall",
+    "TransportDocument",
     "User",
 ]

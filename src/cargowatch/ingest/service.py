@@ -21,6 +21,7 @@ import cargowatch.ingest.adapters.edifact  # noqa: F401
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
 from cargowatch.db.base import utcnow
+from cargowatch.documents import service as documents
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.ingest.adapters.base import (
     ADAPTERS,
@@ -79,7 +80,7 @@ class Counts:
 
 def known_formats() -> list[str]:
     """Every format name --format accepts."""
-    names: list[str] = [f"csv-{name}" for name in REGISTERS] + ["telemetry"]
+    names: list[str] = [f"csv-{name}" for name in REGISTERS] + ["telemetry", "dcsa-ebl-3.0"]
     for name, adapter in ADAPTERS:
         names.append(name)
         names.extend(adapter.formats)
@@ -182,6 +183,13 @@ def ingest_stream(
             kept = stream.read(UNKNOWN_KEEP)
             _quarantine(session, [make(SourceRecord("header", 1, kept), RecordError("", problem))])
             return Counts(read=1, quarantined=1)
+    if fmt == "dcsa-ebl-3.0" or (fmt is None and documents.sniff(head)):
+        make = _quarantine_rows(principal, run_id, source, "dcsa-ebl-3.0")
+        read, stored, dup, failed = documents.ingest_documents(
+            session, principal=principal, run_id=run_id, records=documents.records_of(stream),
+            quarantine=lambda bad: _quarantine(session, [make(r, e) for r, e in bad]),
+        )  # fmt: skip
+        return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed)
     if fmt == "telemetry" or (fmt is None and telemetry.sniff(head)):
         make = _quarantine_rows(principal, run_id, source, "telemetry")
         read, stored, dup, failed = telemetry.ingest_messages(
@@ -195,7 +203,8 @@ def ingest_stream(
         kept = stream.read(UNKNOWN_KEEP)
         err = RecordError(
             "", "format not recognised: expected DCSA Track & Trace 2.2 or 3.0 JSON or NDJSON, "
-            "a CODECO, COARRI or IFTSTA interchange, or a register CSV (parties, sites, "
+            "DCSA eBL 3.0 transport documents, a CODECO, COARRI or IFTSTA interchange, "
+            "a register CSV (parties, sites, "
             "manifest, persons, access, releases, inspections), or smart-container telemetry "
             "NDJSON; use --format to force one",
         )  # fmt: skip

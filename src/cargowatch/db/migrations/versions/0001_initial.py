@@ -305,6 +305,41 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "call_key", name="uq_transport_calls_org_key"),
     )
     op.create_table(
+        "transport_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("document_key", sa.String(length=200), nullable=False),
+        sa.Column("transport_document_reference", sa.String(length=100), nullable=True),
+        sa.Column("shipping_instructions_reference", sa.String(length=100), nullable=True),
+        sa.Column("booking_refs", sa.Text(), nullable=True),
+        sa.Column("type_code", sa.String(length=3), nullable=True),
+        sa.Column("status", sa.String(length=50), nullable=True),
+        sa.Column("issue_date", sa.Date(), nullable=True),
+        sa.Column("shipped_on_board_date", sa.Date(), nullable=True),
+        sa.Column("carrier_code", sa.String(length=10), nullable=True),
+        sa.Column("place_of_receipt", sa.String(length=5), nullable=True),
+        sa.Column("port_of_loading", sa.String(length=5), nullable=True),
+        sa.Column("port_of_discharge", sa.String(length=5), nullable=True),
+        sa.Column("place_of_delivery", sa.String(length=5), nullable=True),
+        sa.Column("vessel_name", sa.String(length=100), nullable=True),
+        sa.Column("voyage", sa.String(length=50), nullable=True),
+        sa.Column("shipper", sa.String(length=200), nullable=True),
+        sa.Column("consignee", sa.String(length=200), nullable=True),
+        sa.Column("notify", sa.String(length=200), nullable=True),
+        sa.Column("parties", sa.Text(), nullable=True),
+        sa.Column("hs_codes", sa.Text(), nullable=True),
+        sa.Column("goods", sa.Text(), nullable=True),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisations.id"],
+            name=op.f("fk_transport_documents_org_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transport_documents")),
+        sa.UniqueConstraint("org_id", "document_key", name="uq_documents_key"),
+    )
+    op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -371,6 +406,33 @@ def upgrade() -> None:
             batch_op.f("ix_audit_log_actor_org_id"), ["actor_org_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_audit_log_ts"), ["ts"], unique=False)
+
+    op.create_table(
+        "document_equipment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("container", sa.String(length=15), nullable=False),
+        sa.Column("iso_type", sa.String(length=4), nullable=True),
+        sa.Column("declared_seals", sa.Text(), nullable=True),
+        sa.Column("hs_codes", sa.Text(), nullable=True),
+        sa.Column("gross_kg", sa.Double(), nullable=True),
+        sa.Column("warnings", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["transport_documents.id"],
+            name=op.f("fk_document_equipment_document_id_transport_documents"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisations.id"],
+            name=op.f("fk_document_equipment_org_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_document_equipment")),
+    )
+    with op.batch_alter_table("document_equipment", schema=None) as batch_op:
+        batch_op.create_index("ix_document_equipment_container", ["container"], unique=False)
 
     op.create_table(
         "events",
@@ -510,6 +572,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_events_booking")
 
     op.drop_table("events")
+    with op.batch_alter_table("document_equipment", schema=None) as batch_op:
+        batch_op.drop_index("ix_document_equipment_container")
+
+    op.drop_table("document_equipment")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_ts"))
         batch_op.drop_index(batch_op.f("ix_audit_log_actor_org_id"))
@@ -524,6 +590,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_org_id"))
 
     op.drop_table("users")
+    op.drop_table("transport_documents")
     op.drop_table("transport_calls")
     with op.batch_alter_table("telemetry", schema=None) as batch_op:
         batch_op.drop_index("ix_telemetry_container_ts")

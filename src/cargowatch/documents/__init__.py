@@ -1,0 +1,1 @@
+"""Transport documents (DCSA eBL 3.0): what was declared for a shipment."""
