@@ -13,6 +13,7 @@ from cargowatch.db.engine import get_engine
 from cargowatch.events.router import router as events_router
 from cargowatch.exceptions import CargowatchError, NotAuthenticated
 from cargowatch.ingest.router import router as ingest_router
+from cargowatch.registers.router import router as registers_router
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -42,4 +43,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(events_router)
     app.include_router(ingest_router)
     app.include_router(auth_router)
+    app.include_router(registers_router)
     return app

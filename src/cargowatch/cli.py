@@ -70,6 +70,7 @@ def _register() -> None:
     from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
+    from cargowatch.registers.cli import register as register_registers
     from cargowatch.telemetry.cli import register as register_telemetry
 
     register_admin(app)
@@ -77,6 +78,7 @@ def _register() -> None:
     register_events(app)
     register_demo(app)
     register_telemetry(app)
+    register_registers(app)
 
 
 _register()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
@@ -79,14 +81,20 @@ def list_shares(session: Session, *, principal: Principal) -> list[Share]:
     )
 
 
-def visible_events(principal: Principal) -> ColumnElement[bool]:
-    """The WHERE clause of events principal may read: own, or shared with its organisation."""
+def visible(principal: Principal, org_id: Any, container: Any) -> ColumnElement[bool]:
+    """WHERE clause for container records (events, telemetry) principal may read: its own
+    organisation's, and those another organisation shared with it (all, or by container)."""
     shared = exists().where(
-        Share.owner_org_id == Event.org_id,
+        Share.owner_org_id == org_id,
         Share.grantee_org_id == principal.org_id,
         or_(
             Share.scope == "all-events",
-            and_(Share.scope == "container", Share.value == Event.container),
+            and_(Share.scope == "container", Share.value == container),
         ),
     )
-    return or_(Event.org_id == principal.org_id, shared)
+    return or_(org_id == principal.org_id, shared)
+
+
+def visible_events(principal: Principal) -> ColumnElement[bool]:
+    """The WHERE clause of events principal may read."""
+    return visible(principal, Event.org_id, Event.container)

@@ -114,3 +114,25 @@ def records_of(stream: IO[bytes]) -> Iterable[SourceRecord]:
     from cargowatch.ingest.records import json_records
 
     return json_records(stream, ())
+
+
+def readings_for_container(
+    session: Session, *, principal: Principal, container: str, limit: int = 10_000
+) -> list[Reading]:
+    """Telemetry of a container the caller may see, oldest first."""
+    from sqlalchemy import select
+
+    from cargowatch.sharing.service import visible
+
+    principal.require("events:read")
+    return list(
+        session.scalars(
+            select(Reading)
+            .where(
+                Reading.container == container.strip().upper(),
+                visible(principal, Reading.org_id, Reading.container),
+            )
+            .order_by(Reading.ts)
+            .limit(limit)
+        )
+    )
