@@ -26,6 +26,51 @@ def _ensure_org_and_user(slug: str, name: str, kind: str, username: str, role: s
             create_user(s, actor=local_admin(), org_slug=slug, username=username, role=role)
 
 
+def _registers_and_telemetry(folder: Path, first_event: bytes) -> None:
+    """A small manifest, party register and device log around the feed's first container."""
+    import json
+
+    event = json.loads(first_event)
+    box, booking = (
+        event["equipmentReference"],
+        event["documentReferences"][0]["documentReferenceValue"],
+    )
+    seal = event["seals"][0]["sealNumber"]
+    (folder / "parties.csv").write_text(
+        "party_id,name,role,country,registered_on,aeo_certified,address\n"
+        "P-EXP1,Bananera del Pacifico SA,SHIPPER,EC,2011-04-02,true,Guayaquil\n"
+        "P-IMP1,Fresh Fruit Import BV,CONSIGNEE,NL,2025-01-15,false,Rotterdam\n"
+    )
+    (folder / "manifest.csv").write_text(
+        "booking_ref,bl_number,container,iso_type,shipper_id,consignee_id,notify_id,"
+        "forwarder_id,carrier_code,commodity_hs,commodity_desc,gross_kg,place_of_receipt,pol,"
+        "pod,place_of_delivery,transshipment_ports,vessel_imo,voyage,declared_seals,booked_at\n"
+        f"{booking},BL-{booking},{box},45R1,P-EXP1,P-IMP9,,,MSCU,080390,Bananas,21500,ECGYE,"
+        f"ECGYE,NLRTM,NLRTM,PAMIT,9321483,031W,{seal},2025-02-20T10:00:00-05:00\n"
+    )
+    (folder / "devices.ndjson").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "device_id": "TRX-00042",
+                    "container": box,
+                    "ts": f"2025-03-0{day}T0{hour}:10:00Z",
+                    "latitude": -2.2866,
+                    "longitude": -79.905,
+                    "door": door,
+                    "light_lux": lux,
+                    "eseal": {"seal_id": "ES-77123", "status": status},
+                }
+            )
+            + "\n"
+            for day, hour, door, lux, status in (
+                (5, 1, "CLOSED", 0.0, "SEALED"),
+                (5, 3, "OPEN", 312.0, "OPENED"),
+            )
+        )
+    )
+
+
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Where to write the demo inputs.")] = Path(
         "var/demo/input"
@@ -51,8 +96,10 @@ def demo(
     feed = folder / "carrier-feed.ndjson"
     with feed.open("wb") as f:
         f.writelines(equipment_events(events, seed=2025))
-    for name in ("tnt-220-response.json", "tnt-300-response.json"):
+    for name in ("tnt-220-response.json", "tnt-300-response.json", "D95BCOARRI.edi",
+                 "eblissuance-v3.0.0-request.json"):  # fmt: skip
         shutil.copyfile(SAMPLES / name, folder / name)
+    _registers_and_telemetry(folder, next(equipment_events(1, seed=2025)))
     (folder / "broken-feed.ndjson").write_text(
         '{"eventID": "x1", "eventType": "EQUIPMENT", "eventClassifierCode": "ACT",'
         ' "eventCreatedDateTime": "2025-03-01T04:10:00Z", "eventDateTime": "01/03/2025",'
@@ -76,6 +123,13 @@ def demo(
     console.rule(f"container {container}, as the customs officer it was shared with")
     state.acting_as = "customs-officer"
     show_events(container=container, booking="", limit=50, as_json=False)
+    state.acting_as = "carrier-analyst"
+    console.rule(f"container {container}: smart-container readings (carrier)")
+    from cargowatch.registers.cli import registers, telemetry
+
+    telemetry(container=container, limit=20)
+    console.rule("the manifest, with its unknown references flagged (carrier)")
+    registers("manifest", where=None, limit=5, as_json=False)
 
     store = get_settings().database_url
     console.rule("where to look")
@@ -84,6 +138,8 @@ def demo(
     for line in (
         f"cargowatch --as carrier-analyst events --container {container}",
         "cargowatch --as carrier-analyst quarantine list",
+        "cargowatch --as carrier-analyst events --container CBHU6192031   # from the COARRI",
+        "cargowatch --as carrier-analyst documents --container NARU3472484",
         "cargowatch --as carrier-analyst runs",
         "cargowatch tokens create customs-officer   # then: cargowatch serve, open /docs",
     ):

@@ -177,3 +177,17 @@ def test_personal_data_is_read_by_its_owner_and_by_granted_roles_only(
         reads = s.scalars(select(AuditEntry).where(AuditEntry.action == "access.read")).all()
         assert {r.actor for r in reads} == {"customs-user@customs"}
         assert reads[-1].entity_id == "badge_id=B100"
+
+
+def test_a_folder_reads_parties_before_the_manifest_that_names_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a-manifest.csv").write_text(FILES["manifest"])
+    (folder / "z-parties.csv").write_text(FILES["parties"])
+    ingest_paths(principal=p, paths=[folder], engine=engine)
+    with unit_of_work(engine) as s:
+        rows, _ = list_rows(s, principal=p, register="manifest", filters={"booking_ref": "BKG1"})
+    assert rows[0]["flags"] == "unknown container container=CSQU3054383"

@@ -34,6 +34,19 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
             raise InvalidInput(f"{path}: no such file or folder")
 
 
+# Registers of things first, so that logs and manifests can tell known references from unknown.
+_ORDER = {"parties": 0, "sites": 1, "persons": 2, "manifest": 4, "access": 4, "releases": 4,
+          "inspections": 4}  # fmt: skip
+
+
+def _rank(path: Path) -> int:
+    from cargowatch.registers.service import detect
+
+    with path.open("rb") as f:
+        register, _problem = detect(f.read(65536))
+    return _ORDER[register.name] if register is not None else 3
+
+
 def _finish(
     engine: Engine, principal: Principal, run_id: int, counts: Counts
 ) -> tuple[IngestRun, Counts]:
@@ -81,7 +94,7 @@ def ingest_paths(
 ) -> tuple[IngestRun, Counts]:
     """Ingest files and folders as one run; each file is committed on its own."""
     engine = engine or get_engine()
-    files = list(expand_paths(paths))
+    files = sorted(expand_paths(paths), key=_rank)  # stable: the given order within a rank
     if not files:
         raise InvalidInput("no files to ingest")
     batch = get_settings().ingest_batch_size

@@ -261,7 +261,8 @@ def ingest_stream(
             continue
         if isinstance(out, Retract):
             retractions.append((out.event_key, out.at))
-        elif isinstance(out, list):
+        elif isinstance(out, list):  # one record, several events: count the events
+            counts.read += len(out) - 1
             rows.extend(out)
             lines.extend([record.line] * len(out))
             raws.extend([record.raw] * len(out))

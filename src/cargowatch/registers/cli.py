@@ -43,10 +43,18 @@ def registers(
             print(json.dumps(row, default=str))
         return
     columns = [c for c in (rows[0] if rows else {}) if c not in ("id", "org_id", "run_id")]
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    console.print(table)
+    if len(columns) > 8:  # a wide register reads better one record at a time
+        for row in rows:
+            record = Table("column", "value", show_header=False)
+            for c in columns:
+                if row[c] not in (None, ""):
+                    record.add_row(c, str(row[c]), style="bold red" if c == "flags" else None)
+            console.print(record)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        console.print(table)
     console.print(f"{len(rows)} of {total} shown")
 
 

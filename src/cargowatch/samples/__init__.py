@@ -1,4 +1,5 @@
-"""Sample inputs shipped with cargowatch: DCSA's public Track & Trace examples (Apache-2.0)."""
+"""Sample inputs shipped with cargowatch: DCSA's public Track & Trace and eBL examples
+(Apache-2.0) and an SMDG COARRI interchange (LGPL-3.0); sources in MANIFEST.tsv."""
 
 from pathlib import Path
 
