@@ -55,6 +55,9 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/edifact.py
+	$(BIN)/python benchmarks/registers.py
+	$(BIN)/python benchmarks/mqtt.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info
