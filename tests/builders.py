@@ -68,26 +68,24 @@ EQUIPMENT_30: dict[str, Any] = {
 }  # fmt: skip
 
 
-def event22(**changes: Any) -> dict[str, Any]:
-    """A valid DCSA 2.2 equipment event with changes applied (None removes a field)."""
-    ev = copy.deepcopy(EQUIPMENT_22)
+def _changed(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    ev = copy.deepcopy(base)
     for key, value in changes.items():
         if value is None:
             ev.pop(key, None)
         else:
             ev[key] = value
     return ev
+
+
+def event22(**changes: Any) -> dict[str, Any]:
+    """A valid DCSA 2.2 equipment event with changes applied (None removes a field)."""
+    return _changed(EQUIPMENT_22, changes)
 
 
 def event30(**changes: Any) -> dict[str, Any]:
     """A valid DCSA 3.0 equipment event with changes applied (None removes a field)."""
-    ev = copy.deepcopy(EQUIPMENT_30)
-    for key, value in changes.items():
-        if value is None:
-            ev.pop(key, None)
-        else:
-            ev[key] = value
-    return ev
+    return _changed(EQUIPMENT_30, changes)
 
 
 def ndjson(events: list[dict[str, Any]]) -> bytes:

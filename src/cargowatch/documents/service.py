@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
@@ -24,7 +24,6 @@ from cargowatch.auth.principal import Principal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.exceptions import NotFound
 from cargowatch.ingest.adapters.base import RecordError, SourceRecord, record_error_from_msgspec
-from cargowatch.ingest.records import json_records
 from cargowatch.ingest.validation import container_warning, is_unlocode
 
 Quarantine = Callable[[list[tuple[SourceRecord, RecordError]]], None]
@@ -259,11 +258,6 @@ def ingest_documents(
         quarantine(bad)
         quarantined = len(bad)
     return read, stored, read - stored - quarantined, quarantined
-
-
-def records_of(stream: IO[bytes]) -> Iterable[SourceRecord]:
-    """The documents of a source."""
-    return json_records(stream, ())
 
 
 def documents_for_container(

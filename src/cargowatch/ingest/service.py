@@ -33,6 +33,7 @@ from cargowatch.ingest.adapters.base import (
     SourceRecord,
 )
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.ingest.records import json_records
 from cargowatch.ingest.writer import EventWriter
 from cargowatch.registers import service as registers
 from cargowatch.registers.specs import REGISTERS, Register
@@ -186,14 +187,14 @@ def ingest_stream(
     if fmt == "dcsa-ebl-3.0" or (fmt is None and documents.sniff(head)):
         make = _quarantine_rows(principal, run_id, source, "dcsa-ebl-3.0")
         read, stored, dup, failed = documents.ingest_documents(
-            session, principal=principal, run_id=run_id, records=documents.records_of(stream),
+            session, principal=principal, run_id=run_id, records=json_records(stream, ()),
             quarantine=lambda bad: _quarantine(session, [make(r, e) for r, e in bad]),
         )  # fmt: skip
         return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed)
     if fmt == "telemetry" or (fmt is None and telemetry.sniff(head)):
         make = _quarantine_rows(principal, run_id, source, "telemetry")
         read, stored, dup, failed = telemetry.ingest_messages(
-            session, principal=principal, run_id=run_id, records=telemetry.records_of(stream),
+            session, principal=principal, run_id=run_id, records=json_records(stream, ()),
             quarantine=lambda bad: _quarantine(session, [make(r, e) for r, e in bad]),
             batch_size=batch_size, progress=progress,
         )  # fmt: skip

@@ -4,7 +4,7 @@ once; bad messages go to quarantine with the field and the reason."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import IO, Annotated, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -107,13 +107,6 @@ def ingest_messages(
         quarantine(bad)
         quarantined = len(bad)
     return read, stored, read - stored - quarantined, quarantined
-
-
-def records_of(stream: IO[bytes]) -> Iterable[SourceRecord]:
-    """The messages of an NDJSON (or JSON array) telemetry file."""
-    from cargowatch.ingest.records import json_records
-
-    return json_records(stream, ())
 
 
 def readings_for_container(
