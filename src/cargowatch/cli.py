@@ -71,6 +71,7 @@ def _register() -> None:
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
     from cargowatch.registers.cli import register as register_registers
+    from cargowatch.simulate.cli import register as register_simulate
     from cargowatch.telemetry.cli import register as register_telemetry
 
     register_admin(app)
@@ -79,6 +80,7 @@ def _register() -> None:
     register_demo(app)
     register_telemetry(app)
     register_registers(app)
+    register_simulate(app)
 
 
 _register()

@@ -1,0 +1,173 @@
+"""cargowatch simulate: everything it writes ingests, counts match truth.json, each planted
+scenario leaves the traces its truth names, and the noise is there at its rates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from cargowatch.db.engine import unit_of_work
+from cargowatch.documents.models import TransportDocument
+from cargowatch.events.models import Event
+from cargowatch.ingest.flows import ingest_paths
+from cargowatch.registers.specs import TABLES
+from cargowatch.simulate.generator import SimConfig, simulate
+from cargowatch.telemetry.models import Reading
+from tests.builders import org_with_user
+
+SMALL = dict(trips=700, days=40, origins=("ECGYE", "COCTG"), destinations=("BEANR", "NLRTM"),
+             scenario_rate=0.08, smart_share=0.4, malformed_rate=0.002,
+             inspection_rate=0.08)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("sim")
+    return out, simulate(out, SimConfig(seed=11, **SMALL))  # type: ignore[arg-type]
+
+
+def _count(engine: Engine, table: Any) -> int:
+    with unit_of_work(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_everything_ingests_and_counts_match_the_truth(
+    engine: Engine, world: tuple[Path, dict[str, Any]]
+) -> None:
+    out, truth = world
+    p = org_with_user(engine, "customs", kind="CUSTOMS")
+    run, counts = ingest_paths(principal=p, paths=[out / "data"], engine=engine)
+    expected = truth["expected"]
+    assert counts.quarantined == expected["quarantined"] > 0
+    assert counts.duplicates == expected["duplicates"] > 0
+    assert _count(engine, Event) == expected["events"]
+    assert _count(engine, Reading) == expected["telemetry"]
+    assert _count(engine, TransportDocument) == expected["documents"]
+    for name, rows in expected["registers"].items():
+        assert _count(engine, TABLES[name]) == rows, name
+    assert run.status == "partial"
+    with unit_of_work(engine) as s:
+        reasons = s.execute(text("SELECT field, count(*) FROM quarantine GROUP BY field")).all()
+    assert {field for field, _n in reasons} <= {"eventDateTime", "direction"}
+
+
+def test_same_seed_same_world_and_another_seed_another(tmp_path: Path) -> None:
+    def digest(folder: Path) -> str:
+        h = hashlib.sha256()
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                h.update(f.name.encode() + f.read_bytes())
+        return h.hexdigest()
+
+    small = {**SMALL, "trips": 150}
+    simulate(tmp_path / "a", SimConfig(seed=5, **small))  # type: ignore[arg-type]
+    simulate(tmp_path / "b", SimConfig(seed=5, **small))  # type: ignore[arg-type]
+    simulate(tmp_path / "c", SimConfig(seed=6, **small))  # type: ignore[arg-type]
+    assert digest(tmp_path / "a") == digest(tmp_path / "b") != digest(tmp_path / "c")
+
+
+def _events_of(engine: Engine, container: str, booking: str | None = None) -> list[Event]:
+    with unit_of_work(engine) as s:
+        q = select(Event).where(Event.container == container)
+        if booking:
+            q = q.where(Event.booking_ref == booking)
+        return list(s.scalars(q.order_by(Event.event_time)))
+
+
+def _seals(ev: Event) -> list[str]:
+    return [x["number"] for x in json.loads(ev.seals)] if ev.seals else []
+
+
+def test_each_scenario_leaves_the_traces_its_truth_names(
+    engine: Engine, world: tuple[Path, dict[str, Any]]
+) -> None:
+    out, truth = world
+    p = org_with_user(engine, "customs", kind="CUSTOMS")
+    ingest_paths(principal=p, paths=[out / "data"], engine=engine)
+    scenarios = truth["scenarios"]
+    assert len({s["mo"] for s in scenarios}) == 7, Counter(s["mo"] for s in scenarios)
+    checked: Counter[str] = Counter()
+    manifest, releases, access = TABLES["manifest"], TABLES["releases"], TABLES["access"]
+    with unit_of_work(engine) as s:
+        for sc in scenarios:
+            box, booking, traces = sc["container"], sc["booking_ref"], sc["traces"]
+            events = _events_of(engine, box, booking)
+            declared = s.scalar(select(manifest.c.declared_seals).where(
+                manifest.c.booking_ref == booking))  # fmt: skip
+            for trace in traces:
+                name = trace.split(":")[0]
+                if name == "seal_changed_before_load":
+                    load = next(e for e in events if e.event_code == "LOAD")
+                    assert _seals(load) and _seals(load)[0] not in (declared or ""), sc
+                elif name == "long_dwell_at_destination":
+                    disc = [e for e in events if e.event_code == "DISC"][-1]
+                    gtot = [e for e in events if e.event_code == "GTOT"][-1]
+                    assert gtot.event_time - disc.event_time > timedelta(hours=48), sc
+                elif name == "insider_access":
+                    badge = trace.split(":")[2]
+                    rows = s.execute(select(access).where(access.c.badge_id == badge)).all()
+                    assert any(r.ts.isoformat().startswith(sc["when"][:4]) for r in rows), sc
+                elif name == "pickup_by_party_without_release_right":
+                    picked = s.execute(select(releases).where(
+                        releases.c.container == box, releases.c.action == "PICKED_UP")).all()  # fmt: skip
+                    assert any(r.actor_party_id != r.authorised_party_id for r in picked), sc
+                elif name == "pickup_attempt_after_container_gone":
+                    tries = s.execute(select(releases).where(
+                        releases.c.container == box, releases.c.action == "PICKUP_ATTEMPT")).all()  # fmt: skip
+                    assert tries, sc
+                elif name == "same_number_in_two_places":
+                    places = {e.unlocode for e in _events_of(engine, box)}
+                    assert len(places) >= 3, sc
+                    assert len({e.booking_ref for e in _events_of(engine, box)}) >= 2, sc
+                elif name == "recently_registered_consignee":
+                    parties = TABLES["parties"]
+                    company = sc["companies"][0]
+                    registered = s.scalar(select(parties.c.registered_on).where(
+                        parties.c.party_id == company))  # fmt: skip
+                    booked = datetime.fromisoformat(sc["when"].replace("Z", "+00:00")).date()
+                    assert registered is not None and (booked - registered).days < 90, sc
+                elif name == "unplanned_stop_on_inland_leg":
+                    readings = s.scalars(select(Reading).where(Reading.container == box)).all()
+                    lat = sc["where"]["lat"]
+                    assert any(abs((r.latitude or 0) - lat) < 0.001 for r in readings), sc
+                elif name == "seal_changed_at_transshipment":
+                    codes = [(e.event_code, e.unlocode, tuple(_seals(e))) for e in events]
+                    hub_seals = {seal for c, u, seal in codes if u == sc["where"]["hub"][:5]}
+                    assert len(hub_seals) >= 2, (sc, codes)
+                else:
+                    continue
+                checked[name] += 1
+    assert {"insider_access", "long_dwell_at_destination", "pickup_by_party_without_release_right",
+            "same_number_in_two_places", "recently_registered_consignee",
+            "seal_changed_at_transshipment"} <= set(checked), checked  # fmt: skip
+    insiders = sum(1 for sc in scenarios if sc["insider"]) / len(scenarios)
+    assert 0.45 < insiders < 0.85
+
+
+def test_noise_is_there_at_its_rates(world: tuple[Path, dict[str, Any]]) -> None:
+    _out, truth = world
+    noise, events = truth["noise"], truth["expected"]["events"]
+    config = truth["config"]
+    assert noise["missing_events"] / events == pytest.approx(config["missing_rate"], rel=0.5)
+    assert noise["duplicated_events"] / events == pytest.approx(config["duplicate_rate"], rel=0.5)
+    assert noise["late_events"] / events == pytest.approx(config["late_rate"], rel=0.5)
+    trips = truth["trips"]
+    assert noise["seal_typos_in_declarations"] / trips == pytest.approx(
+        config["seal_typo_rate"], rel=0.6)  # fmt: skip
+    assert noise["late_gate_ins"] / trips == pytest.approx(config["late_gate_in_rate"], rel=0.5)
+    assert noise["haulier_changes"] > 0 and noise["legitimate_reseals_after_inspection"] > 0
+
+
+def test_outcomes_exist_for_the_early_period_only(world: tuple[Path, dict[str, Any]]) -> None:
+    out, truth = world
+    limit = truth["period"]["outcomes_until"]
+    rows = (out / "data" / "registers" / "inspections.csv").read_text().splitlines()[1:]
+    assert rows and all(r.split(",")[0] < limit for r in rows)
+    assert any(",SEIZURE," in r for r in rows)
