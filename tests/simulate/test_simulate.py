@@ -115,12 +115,17 @@ def test_each_scenario_leaves_the_traces_its_truth_names(
                     rows = s.execute(select(access).where(access.c.badge_id == badge)).all()
                     assert any(r.ts.isoformat().startswith(sc["when"][:4]) for r in rows), sc
                 elif name == "pickup_by_party_without_release_right":
-                    picked = s.execute(select(releases).where(
-                        releases.c.container == box, releases.c.action == "PICKED_UP")).all()  # fmt: skip
+                    of_box = releases.c.container == box
+                    picked = s.execute(
+                        select(releases).where(of_box, releases.c.action == "PICKED_UP")
+                    ).all()
                     assert any(r.actor_party_id != r.authorised_party_id for r in picked), sc
                 elif name == "pickup_attempt_after_container_gone":
-                    tries = s.execute(select(releases).where(
-                        releases.c.container == box, releases.c.action == "PICKUP_ATTEMPT")).all()  # fmt: skip
+                    tries = s.execute(
+                        select(releases).where(
+                            releases.c.container == box, releases.c.action == "PICKUP_ATTEMPT"
+                        )
+                    ).all()
                     assert tries, sc
                 elif name == "same_number_in_two_places":
                     places = {e.unlocode for e in _events_of(engine, box)}
