@@ -1,15 +1,16 @@
-"""The demo: a carrier and a customs organisation, a generated carrier feed, ingest, a look."""
+"""The demo: a simulated month of a few ports, a carrier and a customs service, ingest, a look."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
 
-from cargowatch.cli import console, err_console, local_admin
+from cargowatch.cli import console, err_console, local_admin, state
 
 
 def _ensure_org_and_user(slug: str, name: str, kind: str, username: str, role: str) -> None:
@@ -26,120 +27,86 @@ def _ensure_org_and_user(slug: str, name: str, kind: str, username: str, role: s
             create_user(s, actor=local_admin(), org_slug=slug, username=username, role=role)
 
 
-def _registers_and_telemetry(folder: Path, first_event: bytes) -> None:
-    """A small manifest, party register and device log around the feed's first container."""
-    import json
-
-    event = json.loads(first_event)
-    box, booking = (
-        event["equipmentReference"],
-        event["documentReferences"][0]["documentReferenceValue"],
-    )
-    seal = event["seals"][0]["sealNumber"]
-    (folder / "parties.csv").write_text(
-        "party_id,name,role,country,registered_on,aeo_certified,address\n"
-        "P-EXP1,Bananera del Pacifico SA,SHIPPER,EC,2011-04-02,true,Guayaquil\n"
-        "P-IMP1,Fresh Fruit Import BV,CONSIGNEE,NL,2025-01-15,false,Rotterdam\n"
-    )
-    (folder / "manifest.csv").write_text(
-        "booking_ref,bl_number,container,iso_type,shipper_id,consignee_id,notify_id,"
-        "forwarder_id,carrier_code,commodity_hs,commodity_desc,gross_kg,place_of_receipt,pol,"
-        "pod,place_of_delivery,transshipment_ports,vessel_imo,voyage,declared_seals,booked_at\n"
-        f"{booking},BL-{booking},{box},45R1,P-EXP1,P-IMP9,,,MSCU,080390,Bananas,21500,ECGYE,"
-        f"ECGYE,NLRTM,NLRTM,PAMIT,9321483,031W,{seal},2025-02-20T10:00:00-05:00\n"
-    )
-    (folder / "devices.ndjson").write_text(
-        "".join(
-            json.dumps(
-                {
-                    "device_id": "TRX-00042",
-                    "container": box,
-                    "ts": f"2025-03-0{day}T0{hour}:10:00Z",
-                    "latitude": -2.2866,
-                    "longitude": -79.905,
-                    "door": door,
-                    "light_lux": lux,
-                    "eseal": {"seal_id": "ES-77123", "status": status},
-                }
-            )
-            + "\n"
-            for day, hour, door, lux, status in (
-                (5, 1, "CLOSED", 0.0, "SEALED"),
-                (5, 3, "OPEN", 312.0, "OPENED"),
-            )
-        )
-    )
+def _first(truth: dict[str, Any], mo: str) -> dict[str, Any] | None:
+    return next((s for s in truth["scenarios"] if s["mo"] == mo), None)
 
 
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Where to write the demo inputs.")] = Path(
         "var/demo/input"
     ),
-    events: Annotated[int, typer.Option(help="How many carrier events to generate.")] = 60_000,
+    trips: Annotated[int, typer.Option(help="How many container trips to simulate.")] = 1_500,
 ) -> None:
-    """Set up a demo carrier and customs service, ingest a generated feed, show the result."""
+    """Simulate a month of a few ports, ingest it as a carrier, share with customs, and look."""
     from cargowatch.auth.service import principal_for_username
     from cargowatch.config import get_settings
     from cargowatch.db.engine import unit_of_work
     from cargowatch.events.cli import events as show_events
     from cargowatch.ingest.cli import ingest
-    from cargowatch.ingest.samples import equipment_events
+    from cargowatch.registers.cli import registers, telemetry
     from cargowatch.samples import SAMPLES
     from cargowatch.sharing.service import grant
+    from cargowatch.simulate.cli import simulate
 
     _ensure_org_and_user("demo-carrier", "Demo Ocean Carrier", "CARRIER", "carrier-analyst",
                          "analyst")  # fmt: skip
     _ensure_org_and_user("demo-customs", "Demo Customs Service", "CUSTOMS", "customs-officer",
                          "analyst")  # fmt: skip
-
-    folder.mkdir(parents=True, exist_ok=True)
-    feed = folder / "carrier-feed.ndjson"
-    with feed.open("wb") as f:
-        f.writelines(equipment_events(events, seed=2025))
+    world = folder / "world"
+    if world.exists():
+        shutil.rmtree(world)
+    simulate(out=world, trips=trips, seed=2025, start="2025-03-01", days=30,
+             origins="ECGYE,ECPSJ,COCTG", destinations="BEANR,NLRTM,DEHAM", scenario_rate=0.01,
+             mix="", trace_rate=0.75, smart_share=0.2, inspection_rate=0.02, outcome_share=0.6,
+             malformed_rate=0.0005)  # fmt: skip
+    extra = folder / "samples"
+    extra.mkdir(parents=True, exist_ok=True)
     for name in ("tnt-220-response.json", "tnt-300-response.json", "D95BCOARRI.edi",
                  "eblissuance-v3.0.0-request.json"):  # fmt: skip
-        shutil.copyfile(SAMPLES / name, folder / name)
-    _registers_and_telemetry(folder, next(equipment_events(1, seed=2025)))
-    (folder / "broken-feed.ndjson").write_text(
+        shutil.copyfile(SAMPLES / name, extra / name)
+    (extra / "broken-feed.ndjson").write_text(
         '{"eventID": "x1", "eventType": "EQUIPMENT", "eventClassifierCode": "ACT",'
         ' "eventCreatedDateTime": "2025-03-01T04:10:00Z", "eventDateTime": "01/03/2025",'
         ' "equipmentEventTypeCode": "GTIN", "emptyIndicatorCode": "LADEN",'
         ' "equipmentReference": "MSKU9070323"}\n'
     )
     err_console.print(f"[bold]ingesting[/] {folder} as carrier-analyst (demo-carrier)")
-    from cargowatch.cli import state
-
     state.acting_as = "carrier-analyst"
     try:
-        ingest([folder])
+        ingest([world / "data", extra])
     except Exception as exc:  # the demo goes on to show what happened
         err_console.print(f"[red]{exc}[/]")
-    first_box = next(equipment_events(1, seed=2025)).split(b'"equipmentReference":"')[1][:11]
-    container = first_box.decode()
+
+    truth = json.loads((world / "truth.json").read_text())
+    rip = _first(truth, "rip_on_rip_off") or truth["scenarios"][0]
+    fraud = _first(truth, "release_fraud")
     with unit_of_work() as s:
         carrier = principal_for_username(s, "carrier-analyst")
         grant(s, principal=carrier, grantee_slug="demo-customs", scope="container",
-              value=container)  # fmt: skip
-    console.rule(f"container {container}, as the customs officer it was shared with")
+              value=rip["container"])  # fmt: skip
+    console.rule(f"planted {rip['mo']} on {rip['container']}: as the customs officer sees it")
+    console.print(f"traces left: {', '.join(rip['traces'])}")
     state.acting_as = "customs-officer"
-    show_events(container=container, booking="", limit=50, as_json=False)
+    show_events(container=rip["container"], booking="", limit=50, as_json=False)
     state.acting_as = "carrier-analyst"
-    console.rule(f"container {container}: smart-container readings (carrier)")
-    from cargowatch.registers.cli import registers, telemetry
+    smart = next((s for s in truth["scenarios"] if any("door" in t for t in s["traces"])), None)
+    if smart is not None:
+        console.rule(f"{smart['container']} ({smart['mo']}): smart-container readings")
+        telemetry(container=smart["container"], limit=400)
+    if fraud is not None:
+        console.rule(f"{fraud['container']} ({fraud['mo']}): the release log")
+        registers("releases", where=[f"container={fraud['container']}"], limit=10,
+                  as_json=False)  # fmt: skip
 
-    telemetry(container=container, limit=20)
-    console.rule("the manifest, with its unknown references flagged (carrier)")
-    registers("manifest", where=None, limit=5, as_json=False)
-
-    store = get_settings().database_url
     console.rule("where to look")
-    console.print(f"store: {store}")
+    console.print(f"store:        {get_settings().database_url}")
+    console.print(f"ground truth: {world / 'truth.json'} ({len(truth['scenarios'])} scenarios)")
     console.print("try:")
     for line in (
-        f"cargowatch --as carrier-analyst events --container {container}",
+        f"cargowatch --as carrier-analyst events --container {rip['container']}",
         "cargowatch --as carrier-analyst quarantine list",
-        "cargowatch --as carrier-analyst events --container CBHU6192031   # from the COARRI",
-        "cargowatch --as carrier-analyst documents --container NARU3472484",
+        "cargowatch --as carrier-analyst registers access --where badge_id="
+        + next((t.split(":")[2] for t in rip["traces"] if t.startswith("insider")), "B000001"),
         "cargowatch --as carrier-analyst runs",
         "cargowatch tokens create customs-officer   # then: cargowatch serve, open /docs",
     ):

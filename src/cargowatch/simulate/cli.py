@@ -74,13 +74,28 @@ def simulate(
     except ValueError:
         raise InvalidInput(f"--start {start!r}: expected YYYY-MM-DD") from None
     config = SimConfig(
-        trips=trips, seed=seed, start=first, days=days, origins=_codes(origins),
-        destinations=_codes(destinations), scenario_rate=scenario_rate, mix=weights,
-        trace_rate=trace_rate, smart_share=smart_share, inspection_rate=inspection_rate,
-        outcome_share=outcome_share, malformed_rate=malformed_rate,
+        trips=trips,
+        seed=seed,
+        start=first,
+        days=days,
+        origins=_codes(origins),
+        destinations=_codes(destinations),
+        scenario_rate=scenario_rate,
+        mix=weights,
+        trace_rate=trace_rate,
+        smart_share=smart_share,
+        inspection_rate=inspection_rate,
+        outcome_share=outcome_share,
+        malformed_rate=malformed_rate,
     )
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("trips", total=trips)
         truth = run(out, config, progress=lambda n: bar.advance(task, n))
     expected = truth["expected"]

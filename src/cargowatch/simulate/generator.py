@@ -533,7 +533,10 @@ class Simulation:
                 insider(handover, moves[i].when - timedelta(hours=1), "handover")
         elif mo == "release_fraud":
             disc = moves[d_disc_i].when
-            fraud_at = disc + timedelta(hours=rng.uniform(2, 8))
+            fraud_at = max(
+                disc + timedelta(hours=rng.uniform(2, 8)),
+                t.pickup["issued"] + timedelta(minutes=rng.randrange(20, 90)),
+            )
             criminal = f"PX{rng.randrange(10**5):05d}"  # a haulier nobody registered
             t.pickup.update(
                 {
@@ -920,10 +923,10 @@ class Simulation:
                 channel,
             )
         )
-        if "modified_by" in p:
+        if "modified_by" in p:  # the release is tampered with before the fraudulent pick-up
             row(
                 (
-                    _iso(p["issued"] + timedelta(minutes=rng.randrange(20, 300))),
+                    _iso(p["issued"] + (p["fraud_at"] - p["issued"]) * rng.uniform(0.2, 0.8)),
                     t.container,
                     t.bl,
                     p["release_ref"],
