@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/edifact.py
 	$(BIN)/python benchmarks/registers.py
 	$(BIN)/python benchmarks/mqtt.py
+	$(BIN)/python benchmarks/simulate.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info
