@@ -142,6 +142,14 @@ def test_each_scenario_leaves_the_traces_its_truth_names(
                     readings = s.scalars(select(Reading).where(Reading.container == box)).all()
                     lat = sc["where"]["lat"]
                     assert any(abs((r.latitude or 0) - lat) < 0.001 for r in readings), sc
+                elif name in ("seal_mismatch_at_handover", "cloned_seal"):
+                    at = [e for e in events if e.unlocode == sc["where"]["at"] and _seals(e)]
+                    assert any(_seals(e)[0] not in (declared or "") for e in at), (sc, declared)
+                elif name == "seal_also_on":
+                    donor = trace.split(":")[1]
+                    mine = {x for e in events for x in _seals(e)} - set((declared or "").split(";"))
+                    theirs = {x for e in _events_of(engine, donor) for x in _seals(e)}
+                    assert mine & theirs, sc
                 elif name == "seal_changed_at_transshipment":
                     codes = [(e.event_code, e.unlocode, tuple(_seals(e))) for e in events]
                     hub_seals = {seal for c, u, seal in codes if u == sc["where"]["hub"][:5]}
@@ -158,7 +166,7 @@ def test_each_scenario_leaves_the_traces_its_truth_names(
 
 def test_noise_is_there_at_its_rates(world: tuple[Path, dict[str, Any]]) -> None:
     _out, truth = world
-    noise, events = truth["noise"], truth["expected"]["events"]
+    noise, events = truth["noise"], truth["noise_base"]["moves"]
     config = truth["config"]
     assert noise["missing_events"] / events == pytest.approx(config["missing_rate"], rel=0.5)
     assert noise["duplicated_events"] / events == pytest.approx(config["duplicate_rate"], rel=0.5)

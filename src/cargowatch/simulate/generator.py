@@ -671,6 +671,7 @@ class Simulation:
         for move in t.moves:
             if not move.trace and rng.random() < c.missing_rate and move.code not in ("CUSR",):
                 self.noise["missing_events"] += 1
+                self.expected["moves_reported"] += 1  # counted among the moves it could have been
                 continue
             self._write_move(t, move)
         self._manifest(t)
@@ -680,6 +681,86 @@ class Simulation:
             self._ebl(t)
         if t.device is not None:
             self._telemetry(t)
+            if CARRIER_FORMAT[t.carrier.code] == "3.0":
+                self._iot_and_reefer(t)
+
+    def _iot_and_reefer(self, t: Trip) -> None:
+        """The carrier's own IoT platform reports door openings (DCSA 3.0 IoT DRO) and, for
+        reefers, daily measurements (REEFER MEAS)."""
+        rng = self.rng
+        writer = self.tnt30[t.carrier.code]
+        routing = {
+            "originatingParty": {
+                "partyCode": t.carrier.code,
+                "codeListProvider": "SMDG",
+                "codeListName": "LCL",
+            }
+        }
+        records: list[dict[str, Any]] = []
+        for when, lat, lon, _ok in sorted(t.door_opens):
+            records.append(
+                {
+                    "eventID": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "eventRouting": routing,
+                    "eventDateTime": _iso(when),
+                    "eventUpdatedDateTime": _iso(when + timedelta(minutes=2)),
+                    "eventLocation": {
+                        "geoCoordinate": {"latitude": f"{lat:.5f}", "longitude": f"{lon:.5f}"}
+                    },
+                    "eventClassification": {
+                        "eventTypeCode": "IOT",
+                        "eventClassifierCode": "ACT",
+                        "iotEventTypeCode": "DETC",
+                    },
+                    "equipmentDetails": {
+                        "equipmentReference": t.container,
+                        "ISOEquipmentCode": t.iso,
+                    },
+                    "iotDetails": {"iotEventCode": "DRO"},
+                }
+            )
+        if t.reefer:
+            setpoint = (
+                13.3 if t.commodity[0] == "080390" else -18.0 if t.commodity[0] == "030617" else 4.0
+            )
+            load = next(m for m in t.moves if m.code == "LOAD")
+            disc = [m for m in t.moves if m.code == "DISC"][-1]
+            when = load.when + timedelta(hours=6)
+            while when < disc.when:
+                records.append(
+                    {
+                        "eventID": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        "eventRouting": routing,
+                        "eventDateTime": _iso(when),
+                        "eventUpdatedDateTime": _iso(when + timedelta(minutes=5)),
+                        "eventClassification": {
+                            "eventTypeCode": "REEFER",
+                            "eventClassifierCode": "ACT",
+                            "reeferEventTypeCode": "MEAS",
+                        },
+                        "equipmentDetails": {
+                            "equipmentReference": t.container,
+                            "ISOEquipmentCode": t.iso,
+                        },
+                        "reeferDetails": {
+                            "temperatureUnit": "CEL",
+                            "internalSetpointTemperature": setpoint,
+                            "temperatureProbeMeasurements": [
+                                {
+                                    "USDAProbeNumber": i,
+                                    "measuredTemperatureValue": round(
+                                        setpoint + rng.gauss(0, 0.3), 1
+                                    ),
+                                }
+                                for i in (1, 2)
+                            ],
+                        },
+                    }
+                )
+                when += timedelta(hours=48)
+        for record in records:
+            writer.write(dumps(record))
+            self.expected["events"] += 1
 
     def _reporter(self, t: Trip, move: Move) -> str:
         if (
@@ -692,6 +773,7 @@ class Simulation:
 
     def _write_move(self, t: Trip, move: Move) -> None:
         rng = self.rng
+        self.expected["moves_reported"] += 1
         kind = self._reporter(t, move)
         if kind == "edifact":
             self._edifact(t, move)
@@ -1217,6 +1299,7 @@ class Simulation:
                 "quarantined": quarantined,
             },
             "noise": dict(sorted(self.noise.items())),
+            "noise_base": {"moves": self.expected["moves_reported"], "trips": self.c.trips},
             "scenarios": self.scenarios,
             "summary": {
                 "scenarios": len(self.scenarios),
