@@ -2,6 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, User
+from cargowatch.custody.models import Alert, Trip
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
@@ -12,6 +13,7 @@ from cargowatch.telemetry.models import Reading
 
 __all__ = [
     "REGISTER_TABLES",
+    "Alert",
     "ApiToken",
     "AuditEntry",
     "DocumentEquipment",
@@ -25,5 +27,6 @@ __all__ = [
     "Share",
     "TransportCall",
     "TransportDocument",
+    "Trip",
     "User",
 ]

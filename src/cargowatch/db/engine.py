@@ -64,6 +64,7 @@ def dispose_engines() -> None:
 
 def create_missing_indexes(engine: Engine) -> None:
     """Build any index of the models that the store lacks (a bulk load drops some on purpose)."""
+    import cargowatch.models  # noqa: F401  (every table on the metadata)
     from cargowatch.db.base import Base
 
     inspector = inspect(engine)

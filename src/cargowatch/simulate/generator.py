@@ -668,6 +668,7 @@ class Simulation:
 
     def _emit(self, t: Trip) -> None:
         rng, c = self.rng, self.c
+        self._inspection(t)  # before the moves are written: an inspection reseals the door
         for move in t.moves:
             if not move.trace and rng.random() < c.missing_rate and move.code not in ("CUSR",):
                 self.noise["missing_events"] += 1
@@ -676,7 +677,6 @@ class Simulation:
             self._write_move(t, move)
         self._manifest(t)
         self._release(t)
-        self._inspection(t)
         if rng.random() < c.ebl_share:
             self._ebl(t)
         if t.device is not None:
@@ -1131,13 +1131,18 @@ class Simulation:
                     seal_source="CUS",
                 ),
             ]
-            for m in t.moves[i:]:
-                if m.seals:
+            for m in t.moves:
+                if m.seals and m.when > when + timedelta(minutes=50):
                     m.seals = (seal,)
             t.door_opens.append((when + timedelta(minutes=30), t.d_term.lat, t.d_term.lon, True))
             self.noise["legitimate_reseals_after_inspection"] += 1
-        for m in extra:
-            self._write_move(t, m)
+        t.moves[i:i] = extra
+        done = extra[-1].when + timedelta(minutes=rng.randrange(30, 240))
+        gate_out = next((m.when for m in t.moves if m.code == "GTOT" and m.port is t.dest), None)
+        for m in t.moves:  # customs releases the box after its inspection
+            if m.code == "CUSR" and m.when < done:
+                m.when = min(done, gate_out - timedelta(minutes=20)) if gate_out else done
+        t.moves.sort(key=lambda m: m.when)
 
     def _ebl(self, t: Trip) -> None:
         vessel = next(m.vessel for m in t.moves if m.vessel)

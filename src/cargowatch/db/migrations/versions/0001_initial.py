@@ -340,6 +340,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "document_key", name="uq_documents_key"),
     )
     op.create_table(
+        "trips",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("trip_key", sa.String(length=200), nullable=False),
+        sa.Column("container", sa.String(length=15), nullable=False),
+        sa.Column("booking_ref", sa.String(length=100), nullable=True),
+        sa.Column("started_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("origin", sa.String(length=5), nullable=True),
+        sa.Column("destination", sa.String(length=5), nullable=True),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("stripped", sa.Boolean(), nullable=False),
+        sa.Column("alerts", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_trips_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_trips")),
+        sa.UniqueConstraint("org_id", "trip_key", name="uq_trips_key"),
+    )
+    with op.batch_alter_table("trips", schema=None) as batch_op:
+        batch_op.create_index("ix_trips_container", ["container"], unique=False)
+
+    op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -357,6 +380,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_org_id"), ["org_id"], unique=False)
+
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("trip_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("severity", sa.Integer(), nullable=False),
+        sa.Column("at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("place", sa.String(length=100), nullable=True),
+        sa.Column("explanation", sa.Text(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("rule_version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_alerts_org_id_organisations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["trip_id"], ["trips.id"], name=op.f("fk_alerts_trip_id_trips"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+    )
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_alerts_trip", ["trip_id"], unique=False)
+        batch_op.create_index("ix_alerts_type", ["type"], unique=False)
 
     op.create_table(
         "api_tokens",
@@ -586,10 +633,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
 
     op.drop_table("api_tokens")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_alerts_type")
+        batch_op.drop_index("ix_alerts_trip")
+
+    op.drop_table("alerts")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_org_id"))
 
     op.drop_table("users")
+    with op.batch_alter_table("trips", schema=None) as batch_op:
+        batch_op.drop_index("ix_trips_container")
+
+    op.drop_table("trips")
     op.drop_table("transport_documents")
     op.drop_table("transport_calls")
     with op.batch_alter_table("telemetry", schema=None) as batch_op:

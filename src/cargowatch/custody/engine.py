@@ -1,0 +1,823 @@
+"""The custody engine: builds trips from events and raises alerts with their evidence.
+
+Work partitions by container: a build takes the events of some containers (or all of an
+organisation's), with what was declared for them (manifest, eBL), their smart-container readings,
+their releases and inspections, and the sites where a container may be opened, and replaces the
+trips and alerts of those containers. Thresholds are in CustodySettings (docs/custody.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any, cast
+
+import msgspec
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cargowatch.custody.models import Alert, Trip
+from cargowatch.documents.models import DocumentEquipment, TransportDocument
+from cargowatch.events.models import Event, TransportCall
+from cargowatch.registers.specs import TABLES
+from cargowatch.telemetry.models import Reading
+
+RULE_VERSION = 1
+OPERATIONS = frozenset({"STUF", "STRP", "INSP", "RMVD", "RSEA", "CUSI"})
+INSPECTION_CODES = frozenset({"INSP", "RMVD", "CUSI"})
+NEUTRAL = frozenset(
+    {"CUSS", "CUSI", "CUSR", "INSP", "RMVD", "RSEA", "AVPU", "AVDO", "CROS", "WAYP"}
+)
+
+
+@dataclass(frozen=True)
+class CustodySettings:
+    """Thresholds of the custody checks (documented in docs/custody.md)."""
+
+    gap_hours: dict[str, float] = field(
+        default_factory=lambda: {
+            "haulier": 48,
+            "shipper": 72,
+            "terminal": 240,
+            "vessel": 1080,
+            "consignee": 120,
+            "depot": 1440,
+        }
+    )
+    destination_dwell_hours: float = 96
+    quick_pickup_hours: float = 6
+    planned_window_hours: float = 3
+    light_lux_open: float = 50
+    shock_g: float = 3.0
+    stop_radius_m: float = 300
+    stop_minutes: float = 45
+    clone_overlap_hours: float = 12
+
+
+@dataclass
+class EventRow:
+    """The parts of an event custody needs."""
+
+    id: int
+    container: str
+    type: str
+    code: str | None
+    time: datetime
+    booking: str | None
+    locode: str | None
+    facility: str | None
+    seals: tuple[str, ...]
+    seal_sources: tuple[str | None, ...]
+    empty: bool
+    iso: str | None
+    lat: float | None
+    lon: float | None
+    vessel: str | None
+    warnings: str | None
+
+
+@dataclass
+class Site:
+    """A place where containers may be opened (from sites.csv), as a geofence."""
+
+    site_id: str
+    kind: str
+    lat: float
+    lon: float
+    radius_m: float
+    authorised: frozenset[str]
+
+
+@dataclass
+class Found:
+    """An alert before it is stored."""
+
+    type: str
+    severity: int
+    at: datetime | None
+    place: str | None
+    explanation: str
+    evidence: dict[str, Any]
+
+
+def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 12_742_000 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def custodian(e: EventRow, before: str) -> tuple[str, str]:
+    """(kind, who) holds the container after event e (before: the holder until then)."""
+    code = e.code or ""
+    place = e.facility or e.locode or "?"
+    if code in NEUTRAL or e.type != "EQUIPMENT":
+        return before.split(":", 1)[0] if before else "unknown", before.split(":", 1)[-1]
+    if code == "GTOT":
+        return "haulier", f"haulier from {place}"
+    if code == "STUF":
+        return "shipper", f"shipper at {place}"
+    if code == "GTIN":
+        return ("depot", f"depot at {place}") if e.empty else ("terminal", f"terminal {place}")
+    if code == "LOAD":
+        return "vessel", f"vessel {e.vessel or '?'} from {place}"
+    if code == "DISC":
+        return "terminal", f"terminal {place}"
+    if code in ("STRP", "PICK"):
+        return "consignee", f"consignee at {place}"
+    if code == "DROP":
+        return "consignee", f"consignee at {place}"
+    return "unknown", place
+
+
+def _near(a: str, b: str) -> bool:
+    """Whether two seal numbers differ by one character or one swap of neighbours."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if abs(len(a) - len(b)) == 1:
+        short, long_ = sorted((a, b), key=len)
+        return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+    return False
+
+
+@dataclass
+class Inputs:
+    """Everything a build reads, for some containers of one organisation."""
+
+    events: dict[str, list[EventRow]]
+    declared: dict[tuple[str, str], set[str]]
+    consignee: dict[tuple[str, str], str]
+    readings: dict[str, list[Any]]
+    releases: dict[str, list[Any]]
+    inspections: dict[str, list[datetime]]
+    sites: list[Site]
+
+
+def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
+    """Read what a build needs."""
+    query = (
+        select(
+            Event.id,
+            Event.container,
+            Event.event_type,
+            Event.event_code,
+            Event.event_time,
+            Event.booking_ref,
+            Event.unlocode,
+            Event.facility_code,
+            Event.seals,
+            Event.empty_indicator,
+            Event.iso_type,
+            Event.latitude,
+            Event.longitude,
+            TransportCall.vessel_name,
+            TransportCall.voyage,
+            Event.warnings,
+        )
+        .outerjoin(TransportCall, TransportCall.id == Event.transport_call_id)
+        .where(
+            Event.org_id == org_id,
+            Event.retracted.is_(False),
+            Event.container.is_not(None),
+            Event.event_time.is_not(None),
+            Event.classifier.in_(("ACT",)),
+        )
+    )
+    if containers is not None:
+        query = query.where(Event.container.in_(containers))
+    events: dict[str, list[EventRow]] = defaultdict(list)
+    for r in session.execute(query):
+        seals = msgspec.json.decode(r.seals) if r.seals else []
+        events[r.container].append(
+            EventRow(
+                r.id,
+                r.container,
+                r.event_type,
+                r.event_code,
+                r.event_time,
+                r.booking_ref,
+                r.unlocode,
+                r.facility_code,
+                tuple(s["number"] for s in seals),
+                tuple(s.get("source") for s in seals),
+                r.empty_indicator == "EMPTY",
+                r.iso_type,
+                r.latitude,
+                r.longitude,
+                " ".join(x for x in (r.vessel_name, r.voyage) if x) or None,
+                r.warnings,
+            )
+        )
+    for rows in events.values():
+        rows.sort(key=lambda e: (e.time, e.id))
+    boxes = set(events)
+    declared: dict[tuple[str, str], set[str]] = defaultdict(set)
+    consignee: dict[tuple[str, str], str] = {}
+    manifest = TABLES["manifest"]
+    for m in session.execute(select(manifest).where(manifest.c.org_id == org_id)):
+        if m.container in boxes:
+            declared[(m.container, m.booking_ref)].update(
+                s for s in (m.declared_seals or "").split(";") if s
+            )
+            if m.consignee_id:
+                consignee[(m.container, m.booking_ref)] = m.consignee_id
+    for doc, box in session.execute(
+        select(TransportDocument, DocumentEquipment)
+        .join(DocumentEquipment, DocumentEquipment.document_id == TransportDocument.id)
+        .where(TransportDocument.org_id == org_id)
+    ):
+        if box.container in boxes:
+            for booking in (doc.booking_refs or "").split(";"):
+                declared[(box.container, booking)].update(
+                    s for s in (box.declared_seals or "").split(";") if s
+                )
+    readings: dict[str, list[Any]] = defaultdict(list)
+    rq = select(Reading).where(Reading.org_id == org_id).order_by(Reading.container, Reading.ts)
+    for reading in session.scalars(rq):
+        if reading.container in boxes:
+            readings[reading.container].append(reading)
+    releases: dict[str, list[Any]] = defaultdict(list)
+    rel = TABLES["releases"]
+    for row in session.execute(select(rel).where(rel.c.org_id == org_id).order_by(rel.c.ts)):
+        if row.container in boxes:
+            releases[row.container].append(row)
+    inspections: dict[str, list[datetime]] = defaultdict(list)
+    ins = TABLES["inspections"]
+    for row in session.execute(select(ins.c.container, ins.c.ts).where(ins.c.org_id == org_id)):
+        if row.container in boxes:
+            inspections[row.container].append(row.ts)
+    site_table = TABLES["sites"]
+    sites = [
+        Site(
+            s.site_id,
+            s.kind or "",
+            s.latitude,
+            s.longitude,
+            s.radius_m or 500,
+            frozenset((s.authorised_for or "").split(";")),
+        )
+        for s in session.execute(select(site_table).where(site_table.c.org_id == org_id))
+        if s.latitude is not None and s.longitude is not None
+    ]
+    return Inputs(events, declared, consignee, readings, releases, inspections, sites)
+
+
+def _inside(
+    sites: Sequence[Site], lat: float, lon: float, uses: frozenset[str] | None
+) -> Site | None:
+    for site in sites:
+        if (uses is None or site.authorised & uses) and metres(lat, lon, site.lat, site.lon) <= (
+            site.radius_m
+        ):
+            return site
+    return None
+
+
+def _trips_of(rows: list[EventRow]) -> list[tuple[str | None, list[EventRow]]]:
+    """Split a container's events into trips by booking; events without one join the trip
+    whose time span covers them (or the nearest)."""
+    by_booking: dict[str, list[EventRow]] = defaultdict(list)
+    loose: list[EventRow] = []
+    for e in rows:
+        (by_booking[e.booking] if e.booking else loose).append(e)
+    spans = {b: (rs[0].time, rs[-1].time) for b, rs in by_booking.items()}
+    for e in loose:
+        best = None
+        for b, (start, end) in spans.items():
+            distance = (
+                timedelta(0)
+                if start <= e.time <= end
+                else min(abs(e.time - start), abs(e.time - end))
+            )
+            if best is None or distance < best[0]:
+                best = (distance, b)
+        if best is not None and best[0] <= timedelta(days=3):
+            by_booking[best[1]].append(e)
+        else:
+            by_booking.setdefault("", []).append(e)
+    out: list[tuple[str | None, list[EventRow]]] = []
+    for b, rs in by_booking.items():
+        rs.sort(key=lambda e: (e.time, e.id))
+        out.append((b or None, rs))
+    return out
+
+
+def timeline(rows: Sequence[EventRow]) -> list[dict[str, Any]]:
+    """Custody intervals of a trip: who held the container, where, under which seals."""
+    intervals: list[dict[str, Any]] = []
+    holder, seals = "", cast(tuple[str, ...], ())
+    for i, e in enumerate(rows):
+        kind, who = custodian(e, holder)
+        if e.seals:
+            seals = e.seals
+        elif e.code == "RMVD":
+            seals = ()
+        until = rows[i + 1].time if i + 1 < len(rows) else None
+        current = f"{kind}:{who}"
+        if intervals and intervals[-1]["holder"] == current and intervals[-1]["seals"] == seals:
+            intervals[-1]["until"] = until
+            intervals[-1]["events"].append(e.id)
+        else:
+            intervals.append(
+                {
+                    "holder": current,
+                    "kind": kind,
+                    "custodian": who,
+                    "place": e.facility or e.locode,
+                    "from": e.time,
+                    "until": until,
+                    "seals": seals,
+                    "events": [e.id],
+                }
+            )
+        holder = current
+    return intervals
+
+
+def check_trip(
+    key: tuple[str, str | None], rows: list[EventRow], inputs: Inputs, s: CustodySettings
+) -> list[Found]:
+    """Every alert of one trip."""
+    container, booking = key
+    found: list[Found] = []
+    found += _seal_ledger(container, booking, rows, inputs)
+    found += _gaps(rows, s)
+    found += _dwell_and_releases(container, booking, rows, inputs, s)
+    found += _openings(container, rows, inputs, s)
+    warn = next((e for e in rows if e.warnings), None)
+    if warn is not None:
+        found.append(
+            Found(
+                "invalid-container-number",
+                1,
+                warn.time,
+                warn.locode,
+                f"{warn.warnings}.",
+                {"events": [warn.id]},
+            )
+        )
+    return found
+
+
+def _seal_ledger(
+    container: str, booking: str | None, rows: list[EventRow], inputs: Inputs
+) -> list[Found]:
+    found: list[Found] = []
+    declared = inputs.declared.get((container, booking or ""), set())
+    sealed = [e for e in rows if e.seals and not e.empty]
+    inspected = sorted(
+        [e.time for e in rows if e.code in INSPECTION_CODES] + inputs.inspections.get(container, [])
+    )
+    if declared and sealed:
+        first = sealed[0]
+        unknown = [x for x in first.seals if x not in declared]
+        if unknown:
+            near = [d for d in declared for x in unknown if _near(x, d)]
+            if near:
+                found.append(
+                    Found(
+                        "seal-typo",
+                        1,
+                        first.time,
+                        first.facility or first.locode,
+                        f"Seal {unknown[0]} seen at {first.code} differs by one "
+                        f"character from declared {near[0]}: likely a typing error.",
+                        {"events": [first.id], "seals": unknown, "declared": sorted(declared)},
+                    )
+                )
+            else:
+                found.append(
+                    Found(
+                        "seal-mismatch",
+                        4,
+                        first.time,
+                        first.facility or first.locode,
+                        f"Seal {', '.join(unknown)} on the door at {first.code} in "
+                        f"{first.locode} is not the declared seal "
+                        f"{', '.join(sorted(declared))}.",
+                        {"events": [first.id], "seals": unknown, "declared": sorted(declared)},
+                    )
+                )
+    for prev, cur in pairwise(sealed):
+        if set(cur.seals) == set(prev.seals):
+            continue
+        explained = any(prev.time <= t <= cur.time + timedelta(hours=1) for t in inspected) or (
+            cur.code == "RSEA" and "CUS" in cur.seal_sources
+        )
+        if explained:
+            continue
+        if cur.code == "RSEA":
+            found.append(
+                Found(
+                    "reseal-without-inspection",
+                    4,
+                    cur.time,
+                    cur.facility or cur.locode,
+                    f"Resealed with {', '.join(cur.seals)} in {cur.locode} with no "
+                    "inspection recorded before it.",
+                    {"events": [prev.id, cur.id], "seals": list(cur.seals)},
+                )
+            )
+        else:
+            found.append(
+                Found(
+                    "seal-changed",
+                    4,
+                    cur.time,
+                    cur.facility or cur.locode,
+                    f"Seal changed from {', '.join(prev.seals)} ({prev.code} "
+                    f"{prev.locode}) to {', '.join(cur.seals)} ({cur.code} {cur.locode}) "
+                    "with no inspection in between.",
+                    {
+                        "events": [prev.id, cur.id],
+                        "seals": list(cur.seals),
+                        "previous": list(prev.seals),
+                    },
+                )
+            )
+    return found
+
+
+def _gaps(rows: list[EventRow], s: CustodySettings) -> list[Found]:
+    found = []
+    for iv in timeline(rows):
+        if iv["until"] is None:
+            continue
+        limit = s.gap_hours.get(iv["kind"])
+        hours = (iv["until"] - iv["from"]).total_seconds() / 3600
+        if limit is not None and hours > limit and iv["kind"] != "terminal":
+            found.append(
+                Found(
+                    "custody-gap",
+                    2,
+                    iv["from"],
+                    iv["place"],
+                    f"No one reported the container for {hours / 24:.1f} days while "
+                    f"with the {iv['custodian']} (expected within {limit / 24:.0f}).",
+                    {"events": iv["events"][-1:]},
+                )
+            )
+    return found
+
+
+def _dwell_and_releases(
+    container: str, booking: str | None, rows: list[EventRow], inputs: Inputs, s: CustodySettings
+) -> list[Found]:
+    found: list[Found] = []
+    discs = [e for e in rows if e.code == "DISC"]
+    last_disc = discs[-1] if discs else None
+    gate_out = next(
+        (
+            e
+            for e in rows
+            if last_disc and e.code == "GTOT" and not e.empty and e.time > last_disc.time
+        ),
+        None,
+    )
+    if last_disc and gate_out:
+        hours = (gate_out.time - last_disc.time).total_seconds() / 3600
+        if hours > s.destination_dwell_hours:
+            found.append(
+                Found(
+                    "long-dwell",
+                    2,
+                    last_disc.time,
+                    last_disc.facility,
+                    f"Stayed {hours / 24:.1f} days at {last_disc.facility or last_disc.locode} "
+                    "between discharge and gate-out.",
+                    {"events": [last_disc.id, gate_out.id]},
+                )
+            )
+    start, end = rows[0].time - timedelta(days=2), rows[-1].time + timedelta(days=10)
+    releases = [r for r in inputs.releases.get(container, []) if start <= r.ts <= end]
+    picked = None
+    consignee = inputs.consignee.get((container, booking or ""))
+    authorised_before: set[str] = set()
+    for r in releases:
+        if r.action == "ISSUED":
+            authorised_before.add(r.authorised_party_id or "")
+        elif r.action == "MODIFIED" and r.actor_party_id not in (authorised_before | {consignee}):
+            found.append(
+                Found(
+                    "release-modified-by-unusual-actor",
+                    3,
+                    r.ts,
+                    r.release_ref,
+                    f"Release {r.release_ref} was changed by {r.actor_party_id}, who "
+                    "neither holds the right nor is the consignee.",
+                    {"releases": [r.id]},
+                )
+            )
+        elif r.action == "PICKED_UP":
+            picked = r
+            if (
+                r.actor_party_id
+                and r.authorised_party_id
+                and r.actor_party_id != r.authorised_party_id
+            ):
+                found.append(
+                    Found(
+                        "release-collected-by-unauthorised-party",
+                        5,
+                        r.ts,
+                        r.release_ref,
+                        f"Collected by {r.actor_party_id} (truck {r.truck_plate or '?'}) "
+                        f"though the release right is held by {r.authorised_party_id}.",
+                        {"releases": [r.id]},
+                    )
+                )
+            if last_disc and r.ts - last_disc.time < timedelta(hours=s.quick_pickup_hours):
+                found.append(
+                    Found(
+                        "quick-pickup",
+                        2,
+                        r.ts,
+                        r.release_ref,
+                        f"Collected {(r.ts - last_disc.time).total_seconds() / 3600:.1f} "
+                        "hours after discharge.",
+                        {"releases": [r.id], "events": [last_disc.id]},
+                    )
+                )
+        elif r.action == "PICKUP_ATTEMPT" and picked is not None:
+            found.append(
+                Found(
+                    "pickup-attempt-after-collection",
+                    5,
+                    r.ts,
+                    r.release_ref,
+                    f"{r.actor_party_id} tried to collect the container after "
+                    f"{picked.actor_party_id} had already taken it.",
+                    {"releases": [picked.id, r.id]},
+                )
+            )
+    return found
+
+
+def _openings(
+    container: str, rows: list[EventRow], inputs: Inputs, s: CustodySettings
+) -> list[Found]:
+    found: list[Found] = []
+    start, end = rows[0].time - timedelta(hours=12), rows[-1].time + timedelta(hours=12)
+    ops = [e.time for e in rows if e.code in OPERATIONS] + inputs.inspections.get(container, [])
+    window = timedelta(hours=s.planned_window_hours)
+    openings: list[tuple[datetime, float | None, float | None, str, int]] = []
+    readings = [r for r in inputs.readings.get(container, []) if start <= r.ts <= end]
+    was_sealed = True
+    for r in readings:
+        opened_seal = r.eseal_status == "OPENED" and was_sealed
+        was_sealed = r.eseal_status != "OPENED"
+        if r.door == "OPEN" or (r.light_lux or 0) > s.light_lux_open or opened_seal:
+            openings.append((r.ts, r.latitude, r.longitude, "telemetry", r.id))
+        if (r.shock_g or 0) >= s.shock_g:
+            found.append(
+                Found("shock", 2, r.ts, None, f"A shock of {r.shock_g} g.", {"telemetry": [r.id]})
+            )
+    openings += [
+        (e.time, e.lat, e.lon, "events", e.id) for e in rows if e.type == "IOT" and e.code == "DRO"
+    ]
+    openings.sort()
+    # an opening where a stuffing or stripping surely took place, though its event is missing
+    has_stuf = any(e.code == "STUF" for e in rows)
+    has_strp = any(e.code == "STRP" for e in rows)
+    delivered = next((e.time for e in reversed(rows) if e.code == "GTOT" and not e.empty), None)
+    last: datetime | None = None
+    for when, lat, lon, source, ref in openings:
+        if last is not None and when - last < timedelta(hours=1):
+            continue
+        last = when
+        planned = any(abs(when - t) <= window for t in ops)
+        site = (
+            _inside(inputs.sites, lat, lon, frozenset({"STUFFING", "STRIPPING", "INSPECTION"}))
+            if lat is not None and lon is not None
+            else None
+        )
+        if site is not None and not planned:
+            planned = (not has_stuf and site.kind in ("PACKHOUSE", "FARM")) or (
+                not has_strp and delivered is not None and when > delivered
+            )
+        where = f"{lat:.4f}, {lon:.4f}" if lat is not None and lon is not None else "?"
+        if lat is not None and site is None:
+            found.append(
+                Found(
+                    "door-opened-outside-site",
+                    5,
+                    when,
+                    where,
+                    f"The door was opened at {where}, outside any site where "
+                    "containers may be opened.",
+                    {source: [ref]},
+                )
+            )
+        elif not planned:
+            found.append(
+                Found(
+                    "door-opened-unplanned",
+                    4,
+                    when,
+                    site.site_id if site else where,
+                    f"The door was opened at {site.site_id if site else where} with no "
+                    "stuffing, stripping or inspection planned there and then.",
+                    {source: [ref]},
+                )
+            )
+    found += _stops(rows, readings, inputs, s)
+    return found
+
+
+def _stops(
+    rows: list[EventRow], readings: list[Any], inputs: Inputs, s: CustodySettings
+) -> list[Found]:
+    """Stationary stops outside any site on the inland legs."""
+    legs: list[tuple[datetime, datetime]] = []
+    stuf = next((e for e in rows if e.code == "STUF"), None)
+    gtin = next((e for e in rows if stuf and e.code == "GTIN" and e.time > stuf.time), None)
+    if stuf and gtin:
+        legs.append((stuf.time, gtin.time))
+    gtot = next((e for e in reversed(rows) if e.code == "GTOT" and not e.empty), None)
+    strp = next((e for e in rows if gtot and e.code == "STRP" and e.time > gtot.time), None)
+    if gtot and strp:
+        legs.append((gtot.time, strp.time))
+    found: list[Found] = []
+    for a, b in legs:
+        points = [r for r in readings if a < r.ts < b and r.latitude is not None]
+        i = 0
+        while i < len(points):
+            j = i
+            while (
+                j + 1 < len(points)
+                and metres(
+                    points[i].latitude,
+                    points[i].longitude,
+                    points[j + 1].latitude,
+                    points[j + 1].longitude,
+                )
+                <= s.stop_radius_m
+            ):
+                j += 1
+            minutes = (points[j].ts - points[i].ts).total_seconds() / 60
+            if (
+                j > i
+                and minutes >= s.stop_minutes
+                and _inside(inputs.sites, points[i].latitude, points[i].longitude, None) is None
+            ):
+                found.append(
+                    Found(
+                        "unplanned-stop",
+                        3,
+                        points[i].ts,
+                        f"{points[i].latitude:.4f}, {points[i].longitude:.4f}",
+                        f"Stood still {minutes:.0f} minutes at {points[i].latitude:.4f}, "
+                        f"{points[i].longitude:.4f}, outside any known site, on the "
+                        "inland leg.",
+                        {"telemetry": [p.id for p in points[i : j + 1]]},
+                    )
+                )
+            i = j + 1
+    return found
+
+
+def _cross_trip(
+    trips: list[tuple[tuple[str, str | None], list[EventRow]]], s: CustodySettings
+) -> dict[tuple[str, str | None], list[Found]]:
+    """Alerts that need several trips: cloned container numbers and cloned seals."""
+    found: dict[tuple[str, str | None], list[Found]] = defaultdict(list)
+    by_box: dict[str, list[tuple[tuple[str, str | None], list[EventRow]]]] = defaultdict(list)
+    for key, rows in trips:
+        by_box[key[0]].append((key, rows))
+    overlap = timedelta(hours=s.clone_overlap_hours)
+    for group in by_box.values():
+        for i, (ka, ra) in enumerate(group):
+            for kb, rb in group[i + 1 :]:
+                if not (ka[1] and kb[1]):
+                    continue
+                start, end = max(ra[0].time, rb[0].time), min(ra[-1].time, rb[-1].time)
+                if end - start <= overlap:
+                    continue
+                isos = {e.iso for e in ra + rb if e.iso}
+                places = (ra[0].locode, rb[0].locode)
+                text = (
+                    f"The number {ka[0]} is used by bookings {ka[1]} and {kb[1]} at the same "
+                    f"time in {places[0]} and {places[1]}"
+                    + (f", with size-types {', '.join(sorted(isos))}" if len(isos) > 1 else "")
+                    + ": one of them is a cloned container."
+                )
+                for key, other in ((ka, kb), (kb, ka)):
+                    found[key].append(
+                        Found(
+                            "cloned-container-number",
+                            5,
+                            start,
+                            None,
+                            text,
+                            {
+                                "events": [ra[0].id, rb[0].id],
+                                "other_trip": f"{other[0]}/{other[1]}",
+                            },
+                        )
+                    )
+    seal_owners: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
+    seal_event: dict[tuple[str, tuple[str, str | None]], int] = {}
+    for key, rows in trips:
+        for e in rows:
+            for number, source in zip(e.seals, e.seal_sources, strict=False):
+                if source != "CUS":
+                    seal_owners[number].add(key)
+                    seal_event.setdefault((number, key), e.id)
+    for number, keys in seal_owners.items():
+        boxes = {k[0] for k in keys}
+        if len(boxes) < 2:
+            continue
+        for key in keys:
+            others = sorted(b for b in boxes if b != key[0])
+            found[key].append(
+                Found(
+                    "cloned-seal",
+                    5,
+                    None,
+                    None,
+                    f"Seal {number} is also on {', '.join(others)}: a seal number "
+                    "must be used once.",
+                    {
+                        "events": [seal_event[(number, key)]],
+                        "seals": [number],
+                        "containers": others,
+                    },
+                )
+            )
+    return found
+
+
+def build(
+    session: Session,
+    *,
+    org_id: int,
+    containers: Iterable[str] | None = None,
+    settings: CustodySettings | None = None,
+) -> tuple[int, int]:
+    """Rebuild the trips and alerts of some containers (all when None); returns (trips, alerts)."""
+    s = settings or CustodySettings()
+    wanted = set(containers) if containers is not None else None
+    inputs = load(session, org_id, wanted)
+    stale = select(Trip.id).where(Trip.org_id == org_id)
+    if wanted is not None:
+        stale = stale.where(Trip.container.in_(wanted))
+    stale_ids = list(session.scalars(stale))
+    for start in range(0, len(stale_ids), 500):
+        part = stale_ids[start : start + 500]
+        session.execute(delete(Alert).where(Alert.trip_id.in_(part)))
+        session.execute(delete(Trip).where(Trip.id.in_(part)))
+    trips = [
+        ((box, booking), rows)
+        for box, rows_all in inputs.events.items()
+        for booking, rows in _trips_of(rows_all)
+    ]
+    cross = _cross_trip(trips, s)
+    n_alerts = 0
+    for key, rows in trips:
+        box, booking = key
+        loads = [e for e in rows if e.code == "LOAD"]
+        discs = [e for e in rows if e.code == "DISC"]
+        trip = Trip(
+            org_id=org_id,
+            trip_key=f"{box}/{booking or '-'}",
+            container=box,
+            booking_ref=booking,
+            started_at=rows[0].time,
+            ended_at=rows[-1].time,
+            origin=loads[0].locode if loads else rows[0].locode,
+            destination=discs[-1].locode if discs else None,
+            events=len(rows),
+            stripped=any(e.code == "STRP" for e in rows),
+        )
+        found = check_trip(key, rows, inputs, s) + cross.get(key, [])
+        trip.alerts = len(found)
+        session.add(trip)
+        session.flush()
+        for f in found:
+            session.add(
+                Alert(
+                    org_id=org_id,
+                    trip_id=trip.id,
+                    type=f.type,
+                    severity=f.severity,
+                    at=f.at,
+                    place=f.place,
+                    explanation=f.explanation,
+                    evidence=msgspec.json.encode(f.evidence).decode(),
+                    rule_version=RULE_VERSION,
+                )
+            )
+        n_alerts += len(found)
+    session.flush()
+    return len(trips), n_alerts

@@ -1,0 +1,52 @@
+"""ORM models of trips and custody alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cargowatch.db.base import Base, UTCDateTime
+
+
+class Trip(Base):
+    """One container trip (empty pick-up or stuffing to stripping or empty return), keyed by
+    container and booking."""
+
+    __tablename__ = "trips"
+    __table_args__ = (
+        UniqueConstraint("org_id", "trip_key", name="uq_trips_key"),
+        Index("ix_trips_container", "container"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_key: Mapped[str] = mapped_column(String(200))
+    container: Mapped[str] = mapped_column(String(15))
+    booking_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    destination: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    stripped: Mapped[bool] = mapped_column(Boolean, default=False)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Alert(Base):
+    """Something in a trip's custody a person should look at, with the proof."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_trip", "trip_id"), Index("ix_alerts_type", "type"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[int] = mapped_column(Integer)  # 1 (note) .. 5 (act now)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    place: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    explanation: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: event ids, readings, release rows, seals
+    rule_version: Mapped[int] = mapped_column(Integer, default=1)
