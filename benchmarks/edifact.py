@@ -71,7 +71,9 @@ def main() -> None:
             parsed = sum(1 for _ in Parser().parse(text))
         bare = time.perf_counter() - t
         t = time.perf_counter()
-        _run, counts = ingest_paths(principal=principal, paths=[path], engine=engine)
+        _run, counts = ingest_paths(
+            principal=principal, paths=[path], engine=engine, update_custody=False
+        )
         took = time.perf_counter() - t
         assert counts.stored == args.messages * 10 and counts.quarantined == 0, counts
         print(f"{args.messages:,} COARRI messages, {segments:,} segments, {counts.stored:,} "

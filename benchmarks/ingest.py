@@ -36,7 +36,9 @@ def child_ingest(path: Path, url: str) -> dict[str, float]:
     with unit_of_work(engine) as s:
         principal = principal_for_username(s, "bench")
     start = time.perf_counter()
-    _run, counts = ingest_paths(principal=principal, paths=[path], engine=engine)
+    _run, counts = ingest_paths(
+        principal=principal, paths=[path], engine=engine, update_custody=False
+    )
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"elapsed": elapsed, "stored": counts.stored, "peak_mb": peak}

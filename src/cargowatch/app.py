@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from cargowatch import __version__
 from cargowatch.auth.router import router as auth_router
 from cargowatch.config import Settings, get_settings
+from cargowatch.custody.router import router as custody_router
 from cargowatch.db.engine import get_engine
 from cargowatch.events.router import router as events_router
 from cargowatch.exceptions import CargowatchError, NotAuthenticated
@@ -44,4 +45,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(ingest_router)
     app.include_router(auth_router)
     app.include_router(registers_router)
+    app.include_router(custody_router)
     return app

@@ -67,6 +67,7 @@ def root(
 
 def _register() -> None:
     from cargowatch.admin_cli import register as register_admin
+    from cargowatch.custody.cli import register as register_custody
     from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
@@ -81,6 +82,7 @@ def _register() -> None:
     register_telemetry(app)
     register_registers(app)
     register_simulate(app)
+    register_custody(app)
 
 
 _register()

@@ -84,6 +84,12 @@ def _drop_deferrable_indexes(session: Session) -> None:
         session.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
+def _custody(principal: Principal, run_id: int, engine: Engine) -> None:
+    from cargowatch.custody.flows import update_after_run
+
+    update_after_run(principal=principal, run_id=run_id, engine=engine)
+
+
 def ingest_paths(
     *,
     principal: Principal,
@@ -91,8 +97,10 @@ def ingest_paths(
     fmt: str | None = None,
     engine: Engine | None = None,
     on_file: Callable[[Path, int], Callable[[int], None] | None] | None = None,
+    update_custody: bool = True,
 ) -> tuple[IngestRun, Counts]:
-    """Ingest files and folders as one run; each file is committed on its own."""
+    """Ingest files and folders as one run; each file is committed on its own. The trips of the
+    containers it touched are rebuilt after it (update_custody)."""
     engine = engine or get_engine()
     files = sorted(expand_paths(paths), key=_rank)  # stable: the given order within a rank
     if not files:
@@ -119,6 +127,8 @@ def ingest_paths(
         if bulk:
             create_missing_indexes(engine)
     run, total = _finish(engine, principal, run_id, total)
+    if update_custody and total.stored:
+        _custody(principal, run.id, engine)
     if total.read and not (total.stored + total.duplicates + total.retracted):
         raise NothingReadable(
             f"nothing could be read: {total.quarantined} records quarantined "
@@ -144,7 +154,10 @@ def ingest_bytes(
             session, principal=principal, run_id=run_id, stream=stream, source=source, fmt=fmt,
             batch_size=get_settings().ingest_batch_size,
         )  # fmt: skip
-    return _finish(engine, principal, run_id, counts)
+    run, counts = _finish(engine, principal, run_id, counts)
+    if counts.stored:
+        _custody(principal, run.id, engine)
+    return run, counts
 
 
 def replay_quarantine(

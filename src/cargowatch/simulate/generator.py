@@ -187,6 +187,7 @@ class Simulation:
         self.scenarios: list[dict[str, Any]] = []
         self.recent: deque[Trip] = deque(maxlen=400)
         self.access_keys: set[tuple[str, str, str, str]] = set()
+        self.boxes: set[str] = set()
         self.msg_ref = 0
         ports = self.world.ports.values()
         self.origins = [p for p in ports if p.kind == "origin"]
@@ -335,9 +336,13 @@ class Simulation:
             seconds=rng.randrange(int((self.end - self.start).total_seconds() * 0.9))
         )
         seal = f"{carrier.code[:2]}{rng.randrange(10**7):07d}"
+        box = container_number(rng, rng.choice(carrier.prefixes))
+        while box in self.boxes:  # one number, one box (only a cloning scenario reuses one)
+            box = container_number(rng, rng.choice(carrier.prefixes))
+        self.boxes.add(box)
         trip = Trip(
             n=n,
-            container=container_number(rng, rng.choice(carrier.prefixes)),
+            container=box,
             iso="45R1" if commodity[0] in REEFER_HS else "45G1",
             booking=f"{carrier.code}{n:09d}",
             bl=f"{carrier.code}BL{n:09d}",

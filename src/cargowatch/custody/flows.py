@@ -1,0 +1,77 @@
+"""Custody flows: rebuild everything, or update the containers an ingest run touched."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select, text
+
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.custody.engine import build
+from cargowatch.db.engine import get_engine, unit_of_work
+from cargowatch.registers.specs import TABLES
+from cargowatch.telemetry.models import Reading
+
+FULL_REBUILD_ABOVE = 50_000  # containers touched by one run beyond which everything is rebuilt
+
+
+def rebuild(*, principal: Principal, engine: Engine | None = None) -> tuple[int, int]:
+    """Rebuild every trip and alert of the caller's organisation."""
+    principal.require("events:write")
+    with unit_of_work(engine or get_engine()) as session:
+        trips, found = build(session, org_id=principal.org_id)
+        audit.record(
+            session,
+            actor=principal,
+            action="custody.rebuild",
+            entity_type="trips",
+            entity_id="*",
+            after={"trips": trips, "alerts": found},
+        )
+    return trips, found
+
+
+def touched_by_run(engine: Engine, org_id: int, run_id: int) -> set[str]:
+    """Containers an ingest run wrote something about."""
+    with unit_of_work(engine) as session:
+        boxes = set(
+            session.scalars(
+                text(
+                    "SELECT DISTINCT e.container FROM events e JOIN raw_chunks c "
+                    "ON c.id = e.raw_ref / 4096 WHERE c.run_id = :run AND e.org_id = :org "
+                    "AND e.container IS NOT NULL"
+                ),
+                {"run": run_id, "org": org_id},
+            )
+        )
+        boxes |= set(
+            session.scalars(
+                select(Reading.container)
+                .where(Reading.org_id == org_id, Reading.run_id == run_id)
+                .distinct()
+            )
+        )
+        for name in ("manifest", "releases", "inspections"):
+            table = TABLES[name]
+            boxes |= set(
+                session.scalars(
+                    select(table.c.container)
+                    .where(table.c.org_id == org_id, table.c.run_id == run_id)
+                    .distinct()
+                )
+            )
+    return boxes
+
+
+def update_after_run(*, principal: Principal, run_id: int, engine: Engine | None = None) -> int:
+    """Rebuild the trips of the containers a run touched; returns how many containers."""
+    engine = engine or get_engine()
+    boxes = touched_by_run(engine, principal.org_id, run_id)
+    if not boxes:
+        return 0
+    with unit_of_work(engine) as session:
+        build(
+            session,
+            org_id=principal.org_id,
+            containers=None if len(boxes) > FULL_REBUILD_ABOVE else boxes,
+        )
+    return len(boxes)

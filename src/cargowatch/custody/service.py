@@ -1,0 +1,102 @@
+"""Reading trips, their custody timeline and alerts, through the caller's visibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.orm import Session
+
+from cargowatch.auth.principal import Principal
+from cargowatch.custody.engine import EventRow, load, timeline
+from cargowatch.custody.models import Alert, Trip
+from cargowatch.exceptions import NotFound
+from cargowatch.sharing.models import Share
+
+
+def visible_trips(principal: Principal) -> ColumnElement[bool]:
+    """Trips of the caller's organisation, and of organisations that shared the container."""
+    shared = exists().where(
+        Share.owner_org_id == Trip.org_id,
+        Share.grantee_org_id == principal.org_id,
+        or_(
+            Share.scope == "all-events",
+            (Share.scope == "container") & (Share.value == Trip.container),
+        ),
+    )
+    return or_(Trip.org_id == principal.org_id, shared)
+
+
+def trips_of_container(session: Session, *, principal: Principal, container: str) -> list[Trip]:
+    """The trips of a container the caller may see, oldest first."""
+    principal.require("events:read")
+    return list(
+        session.scalars(
+            select(Trip)
+            .where(Trip.container == container.strip().upper(), visible_trips(principal))
+            .order_by(Trip.started_at)
+        )
+    )
+
+
+def get_trip(session: Session, *, principal: Principal, trip_id: int) -> Trip:
+    """One trip the caller may see."""
+    principal.require("events:read")
+    trip = session.scalar(select(Trip).where(Trip.id == trip_id, visible_trips(principal)))
+    if trip is None:
+        raise NotFound(f"no trip {trip_id}")
+    return trip
+
+
+def trip_alerts(session: Session, *, principal: Principal, trip_id: int) -> list[Alert]:
+    """A trip's alerts, most severe first."""
+    trip = get_trip(session, principal=principal, trip_id=trip_id)
+    return list(
+        session.scalars(
+            select(Alert).where(Alert.trip_id == trip.id).order_by(Alert.severity.desc(), Alert.at)
+        )
+    )
+
+
+def trip_events(session: Session, trip: Trip) -> list[EventRow]:
+    """The events a trip was built from, in order."""
+    inputs = load(session, trip.org_id, {trip.container})
+    from cargowatch.custody.engine import _trips_of
+
+    for booking, rows in _trips_of(inputs.events.get(trip.container, [])):
+        if (booking or None) == trip.booking_ref:
+            return rows
+    return []
+
+
+def trip_timeline(session: Session, *, principal: Principal, trip_id: int) -> list[dict[str, Any]]:
+    """Who held the container, where and under which seals, interval by interval."""
+    trip = get_trip(session, principal=principal, trip_id=trip_id)
+    return timeline(trip_events(session, trip))
+
+
+def alerts(
+    session: Session,
+    *,
+    principal: Principal,
+    type: str | None = None,
+    min_severity: int = 1,
+    limit: int = 100,
+) -> list[tuple[Alert, Trip]]:
+    """The caller's organisation's newest alerts, filtered."""
+    principal.require("events:read")
+    query = (
+        select(Alert, Trip)
+        .join(Trip, Trip.id == Alert.trip_id)
+        .where(Alert.org_id == principal.org_id, Alert.severity >= min_severity)
+    )
+    if type:
+        query = query.where(Alert.type == type)
+    return [(a, t) for a, t in session.execute(query.order_by(Alert.at.desc()).limit(limit))]
+
+
+def evidence(alert: Alert) -> dict[str, Any]:
+    """An alert's evidence as data."""
+    value: dict[str, Any] = msgspec.json.decode(alert.evidence)
+    return value
