@@ -43,6 +43,12 @@ def touched_by_run(engine: Engine, org_id: int, run_id: int) -> set[str]:
                 {"run": run_id, "org": org_id},
             )
         )
+        retracted = text(
+            "SELECT DISTINCT e.container FROM events e JOIN retractions r ON r.org_id = e.org_id "
+            "AND r.event_key = e.event_key WHERE r.run_id = :run AND e.org_id = :org "
+            "AND e.container IS NOT NULL"
+        )
+        boxes |= set(session.scalars(retracted, {"run": run_id, "org": org_id}))
         boxes |= set(
             session.scalars(
                 select(Reading.container)

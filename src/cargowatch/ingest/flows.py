@@ -127,7 +127,7 @@ def ingest_paths(
         if bulk:
             create_missing_indexes(engine)
     run, total = _finish(engine, principal, run_id, total)
-    if update_custody and total.stored:
+    if update_custody and (total.stored or total.retracted):
         _custody(principal, run.id, engine)
     if total.read and not (total.stored + total.duplicates + total.retracted):
         raise NothingReadable(
@@ -155,7 +155,7 @@ def ingest_bytes(
             batch_size=get_settings().ingest_batch_size,
         )  # fmt: skip
     run, counts = _finish(engine, principal, run_id, counts)
-    if counts.stored:
+    if counts.stored or counts.retracted:
         _custody(principal, run.id, engine)
     return run, counts
 
