@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cargowatch.custody.models import Alert, Trip
@@ -243,8 +243,24 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
                     s for s in (box.declared_seals or "").split(";") if s
                 )
     readings: dict[str, list[Any]] = defaultdict(list)
-    rq = select(Reading).where(Reading.org_id == org_id).order_by(Reading.container, Reading.ts)
-    for reading in session.scalars(rq):
+    rq = (
+        select(
+            Reading.id,
+            Reading.container,
+            Reading.ts,
+            Reading.latitude,
+            Reading.longitude,
+            Reading.door,
+            Reading.light_lux,
+            Reading.shock_g,
+            Reading.eseal_status,
+        )
+        .where(Reading.org_id == org_id)
+        .order_by(Reading.container, Reading.ts)
+    )
+    if containers is not None:
+        rq = rq.where(Reading.container.in_(containers))
+    for reading in session.execute(rq):
         if reading.container in boxes:
             readings[reading.container].append(reading)
     releases: dict[str, list[Any]] = defaultdict(list)
@@ -783,41 +799,47 @@ def build(
         for booking, rows in _trips_of(rows_all)
     ]
     cross = _cross_trip(trips, s)
-    n_alerts = 0
+    made: list[Trip] = []
+    findings: list[list[Found]] = []
     for key, rows in trips:
         box, booking = key
         loads = [e for e in rows if e.code == "LOAD"]
         discs = [e for e in rows if e.code == "DISC"]
-        trip = Trip(
-            org_id=org_id,
-            trip_key=f"{box}/{booking or '-'}",
-            container=box,
-            booking_ref=booking,
-            started_at=rows[0].time,
-            ended_at=rows[-1].time,
-            origin=loads[0].locode if loads else rows[0].locode,
-            destination=discs[-1].locode if discs else None,
-            events=len(rows),
-            stripped=any(e.code == "STRP" for e in rows),
-        )
         found = check_trip(key, rows, inputs, s) + cross.get(key, [])
-        trip.alerts = len(found)
-        session.add(trip)
-        session.flush()
-        for f in found:
-            session.add(
-                Alert(
-                    org_id=org_id,
-                    trip_id=trip.id,
-                    type=f.type,
-                    severity=f.severity,
-                    at=f.at,
-                    place=f.place,
-                    explanation=f.explanation,
-                    evidence=msgspec.json.encode(f.evidence).decode(),
-                    rule_version=RULE_VERSION,
-                )
+        made.append(
+            Trip(
+                org_id=org_id,
+                trip_key=f"{box}/{booking or '-'}",
+                container=box,
+                booking_ref=booking,
+                started_at=rows[0].time,
+                ended_at=rows[-1].time,
+                origin=loads[0].locode if loads else rows[0].locode,
+                destination=discs[-1].locode if discs else None,
+                events=len(rows),
+                stripped=any(e.code == "STRP" for e in rows),
+                alerts=len(found),
             )
-        n_alerts += len(found)
-    session.flush()
+        )
+        findings.append(found)
+    session.add_all(made)
+    session.flush()  # one round of inserts gives every trip its id
+    rows_out = [
+        {
+            "org_id": org_id,
+            "trip_id": trip.id,
+            "type": f.type,
+            "severity": f.severity,
+            "at": f.at,
+            "place": f.place,
+            "explanation": f.explanation,
+            "evidence": msgspec.json.encode(f.evidence).decode(),
+            "rule_version": RULE_VERSION,
+        }
+        for trip, found in zip(made, findings, strict=True)
+        for f in found
+    ]
+    if rows_out:
+        session.execute(insert(Alert), rows_out)
+    n_alerts = len(rows_out)
     return len(trips), n_alerts
