@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/registers.py
 	$(BIN)/python benchmarks/mqtt.py
 	$(BIN)/python benchmarks/simulate.py
+	$(BIN)/python benchmarks/custody.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info

@@ -40,8 +40,8 @@ def demo(
     """Simulate a month of a few ports, ingest it as a carrier, share with customs, and look."""
     from cargowatch.auth.service import principal_for_username
     from cargowatch.config import get_settings
+    from cargowatch.custody.cli import timeline
     from cargowatch.db.engine import unit_of_work
-    from cargowatch.events.cli import events as show_events
     from cargowatch.ingest.cli import ingest
     from cargowatch.registers.cli import registers, telemetry
     from cargowatch.samples import SAMPLES
@@ -84,15 +84,15 @@ def demo(
         carrier = principal_for_username(s, "carrier-analyst")
         grant(s, principal=carrier, grantee_slug="demo-customs", scope="container",
               value=rip["container"])  # fmt: skip
-    console.rule(f"planted {rip['mo']} on {rip['container']}: as the customs officer sees it")
+    console.rule(f"planted {rip['mo']} on {rip['container']}: the custody customs sees")
     console.print(f"traces left: {', '.join(rip['traces'])}")
     state.acting_as = "customs-officer"
-    show_events(container=rip["container"], booking="", limit=50, as_json=False)
+    timeline(container=rip["container"], trip=None)
     state.acting_as = "carrier-analyst"
     smart = next((s for s in truth["scenarios"] if any("door" in t for t in s["traces"])), None)
     if smart is not None:
         console.rule(f"{smart['container']} ({smart['mo']}): smart-container readings")
-        telemetry(container=smart["container"], limit=400)
+        telemetry(container=smart["container"], limit=60)
     if fraud is not None:
         console.rule(f"{fraud['container']} ({fraud['mo']}): the release log")
         registers("releases", where=[f"container={fraud['container']}"], limit=10,
@@ -103,7 +103,8 @@ def demo(
     console.print(f"ground truth: {world / 'truth.json'} ({len(truth['scenarios'])} scenarios)")
     console.print("try:")
     for line in (
-        f"cargowatch --as carrier-analyst events --container {rip['container']}",
+        f"cargowatch --as carrier-analyst timeline {rip['container']}",
+        "cargowatch --as carrier-analyst alerts --min-severity 4",
         "cargowatch --as carrier-analyst quarantine list",
         "cargowatch --as carrier-analyst registers access --where badge_id="
         + next((t.split(":")[2] for t in rip["traces"] if t.startswith("insider")), "B000001"),
