@@ -22,11 +22,13 @@ MAX_BODY = 256 * 1024 * 1024
 @router.post(
     "/events",
     response_model=IngestResult,
-    summary="Ingest DCSA Track & Trace events",
+    summary="Ingest a file: events, documents, registers or telemetry",
     description=(
-        'Body: DCSA Track & Trace 2.2 or 3.0 events as a JSON array, a {"events": [...]} '
-        "object or NDJSON. Good events are stored once per eventID; bad ones are quarantined "
-        "and listed in the answer with the field and the reason."
+        "Body: any accepted format, detected from content (or forced with ?format=): DCSA Track "
+        '& Trace 2.2 or 3.0 events (JSON array, {"events": [...]} or NDJSON), DCSA eBL 3.0 '
+        "documents, an EDIFACT CODECO/COARRI/IFTSTA interchange, a register CSV, telemetry "
+        "NDJSON. Good records are stored once; bad ones are quarantined and listed in the answer "
+        "with the field and the reason."
     ),
 )
 async def post_events(
