@@ -24,14 +24,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:
         os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
         import polars as pl
+        from _common import bench_principal
         from sqlalchemy import func, select
 
-        from cargowatch.auth.service import create_user, principal_for_username
         from cargowatch.custody.engine import build
         from cargowatch.db.engine import get_engine, unit_of_work
         from cargowatch.events.models import Event
         from cargowatch.ingest.flows import ingest_paths
-        from cargowatch.orgs.service import create_org
         from cargowatch.simulate.generator import SimConfig, simulate
 
         world = Path(tmp) / "world"
@@ -39,11 +38,7 @@ def main() -> None:
                                   origins=("ECGYE", "COCTG", "PECLL"),
                                   destinations=("BEANR", "NLRTM", "DEHAM")))  # fmt: skip
         engine = get_engine()
-        with unit_of_work(engine) as s:
-            create_org(s, actor="bench", slug="bench", name="Bench", kind="CUSTOMS")
-            create_user(s, actor="bench", org_slug="bench", username="bench", role="analyst")
-        with unit_of_work(engine) as s:
-            principal = principal_for_username(s, "bench")
+        principal = bench_principal(engine, kind="CUSTOMS", role="analyst")
         ingest_paths(principal=principal, paths=[world / "data"], engine=engine,
                      update_custody=False)  # fmt: skip
         with unit_of_work(engine) as s:

@@ -48,23 +48,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:
         os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
+        from _common import bench_principal
         from pydifact.parser import Parser
 
-        from cargowatch.auth.service import create_user, principal_for_username
-        from cargowatch.db.engine import get_engine, unit_of_work
+        from cargowatch.db.engine import get_engine
         from cargowatch.ingest.flows import ingest_paths
-        from cargowatch.orgs.service import create_org
 
         text = interchange(args.messages)
         path = Path(tmp) / "coarri.edi"
         path.write_text(text)
         segments = text.count("'") - 1
         engine = get_engine()
-        with unit_of_work(engine) as s:
-            create_org(s, actor="bench", slug="bench", name="Bench", kind="TERMINAL")
-            create_user(s, actor="bench", org_slug="bench", username="bench", role="analyst")
-        with unit_of_work(engine) as s:
-            principal = principal_for_username(s, "bench")
+        principal = bench_principal(engine, kind="TERMINAL", role="analyst")
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

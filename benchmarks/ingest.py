@@ -24,17 +24,13 @@ from pathlib import Path
 
 def child_ingest(path: Path, url: str) -> dict[str, float]:
     os.environ["CARGOWATCH_DATABASE_URL"] = url
-    from cargowatch.auth.service import create_user, principal_for_username
-    from cargowatch.db.engine import get_engine, unit_of_work
+    from _common import bench_principal
+
+    from cargowatch.db.engine import get_engine
     from cargowatch.ingest.flows import ingest_paths
-    from cargowatch.orgs.service import create_org
 
     engine = get_engine()
-    with unit_of_work(engine) as s:
-        create_org(s, actor="bench", slug="bench", name="Bench", kind="OTHER")
-        create_user(s, actor="bench", org_slug="bench", username="bench", role="ingester")
-    with unit_of_work(engine) as s:
-        principal = principal_for_username(s, "bench")
+    principal = bench_principal(engine, kind="OTHER", role="ingester")
     start = time.perf_counter()
     _run, counts = ingest_paths(
         principal=principal, paths=[path], engine=engine, update_custody=False

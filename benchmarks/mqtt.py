@@ -100,20 +100,15 @@ def main() -> None:
         time.sleep(0.5)
         try:
             os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
+            from _common import bench_principal
             from sqlalchemy import func, select
 
-            from cargowatch.auth.service import create_user, principal_for_username
             from cargowatch.db.engine import get_engine, unit_of_work
-            from cargowatch.orgs.service import create_org
             from cargowatch.telemetry.listener import Listener
             from cargowatch.telemetry.models import Reading
 
             engine = get_engine()
-            with unit_of_work(engine) as s:
-                create_org(s, actor="bench", slug="bench", name="Bench", kind="CARRIER")
-                create_user(s, actor="bench", org_slug="bench", username="bench", role="ingester")
-            with unit_of_work(engine) as s:
-                principal = principal_for_username(s, "bench")
+            principal = bench_principal(engine, kind="CARRIER", role="ingester")
             messages = payloads(args.messages)
             bare = bare_subscriber(port, messages)
 

@@ -87,19 +87,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:
         os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
         import polars as pl
+        from _common import bench_principal
 
-        from cargowatch.auth.service import create_user, principal_for_username
-        from cargowatch.db.engine import get_engine, unit_of_work
+        from cargowatch.db.engine import get_engine
         from cargowatch.ingest.flows import ingest_paths
-        from cargowatch.orgs.service import create_org
 
         files = write_files(Path(tmp), args.access_rows)
         engine = get_engine()
-        with unit_of_work(engine) as s:
-            create_org(s, actor="bench", slug="bench", name="Bench", kind="TERMINAL")
-            create_user(s, actor="bench", org_slug="bench", username="bench", role="analyst")
-        with unit_of_work(engine) as s:
-            principal = principal_for_username(s, "bench")
+        principal = bench_principal(engine, kind="TERMINAL", role="analyst")
         head = ("register", "rows", "seconds", "rows/s", "bare read/s")
         print(f"{head[0]:12s} {head[1]:>10s} {head[2]:>8s} {head[3]:>10s} {head[4]:>12s} ratio")
         for name, path in files.items():
