@@ -24,6 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from cargowatch.ingest.validation import iso6346_check_digit
 from cargowatch.simulate.world import (
     COMMODITIES,
     Carrier,
@@ -32,7 +33,6 @@ from cargowatch.simulate.world import (
     Site,
     World,
     build_world,
-    container_number,
 )
 from cargowatch.simulate.writers import Csv, Interchange, JsonArray, Rotating, dumps
 
@@ -187,7 +187,6 @@ class Simulation:
         self.scenarios: list[dict[str, Any]] = []
         self.recent: deque[Trip] = deque(maxlen=400)
         self.access_keys: set[tuple[str, str, str, str]] = set()
-        self.boxes: set[str] = set()
         self.msg_ref = 0
         ports = self.world.ports.values()
         self.origins = [p for p in ports if p.kind == "origin"]
@@ -336,10 +335,11 @@ class Simulation:
             seconds=rng.randrange(int((self.end - self.start).total_seconds() * 0.9))
         )
         seal = f"{carrier.code[:2]}{rng.randrange(10**7):07d}"
-        box = container_number(rng, rng.choice(carrier.prefixes))
-        while box in self.boxes:  # one number, one box (only a cloning scenario reuses one)
-            box = container_number(rng, rng.choice(carrier.prefixes))
-        self.boxes.add(box)
+        # one number, one box (only a cloning scenario reuses one): serials step through a
+        # permutation of 0..999,999, so no set of numbers in use has to be kept
+        prefix = rng.choice(carrier.prefixes)
+        body = f"{prefix}{(n * 7919 + self.c.seed) % 1_000_000:06d}"
+        box = body + str(iso6346_check_digit(body))
         trip = Trip(
             n=n,
             container=box,

@@ -7,8 +7,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 
-from cargowatch.ingest.validation import iso6346_check_digit
-
 # (UN/LOCODE, name, latitude, longitude, country)
 ORIGINS = (
     ("ECGYE", "Guayaquil", -2.2866, -79.9050, "EC"),
@@ -209,12 +207,6 @@ def imo_number(rng: random.Random) -> str:
     digits = [rng.randrange(1, 10)] + [rng.randrange(10) for _ in range(5)]
     check = sum(d * w for d, w in zip(digits, range(7, 1, -1), strict=True)) % 10
     return "".join(map(str, digits)) + str(check)
-
-
-def container_number(rng: random.Random, prefix: str) -> str:
-    """A container number of an owner prefix with a valid ISO 6346 check digit."""
-    body = prefix + f"{rng.randrange(1_000_000):06d}"
-    return body + str(iso6346_check_digit(body))
 
 
 def _name(rng: random.Random, suffix: str) -> str:
