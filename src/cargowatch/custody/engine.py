@@ -232,16 +232,18 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
             )
             if m.consignee_id:
                 consignee[(m.container, m.booking_ref)] = m.consignee_id
-    for doc, box in session.execute(
-        select(TransportDocument, DocumentEquipment)
+    for bookings, box, seals in session.execute(
+        select(
+            TransportDocument.booking_refs,
+            DocumentEquipment.container,
+            DocumentEquipment.declared_seals,
+        )
         .join(DocumentEquipment, DocumentEquipment.document_id == TransportDocument.id)
         .where(TransportDocument.org_id == org_id)
     ):
-        if box.container in boxes:
-            for booking in (doc.booking_refs or "").split(";"):
-                declared[(box.container, booking)].update(
-                    s for s in (box.declared_seals or "").split(";") if s
-                )
+        if box in boxes:
+            for booking in (bookings or "").split(";"):
+                declared[(box, booking)].update(x for x in (seals or "").split(";") if x)
     readings: dict[str, list[Any]] = defaultdict(list)
     rq = (
         select(
@@ -799,7 +801,7 @@ def build(
         for booking, rows in _trips_of(rows_all)
     ]
     cross = _cross_trip(trips, s)
-    made: list[Trip] = []
+    made: list[dict[str, Any]] = []
     findings: list[list[Found]] = []
     for key, rows in trips:
         box, booking = key
@@ -807,27 +809,31 @@ def build(
         discs = [e for e in rows if e.code == "DISC"]
         found = check_trip(key, rows, inputs, s) + cross.get(key, [])
         made.append(
-            Trip(
-                org_id=org_id,
-                trip_key=f"{box}/{booking or '-'}",
-                container=box,
-                booking_ref=booking,
-                started_at=rows[0].time,
-                ended_at=rows[-1].time,
-                origin=loads[0].locode if loads else rows[0].locode,
-                destination=discs[-1].locode if discs else None,
-                events=len(rows),
-                stripped=any(e.code == "STRP" for e in rows),
-                alerts=len(found),
-            )
+            {
+                "org_id": org_id,
+                "trip_key": f"{box}/{booking or '-'}",
+                "container": box,
+                "booking_ref": booking,
+                "started_at": rows[0].time,
+                "ended_at": rows[-1].time,
+                "origin": loads[0].locode if loads else rows[0].locode,
+                "destination": discs[-1].locode if discs else None,
+                "events": len(rows),
+                "stripped": any(e.code == "STRP" for e in rows),
+                "alerts": len(found),
+            }
         )
         findings.append(found)
-    session.add_all(made)
-    session.flush()  # one round of inserts gives every trip its id
+    ids: list[int] = []
+    for start in range(0, len(made), 5000):  # one multi-row INSERT ... RETURNING a batch
+        ids += session.scalars(
+            insert(Trip).returning(Trip.id, sort_by_parameter_order=True),
+            made[start : start + 5000],
+        ).all()
     rows_out = [
         {
             "org_id": org_id,
-            "trip_id": trip.id,
+            "trip_id": trip_id,
             "type": f.type,
             "severity": f.severity,
             "at": f.at,
@@ -836,7 +842,7 @@ def build(
             "evidence": msgspec.json.encode(f.evidence).decode(),
             "rule_version": RULE_VERSION,
         }
-        for trip, found in zip(made, findings, strict=True)
+        for trip_id, found in zip(ids, findings, strict=True)
         for f in found
     ]
     if rows_out:
