@@ -45,6 +45,14 @@ def ingest(
     format: Annotated[
         str, typer.Option("--format", "-f", help="Force a format (default: detect from content).")
     ] = "",
+    no_custody: Annotated[
+        bool,
+        typer.Option(
+            "--no-custody",
+            help="Do not rebuild the trips of the containers touched "
+            "(for a bulk load: run 'cargowatch custody rebuild' after it).",
+        ),
+    ] = False,
 ) -> None:
     """Read event files into the store; bad records go to quarantine, the rest carry on."""
     from cargowatch.ingest.flows import ingest_paths
@@ -68,7 +76,7 @@ def ingest(
 
         run, counts = ingest_paths(
             principal=principal, paths=[p.expanduser() for p in paths], fmt=format or None,
-            on_file=on_file,
+            on_file=on_file, update_custody=not no_custody,
         )  # fmt: skip
     print_counts(counts, run.id, run.status)
 
