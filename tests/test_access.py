@@ -122,3 +122,18 @@ def test_quarantine_is_per_organisation(engine: Engine, two_orgs: tuple) -> None
     rec_id = page["items"][0]["id"]
     assert client.get("/api/v1/quarantine", headers=customs_h).json()["total"] == 0
     assert client.get(f"/api/v1/quarantine/{rec_id}", headers=customs_h).status_code == 404
+
+
+def test_a_withdrawn_share_closes_the_container_again(engine: Engine, two_orgs: tuple) -> None:
+    client = TestClient(create_app(engine=engine))
+    carrier_h = {"Authorization": f"Bearer {token_for(engine, 'carrier-user')}"}
+    customs_h = {"Authorization": f"Bearer {token_for(engine, 'customs-user')}"}
+    share = client.post(
+        "/api/v1/shares",
+        headers=carrier_h,
+        json={"grantee": "customs", "scope": "container", "value": BOX_A},
+    ).json()
+    assert len(client.get(f"/api/v1/containers/{BOX_A}/events", headers=customs_h).json()) == 1
+    assert client.delete(f"/api/v1/shares/{share['id']}", headers=customs_h).status_code == 404
+    assert client.delete(f"/api/v1/shares/{share['id']}", headers=carrier_h).status_code == 204
+    assert client.get(f"/api/v1/containers/{BOX_A}/events", headers=customs_h).json() == []

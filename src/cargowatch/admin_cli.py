@@ -172,6 +172,20 @@ def shares_grant(
     console.print(f"share {share.id}: {to} may read {'all events' if all_events else container}")
 
 
+@shares_app.command("revoke")
+def shares_revoke(
+    share_id: Annotated[int, typer.Argument(help="Share id (see 'shares list').")],
+) -> None:
+    """Withdraw a share your organisation gave."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing.service import revoke
+
+    principal = cli_principal()
+    with unit_of_work() as session:
+        revoke(session, principal=principal, share_id=share_id)
+    console.print(f"share {share_id} withdrawn")
+
+
 @shares_app.command("list")
 def shares_list() -> None:
     """Shares your organisation gave or received."""

@@ -70,3 +70,9 @@ def create_share(body: ShareCreate, session: SessionDep, principal: PrincipalDep
         id=s.id, owner_org_id=s.owner_org_id, grantee_org_id=s.grantee_org_id,
         scope=s.scope, value=s.value,
     )  # fmt: skip
+
+
+@router.delete("/shares/{share_id}", status_code=204)
+def delete_share(share_id: int, session: SessionDep, principal: PrincipalDep) -> None:
+    """Withdraw a share the caller's organisation gave."""
+    sharing.revoke(session, principal=principal, share_id=share_id)
