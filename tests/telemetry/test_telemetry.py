@@ -189,3 +189,39 @@ def _restart_in_the_middle(
             select(Reading.device_id, Reading.ts).distinct().subquery()))  # fmt: skip
     assert distinct == total
     assert log.read_text().count("listener stopped") == 2
+
+
+def test_the_listener_quarantines_bad_payloads_and_stores_the_good(
+    engine: Engine, broker: int
+) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from cargowatch.telemetry.listener import Listener
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    listener = Listener(f"mqtt://127.0.0.1:{broker}", principal=p, engine=engine,
+                        client_id="cargowatch-test-bad", flush_ms=50)  # fmt: skip
+    runner = threading.Thread(target=listener.run)
+    runner.start()
+    try:
+        _wait(listener._connected.is_set, 20, "the listener to connect")
+        time.sleep(0.3)  # the subscription is on its way
+        pub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="test-pub2")
+        pub.connect("127.0.0.1", broker)
+        pub.loop_start()
+        payloads = [json.dumps(message(i)) for i in range(3)] + ["{not json", json.dumps(
+            message(9, door="AJAR"))]  # fmt: skip
+        for body in payloads:
+            pub.publish("cargowatch/telemetry/TRX-1", body, qos=1).wait_for_publish(10)
+        _wait(lambda: listener.stats.received >= 5, 20, "the messages to arrive")
+        pub.loop_stop()
+        pub.disconnect()
+    finally:
+        listener.stop()
+        runner.join(20)
+    assert (listener.stats.stored, listener.stats.quarantined) == (3, 2)
+    with unit_of_work(engine) as s:
+        items, total = service.list_quarantine(s, principal=p)
+    assert total == 2 and {q.field for q in items} == {"", "door"}
+    assert all(q.source == "mqtt" and q.location.startswith("topic ") for q in items)
