@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     user: str = ""
     ingest_batch_size: int = 20_000
+    custody_settings: Path | None = None
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

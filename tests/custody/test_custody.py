@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from cargowatch.custody.models import Alert, Trip
@@ -248,3 +249,31 @@ def test_planted_scenarios_raise_their_alerts_and_noise_raises_few(
              and k.split("/")[1] not in twins and any(sev >= 4 and kind != "cloned-seal"
                                                       for kind, sev in al)]  # fmt: skip
     assert len(noisy) <= 0.02 * n_trips, noisy
+
+
+def test_thresholds_come_from_a_settings_file(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cargowatch.config import get_settings
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    settings = tmp_path / "custody.toml"
+    settings.write_text("[gap_hours]\nhaulier = 1\n")
+    monkeypatch.setenv("CARGOWATCH_CUSTODY_SETTINGS", str(settings))
+    get_settings.cache_clear()
+    load(engine, p, ndjson(trip_events()))
+    gaps = alerts_of(engine, p)["custody-gap"]
+    assert gaps and all("haulier" in a.explanation for a in gaps)
+    settings.write_text("haulier_gap = 1\n")
+    with pytest.raises(Exception, match="unknown custody settings haulier_gap"):
+        load(engine, p, ndjson(trip_events(booking="BKG9")))
+    get_settings.cache_clear()
+
+
+def test_a_seal_cut_off_without_inspection_is_an_alert(engine: Engine) -> None:
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    events = trip_events()
+    removed = dict(events[4], eventID="rmvd", equipmentEventTypeCode="RMVD",
+                   eventDateTime="2025-03-15T20:00:00Z")  # fmt: skip
+    load(engine, p, ndjson([*events, removed]))
+    assert [a.type for a in alerts_of(engine, p)["seal-removed"]] == ["seal-removed"]

@@ -58,6 +58,33 @@ class CustodySettings:
     clone_overlap_hours: float = 12
 
 
+def custody_settings() -> CustodySettings:
+    """The thresholds in force: CARGOWATCH_CUSTODY_SETTINGS (a TOML file) over the defaults."""
+    import tomllib
+
+    from cargowatch.config import get_settings
+    from cargowatch.exceptions import InvalidInput
+
+    path = get_settings().custody_settings
+    if path is None:
+        return CustodySettings()
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read custody settings: {exc}") from None
+    known = set(CustodySettings.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidInput(
+            f"{path}: unknown custody settings {', '.join(unknown)}; known: "
+            f"{', '.join(sorted(known))}"
+        )
+    defaults = CustodySettings()
+    if "gap_hours" in data:
+        data["gap_hours"] = {**defaults.gap_hours, **data["gap_hours"]}
+    return CustodySettings(**data)
+
+
 @dataclass
 class EventRow:
     """The parts of an event custody needs."""
@@ -427,6 +454,21 @@ def _seal_ledger(
                         {"events": [first.id], "seals": unknown, "declared": sorted(declared)},
                     )
                 )
+    for e in rows:  # a seal cut off outside any inspection
+        if e.code == "RMVD" and not any(
+            abs(t - e.time) <= timedelta(hours=6) for t in inspected if t != e.time
+        ):
+            found.append(
+                Found(
+                    "seal-removed",
+                    4,
+                    e.time,
+                    e.facility or e.locode,
+                    f"Seal {', '.join(e.seals) or '?'} removed in {e.locode} with no "
+                    "inspection recorded around it.",
+                    {"events": [e.id]},
+                )
+            )
     for prev, cur in pairwise(sealed):
         if set(cur.seals) == set(prev.seals):
             continue
@@ -753,11 +795,10 @@ def _cross_trip(
                     seal_owners[number].add(key)
                     seal_event.setdefault((number, key), e.id)
     for number, keys in seal_owners.items():
-        boxes = {k[0] for k in keys}
-        if len(boxes) < 2:
+        if len(keys) < 2:
             continue
         for key in keys:
-            others = sorted(b for b in boxes if b != key[0])
+            others = sorted(f"{k[0]}/{k[1] or '-'}" for k in keys if k != key)
             found[key].append(
                 Found(
                     "cloned-seal",
@@ -769,7 +810,7 @@ def _cross_trip(
                     {
                         "events": [seal_event[(number, key)]],
                         "seals": [number],
-                        "containers": others,
+                        "trips": others,
                     },
                 )
             )
@@ -784,7 +825,7 @@ def build(
     settings: CustodySettings | None = None,
 ) -> tuple[int, int]:
     """Rebuild the trips and alerts of some containers (all when None); returns (trips, alerts)."""
-    s = settings or CustodySettings()
+    s = settings or custody_settings()
     wanted = set(containers) if containers is not None else None
     inputs = load(session, org_id, wanted)
     stale = select(Trip.id).where(Trip.org_id == org_id)
