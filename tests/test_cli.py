@@ -94,3 +94,15 @@ def test_nothing_readable_exits_non_zero(engine: Engine, tmp_path: Path) -> None
     result = runner.invoke(app, ["--as", "olga", "ingest", str(junk)])
     assert isinstance(result.exception, NothingReadable)
     assert result.exception.exit_code == 3
+
+
+def test_ingest_without_custody_then_rebuild(engine: Engine, tmp_path: Path) -> None:
+    run("orgs", "create", "carrier-x", "--name", "Carrier X")
+    run("users", "create", "olga", "--org", "carrier-x")
+    feed = tmp_path / "feed.ndjson"
+    feed.write_bytes(ndjson([event22(eventID="t1")]))
+    run("--as", "olga", "ingest", "--no-custody", str(feed))
+    result = runner.invoke(app, ["--as", "olga", "timeline", "CSQU3054383"])
+    assert result.exit_code != 0  # no trip yet
+    assert "1 trips, 0 alerts" in run("--as", "olga", "custody", "rebuild")
+    assert "terminal" in run("--as", "olga", "timeline", "CSQU3054383")

@@ -93,7 +93,9 @@ def rebuild() -> None:
     """Rebuild every trip and alert of your organisation from what is stored."""
     from cargowatch.custody.flows import rebuild as run
 
-    trips, found = run(principal=cli_principal())
+    principal = cli_principal()
+    with console.status("rebuilding trips and alerts from the stored events"):
+        trips, found = run(principal=principal)
     console.print(f"{trips} trips, {found} alerts")
 
 
