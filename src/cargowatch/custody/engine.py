@@ -12,9 +12,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import msgspec
 from sqlalchemy import delete, insert, select
@@ -22,9 +22,7 @@ from sqlalchemy.orm import Session
 
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
-from cargowatch.events.models import Event, TransportCall
 from cargowatch.registers.specs import TABLES
-from cargowatch.telemetry.models import Reading
 
 RULE_VERSION = 1
 OPERATIONS = frozenset({"STUF", "STRP", "INSP", "RMVD", "RSEA", "CUSI"})
@@ -105,6 +103,20 @@ class EventRow:
     lon: float | None
     vessel: str | None
     warnings: str | None
+
+
+class ReadingRow(NamedTuple):
+    """The parts of a smart-container reading custody needs."""
+
+    id: int
+    container: str
+    ts: datetime
+    latitude: float | None
+    longitude: float | None
+    door: str | None
+    light_lux: float | None
+    shock_g: float | None
+    eseal_status: str | None
 
 
 @dataclass
@@ -191,61 +203,81 @@ class Inputs:
     sites: list[Site]
 
 
+def _utc(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives text, PostgreSQL a datetime)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
 def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
     """Read what a build needs."""
-    query = (
-        select(
-            Event.id,
-            Event.container,
-            Event.event_type,
-            Event.event_code,
-            Event.event_time,
-            Event.booking_ref,
-            Event.unlocode,
-            Event.facility_code,
-            Event.seals,
-            Event.empty_indicator,
-            Event.iso_type,
-            Event.latitude,
-            Event.longitude,
-            TransportCall.vessel_name,
-            TransportCall.voyage,
-            Event.warnings,
-        )
-        .outerjoin(TransportCall, TransportCall.id == Event.transport_call_id)
-        .where(
-            Event.org_id == org_id,
-            Event.retracted.is_(False),
-            Event.container.is_not(None),
-            Event.event_time.is_not(None),
-            Event.classifier.in_(("ACT",)),
-        )
+    # The driver's own cursor: this read is the bulk of a build, and SQLAlchemy's per-value
+    # result processing would double it. Times come back as text from SQLite.
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = (
+        "SELECT e.id, e.container, e.event_type, e.event_code, e.event_time, e.booking_ref, "
+        "e.unlocode, e.facility_code, e.seals, e.empty_indicator, e.iso_type, e.latitude, "
+        "e.longitude, tc.vessel_name, tc.voyage, e.warnings FROM events e "
+        "LEFT JOIN transport_calls tc ON tc.id = e.transport_call_id "
+        f"WHERE e.org_id = {mark} AND e.retracted = {'0' if sqlite else 'FALSE'} "
+        "AND e.container IS NOT NULL AND e.event_time IS NOT NULL AND e.classifier = 'ACT'"
     )
-    if containers is not None:
-        query = query.where(Event.container.in_(containers))
+    params: list[object] = [org_id]
+    if containers is not None and len(containers) <= 500:
+        sql += f" AND e.container IN ({', '.join([mark] * len(containers))})"
+        params += sorted(containers)
     events: dict[str, list[EventRow]] = defaultdict(list)
-    for r in session.execute(query):
-        seals = msgspec.json.decode(r.seals) if r.seals else []
-        events[r.container].append(
-            EventRow(
-                r.id,
-                r.container,
-                r.event_type,
-                r.event_code,
-                r.event_time,
-                r.booking_ref,
-                r.unlocode,
-                r.facility_code,
-                tuple(s["number"] for s in seals),
-                tuple(s.get("source") for s in seals),
-                r.empty_indicator == "EMPTY",
-                r.iso_type,
-                r.latitude,
-                r.longitude,
-                " ".join(x for x in (r.vessel_name, r.voyage) if x) or None,
-                r.warnings,
+    decode = msgspec.json.decode
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        for (
+            id_,
+            box,
+            etype,
+            code,
+            when,
+            booking,
+            locode,
+            facility,
+            seals_json,
+            empty,
+            iso,
+            lat,
+            lon,
+            vessel,
+            voyage,
+            warnings,
+        ) in cursor.fetchall():
+            if containers is not None and box not in containers:
+                continue
+            seals = decode(seals_json) if seals_json else ()
+            events[box].append(
+                EventRow(
+                    id_,
+                    box,
+                    etype,
+                    code,
+                    _utc(when),
+                    booking,
+                    locode,
+                    facility,
+                    tuple(x["number"] for x in seals),
+                    tuple(x.get("source") for x in seals),
+                    empty == "EMPTY",
+                    iso,
+                    lat,
+                    lon,
+                    f"{vessel or ''} {voyage or ''}".strip() or None,
+                    warnings,
+                )
             )
-        )
+    finally:
+        cursor.close()
     for rows in events.values():
         rows.sort(key=lambda e: (e.time, e.id))
     boxes = set(events)
@@ -272,26 +304,18 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
             for booking in (bookings or "").split(";"):
                 declared[(box, booking)].update(x for x in (seals or "").split(";") if x)
     readings: dict[str, list[Any]] = defaultdict(list)
-    rq = (
-        select(
-            Reading.id,
-            Reading.container,
-            Reading.ts,
-            Reading.latitude,
-            Reading.longitude,
-            Reading.door,
-            Reading.light_lux,
-            Reading.shock_g,
-            Reading.eseal_status,
+    cursor = driver.cursor()
+    try:
+        cursor.execute(
+            "SELECT id, container, ts, latitude, longitude, door, light_lux, shock_g, "
+            f"eseal_status FROM telemetry WHERE org_id = {mark} ORDER BY container, ts",
+            [org_id],
         )
-        .where(Reading.org_id == org_id)
-        .order_by(Reading.container, Reading.ts)
-    )
-    if containers is not None:
-        rq = rq.where(Reading.container.in_(containers))
-    for reading in session.execute(rq):
-        if reading.container in boxes:
-            readings[reading.container].append(reading)
+        for row in cursor.fetchall():
+            if row[1] in boxes:
+                readings[row[1]].append(ReadingRow(row[0], row[1], _utc(row[2]), *row[3:]))
+    finally:
+        cursor.close()
     releases: dict[str, list[Any]] = defaultdict(list)
     rel = TABLES["releases"]
     for row in session.execute(select(rel).where(rel.c.org_id == org_id).order_by(rel.c.ts)):
