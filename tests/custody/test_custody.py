@@ -277,3 +277,30 @@ def test_a_seal_cut_off_without_inspection_is_an_alert(engine: Engine) -> None:
                    eventDateTime="2025-03-15T20:00:00Z")  # fmt: skip
     load(engine, p, ndjson([*events, removed]))
     assert [a.type for a in alerts_of(engine, p)["seal-removed"]] == ["seal-removed"]
+
+
+def test_the_api_serves_trips_timelines_and_alerts_to_whom_may_see(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from cargowatch.app import create_app
+    from tests.builders import token_for
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    org_with_user(engine, "customs", kind="CUSTOMS")
+    events = trip_events()
+    for ev in events[5:]:
+        ev["seals"] = [{"sealNumber": "XX1", "sealType": "BLT"}]
+    load(engine, p, ndjson(events))
+    client = TestClient(create_app(engine=engine))
+    mine = {"Authorization": f"Bearer {token_for(engine, 'carrier-user')}"}
+    theirs = {"Authorization": f"Bearer {token_for(engine, 'customs-user')}"}
+    [trip] = client.get(f"/api/v1/containers/{BOX}/trips", headers=mine).json()
+    timeline = client.get(f"/api/v1/trips/{trip['id']}/timeline", headers=mine).json()
+    assert [iv["kind"] for iv in timeline][:3] == ["haulier", "shipper", "terminal"]
+    [alert] = client.get(f"/api/v1/trips/{trip['id']}/alerts", headers=mine).json()
+    assert alert["type"] == "seal-changed" and len(alert["evidence"]["events"]) == 2
+    listed = client.get("/api/v1/alerts", params={"min_severity": 4}, headers=mine).json()
+    assert [a["trip_key"] for a in listed] == [trip["trip_key"]]
+    assert client.get(f"/api/v1/trips/{trip['id']}", headers=theirs).status_code == 404
+    assert client.get(f"/api/v1/containers/{BOX}/trips", headers=theirs).json() == []
+    assert client.get("/api/v1/alerts", headers=theirs).json() == []

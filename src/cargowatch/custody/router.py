@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from cargowatch.api import PrincipalDep, SessionDep
@@ -112,4 +112,28 @@ def trip_alerts(trip_id: int, session: SessionDep, principal: PrincipalDep) -> l
     """A trip's alerts, most severe first."""
     return [
         AlertRead.of(a) for a in service.trip_alerts(session, principal=principal, trip_id=trip_id)
+    ]
+
+
+class AlertWithTrip(AlertRead):
+    """An alert with the trip it belongs to."""
+
+    trip_id: int
+    trip_key: str
+
+
+@router.get("/alerts", response_model=list[AlertWithTrip])
+def alerts(
+    session: SessionDep,
+    principal: PrincipalDep,
+    type: str | None = None,
+    min_severity: Annotated[int, Query(ge=1, le=5)] = 3,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AlertWithTrip]:
+    """The caller's organisation's newest custody alerts."""
+    return [
+        AlertWithTrip(**AlertRead.of(a).model_dump(), trip_id=t.id, trip_key=t.trip_key)
+        for a, t in service.alerts(
+            session, principal=principal, type=type, min_severity=min_severity, limit=limit
+        )
     ]
