@@ -281,10 +281,18 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
     for rows in events.values():
         rows.sort(key=lambda e: (e.time, e.id))
     boxes = set(events)
+    # an incremental build reads only its containers' records; a full one reads them all
+    few = sorted(boxes) if containers is not None and len(boxes) <= 500 else None
+
+    def only(column: Any) -> Any:
+        return column.in_(few) if few is not None else column.is_not(None)
+
     declared: dict[tuple[str, str], set[str]] = defaultdict(set)
     consignee: dict[tuple[str, str], str] = {}
     manifest = TABLES["manifest"]
-    for m in session.execute(select(manifest).where(manifest.c.org_id == org_id)):
+    for m in session.execute(
+        select(manifest).where(manifest.c.org_id == org_id, only(manifest.c.container))
+    ):
         if m.container in boxes:
             declared[(m.container, m.booking_ref)].update(
                 s for s in (m.declared_seals or "").split(";") if s
@@ -298,7 +306,7 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
             DocumentEquipment.declared_seals,
         )
         .join(DocumentEquipment, DocumentEquipment.document_id == TransportDocument.id)
-        .where(TransportDocument.org_id == org_id)
+        .where(TransportDocument.org_id == org_id, only(DocumentEquipment.container))
     ):
         if box in boxes:
             for booking in (bookings or "").split(";"):
@@ -306,10 +314,13 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
     readings: dict[str, list[Any]] = defaultdict(list)
     cursor = driver.cursor()
     try:
+        if few == []:  # none of the asked containers has events: nothing to read
+            few = [""]
+        which = f" AND container IN ({', '.join([mark] * len(few))})" if few is not None else ""
         cursor.execute(
             "SELECT id, container, ts, latitude, longitude, door, light_lux, shock_g, "
-            f"eseal_status FROM telemetry WHERE org_id = {mark} ORDER BY container, ts",
-            [org_id],
+            f"eseal_status FROM telemetry WHERE org_id = {mark}{which} ORDER BY container, ts",
+            [org_id, *(few or ())],
         )
         for row in cursor.fetchall():
             if row[1] in boxes:
@@ -318,12 +329,16 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
         cursor.close()
     releases: dict[str, list[Any]] = defaultdict(list)
     rel = TABLES["releases"]
-    for row in session.execute(select(rel).where(rel.c.org_id == org_id).order_by(rel.c.ts)):
+    for row in session.execute(
+        select(rel).where(rel.c.org_id == org_id, only(rel.c.container)).order_by(rel.c.ts)
+    ):
         if row.container in boxes:
             releases[row.container].append(row)
     inspections: dict[str, list[datetime]] = defaultdict(list)
     ins = TABLES["inspections"]
-    for row in session.execute(select(ins.c.container, ins.c.ts).where(ins.c.org_id == org_id)):
+    for row in session.execute(
+        select(ins.c.container, ins.c.ts).where(ins.c.org_id == org_id, only(ins.c.container))
+    ):
         if row.container in boxes:
             inspections[row.container].append(row.ts)
     site_table = TABLES["sites"]
