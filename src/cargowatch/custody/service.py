@@ -5,27 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
 from cargowatch.custody.engine import EventRow, load, timeline
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.exceptions import NotFound
-from cargowatch.sharing.models import Share
+from cargowatch.sharing.service import visible
 
 
 def visible_trips(principal: Principal) -> ColumnElement[bool]:
     """Trips of the caller's organisation, and of organisations that shared the container."""
-    shared = exists().where(
-        Share.owner_org_id == Trip.org_id,
-        Share.grantee_org_id == principal.org_id,
-        or_(
-            Share.scope == "all-events",
-            (Share.scope == "container") & (Share.value == Trip.container),
-        ),
-    )
-    return or_(Trip.org_id == principal.org_id, shared)
+    return visible(principal, Trip.org_id, Trip.container)
 
 
 def trips_of_container(session: Session, *, principal: Principal, container: str) -> list[Trip]:
