@@ -2,7 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, User
-from cargowatch.custody.models import Alert, Trip
+from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
@@ -28,5 +28,6 @@ __all__ = [
     "TransportCall",
     "TransportDocument",
     "Trip",
+    "TripSeal",
     "User",
 ]

@@ -173,6 +173,42 @@ def test_a_cloned_number_is_flagged_on_both_trips(engine: Engine) -> None:
             assert "cloned-container-number" in types
 
 
+def all_alerts(engine: Engine) -> set[tuple[str, str]]:
+    with unit_of_work(engine) as s:
+        rows = s.execute(select(Trip.trip_key, Alert.type).join(Alert, Alert.trip_id == Trip.id))
+        found = [(key, kind) for key, kind in rows]
+        for key, n in s.execute(select(Trip.trip_key, Trip.alerts)):
+            assert n == len([k for k, _ in found if k == key])  # counts agree with the alerts
+    return set(found)
+
+
+def test_a_seal_on_two_trips_is_found_across_runs_and_ranges(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cargowatch.custody import engine as custody_engine
+    from cargowatch.custody.flows import rebuild
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    other = "MSCU1234566"
+    load(engine, p, ndjson(trip_events(seal="SEAL77")))
+    assert all_alerts(engine) == set()
+    second = trip_events(box=other, booking="BKG9", seal="SEAL77")
+    load(engine, p, ndjson(second))  # another run: the first trip is not rebuilt, still flagged
+    clones = {(f"{BOX}/BKG1", "cloned-seal"), (f"{other}/BKG9", "cloned-seal")}
+    assert all_alerts(engine) == clones
+    with unit_of_work(engine) as s:
+        [alert] = [a for a in trip_alerts(s, principal=p, trip_id=trips_of_container(
+            s, principal=p, container=BOX)[0].id)]  # fmt: skip
+        assert f"{other}/BKG9" in alert.explanation
+    monkeypatch.setattr(custody_engine, "RANGE_CONTAINERS", 1)  # each container its own range
+    assert rebuild(principal=p, engine=engine) == (2, 2)
+    assert all_alerts(engine) == clones
+    load(engine, p, ndjson([{"eventID": e["eventID"], "isRetracted": True} for e in second]))
+    assert all_alerts(engine) == set()  # the mistake is withdrawn: the first trip is clean again
+    with unit_of_work(engine) as s:
+        assert s.scalars(select(Trip.alerts)).all() == [0]
+
+
 def test_door_openings_and_releases(engine: Engine) -> None:
     p = org_with_user(engine, "carrier", kind="CARRIER")
     readings = [

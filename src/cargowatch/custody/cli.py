@@ -91,12 +91,32 @@ def alerts(
 @custody_app.command("rebuild")
 def rebuild() -> None:
     """Rebuild every trip and alert of your organisation from what is stored."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from cargowatch.cli import err_console
     from cargowatch.custody.flows import rebuild as run
 
     principal = cli_principal()
-    with console.status("rebuilding trips and alerts from the stored events"):
-        trips, found = run(principal=principal)
-    console.print(f"{trips} trips, {found} alerts")
+    with Progress(
+        TextColumn("rebuilding custody: containers"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("containers", total=None)
+        trips, found = run(
+            principal=principal,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"{trips:,} trips, {found:,} alerts")
 
 
 def register(app: typer.Typer) -> None:

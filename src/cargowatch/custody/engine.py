@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import msgspec
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from cargowatch.custody.models import Alert, Trip
+from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
+from cargowatch.events.models import Event
 from cargowatch.registers.specs import TABLES
 
 RULE_VERSION = 1
+T = TypeVar("T")
+# Core tables: the ORM bulk insert costs twice as much per row for these plain rows
+TRIPS = cast(Table, Trip.__table__)
+ALERTS = cast(Table, Alert.__table__)
+TRIP_SEALS = cast(Table, TripSeal.__table__)
 OPERATIONS = frozenset({"STUF", "STRP", "INSP", "RMVD", "RSEA", "CUSI"})
 INSPECTION_CODES = frozenset({"INSP", "RMVD", "CUSI"})
 NEUTRAL = frozenset(
@@ -210,13 +216,28 @@ def _utc(value: Any) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
-def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
-    """Read what a build needs."""
+def load(
+    session: Session,
+    org_id: int,
+    *,
+    containers: Sequence[str] | None = None,
+    span: tuple[str, str] | None = None,
+) -> Inputs:
+    """Read what a build needs for some containers (at most a few hundred) or for every
+    container in a range (first, last), inclusive."""
     # The driver's own cursor: this read is the bulk of a build, and SQLAlchemy's per-value
     # result processing would double it. Times come back as text from SQLite.
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
+    if containers is not None:
+        where = f" AND container IN ({', '.join([mark] * len(containers))})" if containers else ""
+        where = where or " AND container IS NULL"
+        where_params: list[object] = list(containers)
+    elif span is not None:
+        where, where_params = f" AND container BETWEEN {mark} AND {mark}", list(span)
+    else:
+        raise ValueError("load needs containers or a span")
     sql = (
         "SELECT e.id, e.container, e.event_type, e.event_code, e.event_time, e.booking_ref, "
         "e.unlocode, e.facility_code, e.seals, e.empty_indicator, e.iso_type, e.latitude, "
@@ -224,11 +245,9 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
         "LEFT JOIN transport_calls tc ON tc.id = e.transport_call_id "
         f"WHERE e.org_id = {mark} AND e.retracted = {'0' if sqlite else 'FALSE'} "
         "AND e.container IS NOT NULL AND e.event_time IS NOT NULL AND e.classifier = 'ACT'"
+        + where.replace("container", "e.container")
     )
-    params: list[object] = [org_id]
-    if containers is not None and len(containers) <= 500:
-        sql += f" AND e.container IN ({', '.join([mark] * len(containers))})"
-        params += sorted(containers)
+    params: list[object] = [org_id, *where_params]
     events: dict[str, list[EventRow]] = defaultdict(list)
     decode = msgspec.json.decode
     driver: Any = connection.connection.driver_connection
@@ -253,8 +272,6 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
             voyage,
             warnings,
         ) in cursor.fetchall():
-            if containers is not None and box not in containers:
-                continue
             seals = decode(seals_json) if seals_json else ()
             events[box].append(
                 EventRow(
@@ -281,11 +298,11 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
     for rows in events.values():
         rows.sort(key=lambda e: (e.time, e.id))
     boxes = set(events)
-    # an incremental build reads only its containers' records; a full one reads them all
-    few = sorted(boxes) if containers is not None and len(boxes) <= 500 else None
 
     def only(column: Any) -> Any:
-        return column.in_(few) if few is not None else column.is_not(None)
+        if span is not None:
+            return column.between(*span)
+        return column.in_(sorted(boxes))
 
     declared: dict[tuple[str, str], set[str]] = defaultdict(set)
     consignee: dict[tuple[str, str], str] = {}
@@ -314,13 +331,10 @@ def load(session: Session, org_id: int, containers: set[str] | None) -> Inputs:
     readings: dict[str, list[Any]] = defaultdict(list)
     cursor = driver.cursor()
     try:
-        if few == []:  # none of the asked containers has events: nothing to read
-            few = [""]
-        which = f" AND container IN ({', '.join([mark] * len(few))})" if few is not None else ""
         cursor.execute(
             "SELECT id, container, ts, latitude, longitude, door, light_lux, shock_g, "
-            f"eseal_status FROM telemetry WHERE org_id = {mark}{which} ORDER BY container, ts",
-            [org_id, *(few or ())],
+            f"eseal_status FROM telemetry WHERE org_id = {mark}{where} ORDER BY container, ts",
+            params,
         )
         for row in cursor.fetchall():
             if row[1] in boxes:
@@ -789,7 +803,7 @@ def _stops(
 def _cross_trip(
     trips: list[tuple[tuple[str, str | None], list[EventRow]]], s: CustodySettings
 ) -> dict[tuple[str, str | None], list[Found]]:
-    """Alerts that need several trips: cloned container numbers and cloned seals."""
+    """Alerts that need several trips of one container: cloned container numbers."""
     found: dict[tuple[str, str | None], list[Found]] = defaultdict(list)
     by_box: dict[str, list[tuple[tuple[str, str | None], list[EventRow]]]] = defaultdict(list)
     for key, rows in trips:
@@ -825,35 +839,16 @@ def _cross_trip(
                             },
                         )
                     )
-    seal_owners: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
-    seal_event: dict[tuple[str, tuple[str, str | None]], int] = {}
-    for key, rows in trips:
-        for e in rows:
-            for number, source in zip(e.seals, e.seal_sources, strict=False):
-                if source != "CUS":
-                    seal_owners[number].add(key)
-                    seal_event.setdefault((number, key), e.id)
-    for number, keys in seal_owners.items():
-        if len(keys) < 2:
-            continue
-        for key in keys:
-            others = sorted(f"{k[0]}/{k[1] or '-'}" for k in keys if k != key)
-            found[key].append(
-                Found(
-                    "cloned-seal",
-                    5,
-                    None,
-                    None,
-                    f"Seal {number} is also on {', '.join(others)}: a seal number "
-                    "must be used once.",
-                    {
-                        "events": [seal_event[(number, key)]],
-                        "seals": [number],
-                        "trips": others,
-                    },
-                )
-            )
     return found
+
+
+RANGE_CONTAINERS = 20_000  # containers per range of a full build: bounds its memory
+FEW_CONTAINERS = 500  # containers per read of an incremental build (one IN list)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def build(
@@ -862,19 +857,67 @@ def build(
     org_id: int,
     containers: Iterable[str] | None = None,
     settings: CustodySettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
-    """Rebuild the trips and alerts of some containers (all when None); returns (trips, alerts)."""
+    """Rebuild the trips and alerts of some containers (all when None); returns (trips, alerts).
+
+    Containers are built in ranges (a full build) or batches (an incremental one), so memory
+    stays bounded whatever the store holds; seals used on two trips are then found across all
+    trips of the organisation. progress(done, total) is told the containers done so far."""
     s = settings or custody_settings()
-    wanted = set(containers) if containers is not None else None
-    inputs = load(session, org_id, wanted)
-    stale = select(Trip.id).where(Trip.org_id == org_id)
-    if wanted is not None:
-        stale = stale.where(Trip.container.in_(wanted))
-    stale_ids = list(session.scalars(stale))
-    for start in range(0, len(stale_ids), 500):
-        part = stale_ids[start : start + 500]
-        session.execute(delete(Alert).where(Alert.trip_id.in_(part)))
-        session.execute(delete(Trip).where(Trip.id.in_(part)))
+    checked_seals: set[str] | None = None
+    if containers is None:
+        for model in (Alert, TripSeal, Trip):
+            session.execute(delete(model).where(model.org_id == org_id))
+        boxes: list[str] = list(
+            session.scalars(
+                select(Event.container)
+                .where(Event.org_id == org_id, Event.container.is_not(None))
+                .distinct()
+                .order_by(Event.container)
+            )
+        )
+        parts = (
+            load(session, org_id, span=(chunk[0], chunk[-1]))
+            for chunk in _chunks(boxes, RANGE_CONTAINERS)
+        )
+        size = RANGE_CONTAINERS
+    else:
+        boxes = sorted(set(containers))
+        checked_seals = set()
+        for chunk in _chunks(boxes, FEW_CONTAINERS):
+            stale_ids = list(
+                session.scalars(
+                    select(Trip.id).where(Trip.org_id == org_id, Trip.container.in_(chunk))
+                )
+            )
+            for part in _chunks(stale_ids, FEW_CONTAINERS):
+                checked_seals.update(
+                    session.scalars(select(TripSeal.seal).where(TripSeal.trip_id.in_(part)))
+                )
+                for model in (Alert, TripSeal):
+                    session.execute(delete(model).where(model.trip_id.in_(part)))
+                session.execute(delete(Trip).where(Trip.id.in_(part)))
+        parts = (
+            load(session, org_id, containers=chunk) for chunk in _chunks(boxes, FEW_CONTAINERS)
+        )
+        size = FEW_CONTAINERS
+    n_trips = n_alerts = 0
+    for done, inputs in enumerate(parts, start=1):
+        trips, found, seals = _build_part(session, org_id, inputs, s)
+        n_trips, n_alerts = n_trips + trips, n_alerts + found
+        if checked_seals is not None:
+            checked_seals |= seals
+        if progress is not None:
+            progress(min(done * size, len(boxes)), len(boxes))
+    n_alerts += _cloned_seals(session, org_id, checked_seals)
+    return n_trips, n_alerts
+
+
+def _build_part(
+    session: Session, org_id: int, inputs: Inputs, s: CustodySettings
+) -> tuple[int, int, set[str]]:
+    """Build and store the trips of the containers in inputs; returns (trips, alerts, seals)."""
     trips = [
         ((box, booking), rows)
         for box, rows_all in inputs.events.items()
@@ -904,28 +947,116 @@ def build(
             }
         )
         findings.append(found)
-    ids: list[int] = []
-    for start in range(0, len(made), 5000):  # one multi-row INSERT ... RETURNING a batch
-        ids += session.scalars(
-            insert(Trip).returning(Trip.id, sort_by_parameter_order=True),
-            made[start : start + 5000],
+    if not made:
+        return 0, 0, set()
+    # plain executemany, then the ids back by key: SQLite's RETURNING would go row by row here
+    session.execute(insert(TRIPS), made)
+    boxes = [m["container"] for m in made]
+    key_ids = dict(
+        session.execute(
+            select(Trip.trip_key, Trip.id).where(
+                Trip.org_id == org_id, Trip.container.between(min(boxes), max(boxes))
+            )
         ).all()
+    )
+    ids = [key_ids[m["trip_key"]] for m in made]
     rows_out = [
-        {
-            "org_id": org_id,
-            "trip_id": trip_id,
-            "type": f.type,
-            "severity": f.severity,
-            "at": f.at,
-            "place": f.place,
-            "explanation": f.explanation,
-            "evidence": msgspec.json.encode(f.evidence).decode(),
-            "rule_version": RULE_VERSION,
-        }
+        _alert_row(org_id, trip_id, f)
         for trip_id, found in zip(ids, findings, strict=True)
         for f in found
     ]
     if rows_out:
-        session.execute(insert(Alert), rows_out)
-    n_alerts = len(rows_out)
-    return len(trips), n_alerts
+        session.execute(insert(ALERTS), rows_out)
+    seal_rows: list[dict[str, Any]] = []
+    for trip_id, (_, rows) in zip(ids, trips, strict=True):
+        first: dict[str, int] = {}
+        for e in rows:
+            for number, source in zip(e.seals, e.seal_sources, strict=False):
+                if source != "CUS":
+                    first.setdefault(number, e.id)
+        seal_rows += (
+            {"org_id": org_id, "trip_id": trip_id, "seal": number, "event_id": event_id}
+            for number, event_id in first.items()
+        )
+    if seal_rows:
+        session.execute(insert(TRIP_SEALS), seal_rows)
+    return len(trips), len(rows_out), {r["seal"] for r in seal_rows}
+
+
+def _alert_row(org_id: int, trip_id: int, f: Found) -> dict[str, Any]:
+    return {
+        "org_id": org_id,
+        "trip_id": trip_id,
+        "type": f.type,
+        "severity": f.severity,
+        "at": f.at,
+        "place": f.place,
+        "explanation": f.explanation,
+        "evidence": msgspec.json.encode(f.evidence).decode(),
+        "rule_version": RULE_VERSION,
+    }
+
+
+def _cloned_seals(session: Session, org_id: int, seals: set[str] | None) -> int:
+    """Raise 'cloned-seal' on every trip that shares a seal number with another trip.
+
+    seals: the numbers a build touched (None: every number, after a full build). The trips that
+    hold one of them have their cloned-seal alerts made anew from all their seals."""
+    holders = (
+        select(TripSeal.seal)
+        .where(TripSeal.org_id == org_id)
+        .group_by(TripSeal.seal)
+        .having(func.count(func.distinct(TripSeal.trip_id)) > 1)
+    )
+    affected: set[int] | None = None
+    if seals is None:
+        numbers = set(session.scalars(holders))
+    else:
+        affected = set()
+        for chunk in _chunks(sorted(seals), FEW_CONTAINERS):
+            affected.update(
+                session.scalars(
+                    select(TripSeal.trip_id).where(
+                        TripSeal.org_id == org_id, TripSeal.seal.in_(chunk)
+                    )
+                )
+            )
+        numbers = set()
+        for part in _chunks(sorted(affected), FEW_CONTAINERS):
+            session.execute(
+                delete(Alert).where(Alert.trip_id.in_(part), Alert.type == "cloned-seal")
+            )
+            mine = select(TripSeal.seal).where(TripSeal.trip_id.in_(part))
+            numbers.update(session.scalars(holders.where(TripSeal.seal.in_(mine))))
+    groups: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for chunk in _chunks(sorted(numbers), FEW_CONTAINERS):
+        for number, trip_id, event_id, key in session.execute(
+            select(TripSeal.seal, TripSeal.trip_id, TripSeal.event_id, Trip.trip_key)
+            .join(Trip, Trip.id == TripSeal.trip_id)
+            .where(TripSeal.org_id == org_id, TripSeal.seal.in_(chunk))
+        ):
+            groups[number].append((trip_id, event_id, key))
+    rows_out = []
+    for number, holding in groups.items():
+        for trip_id, event_id, _key in holding:
+            if affected is not None and trip_id not in affected:
+                continue
+            others = sorted(k for t, _, k in holding if t != trip_id)
+            found = Found(
+                "cloned-seal",
+                5,
+                None,
+                None,
+                f"Seal {number} is also on {', '.join(others)}: a seal number must be used once.",
+                {"events": [event_id], "seals": [number], "trips": others},
+            )
+            rows_out.append(_alert_row(org_id, trip_id, found))
+    if rows_out:
+        session.execute(insert(ALERTS), rows_out)
+    recount = sorted({r["trip_id"] for r in rows_out} | (affected or set()))
+    count = (
+        select(func.count()).select_from(Alert).where(Alert.trip_id == Trip.id).scalar_subquery()
+    )
+    for part in _chunks(recount, FEW_CONTAINERS):
+        session.execute(update(Trip).where(Trip.id.in_(part)).values(alerts=count))
+    return len(rows_out)

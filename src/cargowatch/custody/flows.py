@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine, select, text
 
 from cargowatch.audit import service as audit
@@ -14,11 +16,16 @@ from cargowatch.telemetry.models import Reading
 FULL_REBUILD_ABOVE = 50_000  # containers touched by one run beyond which everything is rebuilt
 
 
-def rebuild(*, principal: Principal, engine: Engine | None = None) -> tuple[int, int]:
-    """Rebuild every trip and alert of the caller's organisation."""
+def rebuild(
+    *,
+    principal: Principal,
+    engine: Engine | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Rebuild every trip and alert of the caller's organisation, in one transaction."""
     principal.require("events:write")
     with unit_of_work(engine or get_engine()) as session:
-        trips, found = build(session, org_id=principal.org_id)
+        trips, found = build(session, org_id=principal.org_id, progress=progress)
         audit.record(
             session,
             actor=principal,

@@ -50,3 +50,19 @@ class Alert(Base):
     explanation: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str] = mapped_column(Text)  # JSON: event ids, readings, release rows, seals
     rule_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TripSeal(Base):
+    """A seal number seen on a trip (not a customs seal), to find the same seal on two trips."""
+
+    __tablename__ = "trip_seals"
+    __table_args__ = (
+        Index("ix_trip_seals_seal", "org_id", "seal"),
+        Index("ix_trip_seals_trip", "trip_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    seal: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int] = mapped_column(Integer)  # the first event that shows it on this trip

@@ -53,7 +53,7 @@ def trip_alerts(session: Session, *, principal: Principal, trip_id: int) -> list
 
 def trip_events(session: Session, trip: Trip) -> list[EventRow]:
     """The events a trip was built from, in order."""
-    inputs = load(session, trip.org_id, {trip.container})
+    inputs = load(session, trip.org_id, containers=[trip.container])
     from cargowatch.custody.engine import _trips_of
 
     for booking, rows in _trips_of(inputs.events.get(trip.container, [])):
