@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     user: str = ""
     ingest_batch_size: int = 20_000
     custody_settings: Path | None = None
+    risk_settings: Path | None = None
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
@@ -47,3 +48,34 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests clear the cache)."""
     return Settings()
+
+
+D = TypeVar("D")
+
+
+def settings_file(cls: type[D], path: Path | None) -> D:
+    """A settings dataclass from a TOML file over its defaults (tables merge key by key);
+    unknown names are refused with the list of known ones."""
+    import dataclasses
+    import tomllib
+
+    from cargowatch.exceptions import InvalidInput
+
+    defaults = cls()
+    if path is None:
+        return defaults
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read settings: {exc}") from None
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidInput(
+            f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    for name, value in data.items():
+        default = getattr(defaults, name)
+        if isinstance(default, dict) and isinstance(value, dict):
+            data[name] = {**default, **value}
+    return dataclasses.replace(defaults, **data)  # type: ignore[type-var]

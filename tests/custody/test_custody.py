@@ -301,7 +301,7 @@ def test_thresholds_come_from_a_settings_file(
     gaps = alerts_of(engine, p)["custody-gap"]
     assert gaps and all("haulier" in a.explanation for a in gaps)
     settings.write_text("haulier_gap = 1\n")
-    with pytest.raises(Exception, match="unknown custody settings haulier_gap"):
+    with pytest.raises(Exception, match="unknown settings haulier_gap"):
         load(engine, p, ndjson(trip_events(booking="BKG9")))
     get_settings.cache_clear()
 

@@ -64,29 +64,9 @@ class CustodySettings:
 
 def custody_settings() -> CustodySettings:
     """The thresholds in force: CARGOWATCH_CUSTODY_SETTINGS (a TOML file) over the defaults."""
-    import tomllib
+    from cargowatch.config import get_settings, settings_file
 
-    from cargowatch.config import get_settings
-    from cargowatch.exceptions import InvalidInput
-
-    path = get_settings().custody_settings
-    if path is None:
-        return CustodySettings()
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read custody settings: {exc}") from None
-    known = set(CustodySettings.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InvalidInput(
-            f"{path}: unknown custody settings {', '.join(unknown)}; known: "
-            f"{', '.join(sorted(known))}"
-        )
-    defaults = CustodySettings()
-    if "gap_hours" in data:
-        data["gap_hours"] = {**defaults.gap_hours, **data["gap_hours"]}
-    return CustodySettings(**data)
+    return settings_file(CustodySettings, get_settings().custody_settings)
 
 
 @dataclass
@@ -944,6 +924,7 @@ def _build_part(
                 "events": len(rows),
                 "stripped": any(e.code == "STRP" for e in rows),
                 "alerts": len(found),
+                **_stays(rows),
             }
         )
         findings.append(found)
@@ -981,6 +962,43 @@ def _build_part(
     if seal_rows:
         session.execute(insert(TRIP_SEALS), seal_rows)
     return len(trips), len(rows_out), {r["seal"] for r in seal_rows}
+
+
+def _stays(rows: list[EventRow]) -> dict[str, Any]:
+    """Where the laden container stood (origin terminal, hubs, destination terminal) and how
+    long its inland legs took: the trip's columns that risk scoring compares with the norm."""
+    stays: list[list[Any]] = []
+
+    def hours(a: EventRow | None, b: EventRow | None) -> float | None:
+        return (b.time - a.time).total_seconds() / 3600 if a and b else None
+
+    def stay(role: str, a: EventRow, b: EventRow) -> None:
+        place = f"{a.locode}:{a.facility}" if a.facility else (a.locode or "?")
+        stays.append([role, place, a.time.isoformat(), b.time.isoformat(), a.id, b.id])
+
+    laden = [e for e in rows if e.type == "EQUIPMENT" and not e.empty]
+    stuf = next((e for e in laden if e.code == "STUF"), None)
+    gtin = next((e for e in laden if e.code == "GTIN" and (not stuf or e.time > stuf.time)), None)
+    loads = [e for e in laden if e.code == "LOAD"]
+    if gtin and (load := next((e for e in loads if e.time > gtin.time), None)):
+        stay("origin", gtin, load)
+    discs = [e for e in laden if e.code == "DISC"]
+    for disc in discs[:-1]:
+        again = next((e for e in loads if e.time > disc.time), None)
+        if again is not None and again.locode == disc.locode:
+            stay("hub", disc, again)
+    gtot = None
+    if discs:
+        last = discs[-1]
+        gtot = next((e for e in laden if e.code == "GTOT" and e.time > last.time), None)
+        if gtot is not None:
+            stay("destination", last, gtot)
+    strp = next((e for e in laden if e.code == "STRP" and gtot and e.time > gtot.time), None)
+    return {
+        "stays": msgspec.json.encode(stays).decode() if stays else None,
+        "inland_hours": hours(stuf, gtin),
+        "delivery_hours": hours(gtot, strp),
+    }
 
 
 def _alert_row(org_id: int, trip_id: int, f: Found) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime
@@ -32,6 +32,11 @@ class Trip(Base):
     events: Mapped[int] = mapped_column(Integer, default=0)
     stripped: Mapped[bool] = mapped_column(Boolean, default=False)
     alerts: Mapped[int] = mapped_column(Integer, default=0)
+    # where the container stood and how long the inland legs took, for risk features:
+    # JSON [[role, facility, from, until, first event id, last event id], ...]
+    stays: Mapped[str | None] = mapped_column(Text, nullable=True)
+    inland_hours: Mapped[float | None] = mapped_column(Float, nullable=True)  # stuffing->gate-in
+    delivery_hours: Mapped[float | None] = mapped_column(Float, nullable=True)  # gate-out->strip
 
 
 class Alert(Base):

@@ -1,0 +1,65 @@
+"""ORM models of risk assessments, their findings and the trained models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cargowatch.db.base import Base, UTCDateTime
+
+
+class Assessment(Base):
+    """The current risk score of one trip, with the parts it is fused from."""
+
+    __tablename__ = "risk_assessments"
+    __table_args__ = (
+        UniqueConstraint("org_id", "trip_id", name="uq_risk_assessments_trip"),
+        Index("ix_risk_assessments_score", "org_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)  # 0..100
+    rules: Mapped[float] = mapped_column(Float)  # 0..1, the rules' fused contribution
+    anomaly: Mapped[float] = mapped_column(Float)  # 0..1, rank of the anomaly score on its lane
+    learned: Mapped[float | None] = mapped_column(Float, nullable=True)  # model probability
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON: the top findings, best first
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RiskFinding(Base):
+    """One rule's finding on one trip: its contribution, its reason and its evidence."""
+
+    __tablename__ = "risk_findings"
+    __table_args__ = (Index("ix_risk_findings_trip", "trip_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(64))
+    family: Mapped[str] = mapped_column(String(32))
+    rule_version: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)  # contribution 0..1 after its weight
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: ids in the store, by kind
+
+
+class RiskModel(Base):
+    """A trained model (anomaly and, with enough outcomes, supervised), versioned per org."""
+
+    __tablename__ = "risk_models"
+    __table_args__ = (UniqueConstraint("org_id", "version", name="uq_risk_models_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trained_by: Mapped[str] = mapped_column(String(200))
+    features: Mapped[str] = mapped_column(Text)  # JSON list of feature names, in order
+    metrics: Mapped[str] = mapped_column(Text)  # JSON: trips, outcomes, positives, fit scores
+    blob: Mapped[bytes] = mapped_column(LargeBinary)  # joblib dump of the fitted estimators

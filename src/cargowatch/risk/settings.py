@@ -1,0 +1,85 @@
+"""Weights, thresholds and lane lists of risk scoring (documented in docs/risk.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def _origins() -> list[str]:
+    # Countries whose ports are the usual departure points of cocaine shipments to Europe
+    # (UNODC World Drug Report; EMCDDA/Europol EU Drug Markets: Cocaine).
+    return ["BO", "BR", "CL", "CO", "CR", "DO", "EC", "GY", "HN", "MX", "PA", "PE", "PY", "SR",
+            "UY", "VE"]  # fmt: skip
+
+
+def _hubs() -> list[str]:
+    # Transshipment ports through which such shipments are routed to hide their origin.
+    return ["PAMIT", "PABLB", "PACTB", "PAONX", "JMKIN", "DOCAU", "BSFPO", "MAPTM", "ESALG",
+            "ESVLC", "PTSIE", "GRPIR", "TRMER", "MTMAR", "ITGIT"]  # fmt: skip
+
+
+def _commodities() -> list[str]:
+    # HS headings often used as cover loads: bananas, fruit, coffee, cocoa, seafood, timber.
+    return ["0803", "0804", "0805", "0810", "0901", "1801", "0306", "0303", "4407", "2008"]
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """Everything risk scoring weighs; a TOML file (CARGOWATCH_RISK_SETTINGS) overrides it."""
+
+    # contribution of a custody alert by its severity (1 note .. 5 act now), before the weight
+    severity_scores: dict[str, float] = field(
+        default_factory=lambda: {"1": 0.03, "2": 0.12, "3": 0.35, "4": 0.6, "5": 0.85}
+    )
+    # a multiplier per rule slug (1.0 when absent); 0 switches a rule off
+    weights: dict[str, float] = field(default_factory=dict)
+    high_risk_origins: list[str] = field(default_factory=_origins)
+    transshipment_hubs: list[str] = field(default_factory=_hubs)
+    cover_commodities: list[str] = field(default_factory=_commodities)
+    origin_score: float = 0.04
+    hub_score: float = 0.04
+    commodity_score: float = 0.03
+    unusual_itinerary_share: float = 0.02  # an itinerary used by less than this share ...
+    unusual_itinerary_min_trips: int = 50  # ... of a commodity's trips, when it has this many
+    unusual_itinerary_score: float = 0.12
+    dwell_quantile: float = 0.97  # a stay longer than this quantile of its facility's stays
+    dwell_min_stays: int = 30  # facilities with fewer stays have no norm yet
+    dwell_score: float = 0.15
+    recent_registration_days: int = 365
+    recent_registration_score: float = 0.3
+    not_aeo_score: float = 0.08
+    first_trade_score: float = 0.15
+    first_trade_history_days: int = 30  # a lane needs this much history before a first trade counts
+    notify_is_consignee_score: float = 0.04
+    # insider exposure: a badge swipe that breaks its holder's pattern while the container was there
+    insider_scores: dict[str, float] = field(
+        default_factory=lambda: {
+            "after-employment": 0.6,
+            "vetting": 0.45,
+            "unauthorised-zone": 0.45,
+            "off-shift": 0.35,
+            "denied-then-granted": 0.35,
+            "denied": 0.08,
+        }
+    )
+    off_shift_share: float = 0.03  # an hour of day in which the badge swipes less than this share
+    off_shift_min_swipes: int = 20  # badges with fewer swipes have no pattern yet
+    retry_minutes: float = 30  # a denied swipe then a granted one within this is one attempt
+    insider_near_hours: float = 6  # a swipe this close to the container's own events weighs full
+    insider_far_factor: float = 0.35  # otherwise this share, divided by the containers present
+    network_scores: dict[str, float] = field(
+        default_factory=lambda: {"badge": 0.4, "truck": 0.35, "consignee": 0.3, "shipper": 0.25,
+                                 "seal": 0.4}  # fmt: skip
+    )
+    anomaly_weight: float = 0.15  # the most anomalous trips of a lane add up to this
+    anomaly_top_share: float = 0.1  # only the top share of a lane's anomaly ranks counts
+    learned_weight: float = 0.5  # the supervised model's probability, times this
+    min_positives: int = 5  # seizures needed before a supervised model is trained
+    reasons_kept: int = 5  # reasons stored with each score
+
+
+def risk_settings() -> RiskSettings:
+    """The settings in force: CARGOWATCH_RISK_SETTINGS (a TOML file) over the defaults."""
+    from cargowatch.config import get_settings, settings_file
+
+    return settings_file(RiskSettings, get_settings().risk_settings)
