@@ -700,7 +700,9 @@ def _openings(
                 not has_strp and delivered is not None and when > delivered
             )
         where = f"{lat:.4f}, {lon:.4f}" if lat is not None and lon is not None else "?"
-        if lat is not None and site is None:
+        # a stuffing or stripping at the shipper's or consignee's own premises, which
+        # sites.csv need not list, is planned: only an unplanned opening off site is an alert
+        if lat is not None and site is None and not planned:
             found.append(
                 Found(
                     "door-opened-outside-site",

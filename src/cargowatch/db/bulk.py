@@ -71,3 +71,32 @@ def bulk_write(
             written += int(cur.rowcount)
             cur.execute(f"TRUNCATE {stage}")
     return written
+
+
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> int:
+    """Append rows that have no key to meet (derived rows a caller has just deleted), by
+    executemany on SQLite and COPY on PostgreSQL; returns how many."""
+    driver: Any = session.connection().connection.driver_connection
+    dialect = session.get_bind().dialect.name
+    cols = ", ".join(columns)
+    written = 0
+    iterator = iter(rows)
+    if dialect == "sqlite":
+        sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join('?' * len(columns))})"
+        cur = driver.cursor()
+        try:
+            while chunk := list(islice(iterator, CHUNK)):
+                cur.executemany(sql, chunk)
+                written += len(chunk)
+        finally:
+            cur.close()
+        return written
+    with driver.cursor() as cur:
+        cur.execute("SET LOCAL TIME ZONE 'UTC'")
+        with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:
+            for row in iterator:
+                copy.write_row(row)
+                written += 1
+    return written

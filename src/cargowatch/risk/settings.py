@@ -48,28 +48,34 @@ class RiskSettings:
     recent_registration_days: int = 365
     recent_registration_score: float = 0.3
     not_aeo_score: float = 0.08
-    first_trade_score: float = 0.15
+    first_trade_score: float = 0.1
     first_trade_history_days: int = 30  # a lane needs this much history before a first trade counts
     notify_is_consignee_score: float = 0.04
     # insider exposure: a badge swipe that breaks its holder's pattern while the container was there
     insider_scores: dict[str, float] = field(
         default_factory=lambda: {
             "after-employment": 0.6,
-            "vetting": 0.45,
+            "vetting": 0.15,  # added to another kind when the holder's vetting has lapsed
             "unauthorised-zone": 0.45,
             "off-shift": 0.35,
-            "denied-then-granted": 0.35,
-            "denied": 0.08,
+            "denied-then-granted": 0.12,
+            "denied": 0.05,
+            "unknown-badge": 0.3,
         }
     )
-    off_shift_share: float = 0.03  # an hour of day in which the badge swipes less than this share
+    off_shift_share: float = 0.03  # an hour of day (or zone) the badge uses less than this share
     off_shift_min_swipes: int = 20  # badges with fewer swipes have no pattern yet
     retry_minutes: float = 30  # a denied swipe then a granted one within this is one attempt
     insider_near_hours: float = 6  # a swipe this close to the container's own events weighs full
     insider_far_factor: float = 0.35  # otherwise this share, divided by the containers present
     network_scores: dict[str, float] = field(
-        default_factory=lambda: {"badge": 0.4, "truck": 0.35, "consignee": 0.3, "shipper": 0.25,
-                                 "seal": 0.4}  # fmt: skip
+        default_factory=lambda: {
+            "badge": 0.4,
+            "truck": 0.35,
+            "consignee": 0.2,
+            "shipper": 0.1,
+            "seal": 0.4,
+        }
     )
     anomaly_weight: float = 0.15  # the most anomalous trips of a lane add up to this
     anomaly_top_share: float = 0.1  # only the top share of a lane's anomaly ranks counts

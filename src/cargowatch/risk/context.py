@@ -1,0 +1,224 @@
+"""What risk rules read: one columnar frame per source, loaded once for all of an org's trips.
+
+Norms (how long a facility usually holds a container, which itineraries a commodity usually
+takes, a badge's usual hours) need every trip of the organisation, so a scoring run loads the
+whole population as columns (polars) and writes the scores of the trips it was asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Select, select
+
+from cargowatch.custody.models import Alert, Trip, TripSeal
+from cargowatch.registers.specs import TABLES
+from cargowatch.risk.settings import RiskSettings
+
+UTC_TIME = pl.Datetime("us", "UTC")
+
+
+def _utc(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
+    """Times as UTC datetimes, whatever the store gave (SQLite text, PostgreSQL timestamptz)."""
+    out = []
+    for name in names:
+        col = frame[name]
+        if col.dtype == pl.String:
+            out.append(col.str.to_datetime(time_unit="us", time_zone="UTC", strict=False))
+        elif isinstance(col.dtype, pl.Datetime):
+            tz = col.dtype.time_zone
+            col = col.dt.cast_time_unit("us")
+            out.append(col.dt.convert_time_zone("UTC") if tz else col.dt.replace_time_zone("UTC"))
+        elif col.dtype == pl.Date:
+            out.append(col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        else:
+            out.append(col.cast(UTC_TIME))
+    return frame.with_columns(out) if out else frame
+
+
+def _dates(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
+    out = []
+    for name in names:
+        col = frame[name]
+        if col.dtype == pl.String:
+            out.append(col.str.to_date(strict=False))
+        elif col.dtype != pl.Date:
+            out.append(col.cast(pl.Date))
+    return frame.with_columns(out) if out else frame
+
+
+def read(
+    conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any]
+) -> pl.DataFrame:
+    """A query as a frame with the given column types (kept even when no row comes back)."""
+    rows = conn.execute(stmt).all()
+    if not rows:
+        return pl.DataFrame(schema={k: (pl.String if v in ("time", "date") else v)
+                                    for k, v in schema.items()})  # fmt: skip
+    frame = pl.DataFrame(rows, schema=list(schema), orient="row", infer_schema_length=None)
+    casts = {k: v for k, v in schema.items() if v not in ("time", "date")}
+    frame = frame.with_columns(pl.col(k).cast(v, strict=False) for k, v in casts.items())
+    frame = _utc(frame, *(k for k, v in schema.items() if v == "time"))
+    return _dates(frame, *(k for k, v in schema.items() if v == "date"))
+
+
+@dataclass
+class Context:
+    """The org's trips with what is known about them, as frames; rules read only this."""
+
+    org_id: int
+    settings: RiskSettings
+    now: datetime
+    trips: pl.DataFrame  # one row per trip, with its manifest line and its consignee's record
+    alerts: pl.DataFrame  # custody alerts
+    stays: pl.DataFrame  # one row per facility stay of a trip
+    access: pl.DataFrame  # badge swipes with their holder's record
+    releases: pl.DataFrame
+    outcomes: pl.DataFrame  # inspections with their result, matched to trips
+    seals: pl.DataFrame  # trip_id, seal, event_id
+    cache: dict[str, pl.DataFrame] = field(default_factory=dict)  # frames rules share
+
+
+def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: datetime) -> Context:
+    """Read every source risk rules use for an organisation."""
+    trips = read(
+        conn,
+        select(Trip.id, Trip.trip_key, Trip.container, Trip.booking_ref, Trip.started_at,
+               Trip.ended_at, Trip.origin, Trip.destination, Trip.events, Trip.stays,
+               Trip.inland_hours, Trip.delivery_hours).where(Trip.org_id == org_id),
+        {"trip_id": pl.Int64, "trip_key": pl.String, "container": pl.String,
+         "booking_ref": pl.String, "started_at": "time", "ended_at": "time", "origin": pl.String,
+         "destination": pl.String, "events": pl.Int64, "stays": pl.String,
+         "inland_hours": pl.Float64, "delivery_hours": pl.Float64},
+    )  # fmt: skip
+    m = TABLES["manifest"]
+    manifest = read(
+        conn,
+        select(m.c.id, m.c.container, m.c.booking_ref, m.c.shipper_id, m.c.consignee_id,
+               m.c.notify_id, m.c.carrier_code, m.c.commodity_hs, m.c.pol, m.c.pod,
+               m.c.transshipment_ports, m.c.booked_at).where(m.c.org_id == org_id),
+        {"manifest_id": pl.Int64, "container": pl.String, "booking_ref": pl.String,
+         "shipper_id": pl.String, "consignee_id": pl.String, "notify_id": pl.String,
+         "carrier_code": pl.String, "commodity_hs": pl.String, "pol": pl.String,
+         "pod": pl.String, "transshipment_ports": pl.String, "booked_at": "time"},
+    ).unique(["container", "booking_ref"], keep="last")  # fmt: skip
+    p = TABLES["parties"]
+    parties = read(
+        conn,
+        select(p.c.party_id, p.c.registered_on, p.c.aeo_certified).where(p.c.org_id == org_id),
+        {"consignee_id": pl.String, "consignee_registered_on": "date",
+         "consignee_aeo": pl.Boolean},
+    ).unique("consignee_id", keep="last")  # fmt: skip
+    trips = (
+        trips.with_columns(pl.col("booking_ref").fill_null(""))
+        .join(manifest, on=["container", "booking_ref"], how="left")
+        .join(parties, on="consignee_id", how="left")
+        .with_columns(
+            pl.coalesce("origin", "pol").alias("origin"),
+            pl.coalesce("destination", "pod").alias("destination"),
+            pl.col("commodity_hs").str.slice(0, 4).alias("hs4"),
+        )
+        .sort("trip_id")
+    )
+    alerts = read(
+        conn,
+        select(Alert.id, Alert.trip_id, Alert.type, Alert.severity, Alert.at, Alert.explanation,
+               Alert.evidence).where(Alert.org_id == org_id),
+        {"alert_id": pl.Int64, "trip_id": pl.Int64, "type": pl.String, "severity": pl.Int64,
+         "at": "time", "explanation": pl.String, "evidence": pl.String},
+    )  # fmt: skip
+    stays = _stays(trips)
+    a, ps = TABLES["access"], TABLES["persons"]
+    access = read(
+        conn,
+        select(a.c.id, a.c.ts, a.c.badge_id, a.c.facility, a.c.zone, a.c.granted)
+        .where(a.c.org_id == org_id),
+        {"access_id": pl.Int64, "ts": "time", "badge_id": pl.String, "facility": pl.String,
+         "zone": pl.String, "granted": pl.Boolean},
+    )  # fmt: skip
+    persons = read(
+        conn,
+        select(ps.c.badge_id, ps.c.person_id, ps.c.vetting_status, ps.c.vetting_valid_until,
+               ps.c.employed_until, ps.c.authorised_zones).where(ps.c.org_id == org_id),
+        {"badge_id": pl.String, "person_id": pl.String, "vetting_status": pl.String,
+         "vetting_valid_until": "date", "employed_until": "date", "authorised_zones": pl.String},
+    ).unique("badge_id", keep="last")  # fmt: skip
+    access = access.join(persons, on="badge_id", how="left")
+    r = TABLES["releases"]
+    releases = read(
+        conn,
+        select(r.c.id, r.c.ts, r.c.container, r.c.action, r.c.actor_party_id, r.c.truck_plate)
+        .where(r.c.org_id == org_id),
+        {"release_id": pl.Int64, "ts": "time", "container": pl.String, "action": pl.String,
+         "actor_party_id": pl.String, "truck_plate": pl.String},
+    )  # fmt: skip
+    i = TABLES["inspections"]
+    inspections = read(
+        conn,
+        select(i.c.id, i.c.ts, i.c.container, i.c.booking_ref, i.c.result)
+        .where(i.c.org_id == org_id, i.c.ts <= now),
+        {"inspection_id": pl.Int64, "ts": "time", "container": pl.String,
+         "booking_ref": pl.String, "result": pl.String},
+    )  # fmt: skip
+    outcomes = _match_outcomes(trips, inspections)
+    seals = read(
+        conn,
+        select(TripSeal.trip_id, TripSeal.seal, TripSeal.event_id).where(TripSeal.org_id == org_id),
+        {"trip_id": pl.Int64, "seal": pl.String, "event_id": pl.Int64},
+    )
+    return Context(org_id, settings, now, trips, alerts, stays, access, releases, outcomes, seals)
+
+
+def _stays(trips: pl.DataFrame) -> pl.DataFrame:
+    """One row per stay: trip_id, role, facility, arrived, left, hours, first and last event."""
+    schema = pl.List(pl.List(pl.String))
+    exploded = (
+        trips.select("trip_id", pl.col("stays").str.json_decode(schema))
+        .explode("stays")
+        .drop_nulls("stays")
+    )
+    stays = exploded.select(
+        "trip_id",
+        pl.col("stays").list.get(0).alias("role"),
+        pl.col("stays").list.get(1).alias("facility"),
+        pl.col("stays").list.get(2).alias("arrived"),
+        pl.col("stays").list.get(3).alias("left"),
+        pl.col("stays").list.get(4).cast(pl.Int64).alias("first_event"),
+        pl.col("stays").list.get(5).cast(pl.Int64).alias("last_event"),
+    )
+    stays = _utc(stays, "arrived", "left")
+    return stays.with_columns(
+        ((pl.col("left") - pl.col("arrived")).dt.total_seconds() / 3600).alias("hours")
+    )
+
+
+def _match_outcomes(trips: pl.DataFrame, inspections: pl.DataFrame) -> pl.DataFrame:
+    """Each inspection on the trip it inspected: by container and booking, else by container
+    and the trip whose span (plus a week) covers it."""
+    keyed = inspections.join(
+        trips.select("trip_id", "container", "booking_ref"),
+        on=["container", "booking_ref"],
+        how="left",
+    )
+    found = keyed.filter(pl.col("trip_id").is_not_null())
+    loose = keyed.filter(pl.col("trip_id").is_null()).drop("trip_id")
+    if loose.height:
+        spans = trips.select("trip_id", "container", "started_at", "ended_at")
+        near = (
+            loose.join(spans, on="container", how="inner")
+            .filter(
+                (pl.col("ts") >= pl.col("started_at"))
+                & (pl.col("ts") <= pl.col("ended_at") + pl.duration(days=7))
+            )
+            .sort("ts")
+            .unique("inspection_id", keep="first")
+            .select(found.columns)
+        )
+        found = pl.concat([found, near])
+    return found.select(
+        "trip_id", "inspection_id", "ts", "result",
+        (pl.col("result") == "SEIZURE").alias("seized"),
+    )  # fmt: skip

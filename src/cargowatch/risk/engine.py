@@ -1,0 +1,258 @@
+"""The risk engine: evaluates every rule over an organisation's trips, adds the learned layer,
+fuses a score 0-100 per trip with its top reasons, and stores assessments and findings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import msgspec
+import polars as pl
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.orm import Session
+
+from cargowatch.custody.models import Trip
+from cargowatch.db.base import sqlite_timestamp
+from cargowatch.db.bulk import bulk_insert
+from cargowatch.risk import rules as _builtin  # noqa: F401  (registers the built-in rules)
+from cargowatch.risk.context import Context, load_context
+from cargowatch.risk.learned import Fitted, features, fit
+from cargowatch.risk.models import Assessment, RiskFinding, RiskModel
+from cargowatch.risk.rules.base import FINDING_SCHEMA, RULES
+from cargowatch.risk.settings import RiskSettings, risk_settings
+
+ASSESSMENTS = cast(Table, Assessment.__table__)
+FINDINGS = cast(Table, RiskFinding.__table__)
+
+
+def findings_of(ctx: Context, only: Iterable[str] | None = None) -> pl.DataFrame:
+    """Every registered rule's findings, weighted (settings.weights), with family and version."""
+    parts = []
+    weights = ctx.settings.weights
+    for slug, rule_cls in RULES:
+        if only is not None and slug not in only:
+            continue
+        rule = rule_cls()
+        found = rule.evaluate(ctx)
+        if found.height == 0:
+            continue
+        found = found.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+        weight = pl.col("rule").replace_strict(weights, default=weights.get(slug, 1.0),
+                                               return_dtype=pl.Float64)  # fmt: skip
+        parts.append(
+            found.with_columns(
+                (pl.col("score") * weight).clip(0.0, 1.0).alias("score"),
+                pl.lit(rule.family).alias("family"),
+                pl.lit(rule.version).alias("rule_version"),
+            ).filter(pl.col("score") > 0)
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={**FINDING_SCHEMA, "family": pl.String, "rule_version": pl.Int32}
+        )
+    return pl.concat(parts)
+
+
+def fuse(findings: pl.DataFrame) -> pl.DataFrame:
+    """trip_id -> rules: the chance at least one finding is right, if each were independent."""
+    return findings.group_by("trip_id").agg((1 - (1 - pl.col("score")).product()).alias("rules"))
+
+
+def latest_model(session: Session, org_id: int) -> tuple[RiskModel, Fitted] | None:
+    """The organisation's newest trained model."""
+    row = session.scalar(
+        select(RiskModel).where(RiskModel.org_id == org_id).order_by(RiskModel.version.desc())
+    )
+    if row is None:
+        return None
+    return row, Fitted.load(row.blob, json.loads(row.metrics))
+
+
+def train(
+    session: Session,
+    *,
+    org_id: int,
+    trained_by: str,
+    now: datetime | None = None,
+    settings: RiskSettings | None = None,
+) -> RiskModel:
+    """Fit and store a new model version on the organisation's trips and outcomes so far."""
+    s = settings or risk_settings()
+    ctx = load_context(session.connection(), org_id, s, now or datetime.now(UTC))
+    frame = features(ctx, findings_of(ctx))
+    labels = ctx.outcomes.group_by("trip_id").agg(pl.col("seized").max())
+    fitted = fit(frame, labels, s.min_positives)
+    version = int(
+        session.scalar(select(func.max(RiskModel.version)).where(RiskModel.org_id == org_id)) or 0
+    )
+    row = RiskModel(
+        org_id=org_id,
+        version=version + 1,
+        trained_at=datetime.now(UTC),
+        trained_by=trained_by,
+        features=json.dumps(fitted.metrics["features"]),
+        metrics=json.dumps(fitted.metrics),
+        blob=fitted.dump(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def score(
+    session: Session,
+    *,
+    org_id: int,
+    trip_ids: Iterable[int] | None = None,
+    missing_only: bool = False,
+    now: datetime | None = None,
+    settings: RiskSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Score trips (all, the given ones, or those without a score) and store the results.
+
+    Norms need the whole population, so every trip is evaluated; only the asked ones are
+    written. Without a trained model, an anomaly-only model is trained and stored first."""
+    s = settings or risk_settings()
+    now = now or datetime.now(UTC)
+    step = progress or (lambda _: None)
+    step("reading trips, alerts, registers")
+    ctx = load_context(session.connection(), org_id, s, now)
+    step("evaluating rules")
+    findings = findings_of(ctx)
+    frame = features(ctx, findings)
+    step("applying the learned layer")
+    model = latest_model(session, org_id)
+    if model is None:
+        row = train(session, org_id=org_id, trained_by="cargowatch (first scoring)", now=now,
+                    settings=s)  # fmt: skip
+        model = row, Fitted.load(row.blob, json.loads(row.metrics))
+    model_row, fitted = model
+    learned = frame.select("trip_id", "lane").with_columns(
+        fitted.anomaly_rank(frame).alias("anomaly")
+    )
+    p = fitted.probability(frame)
+    learned = learned.with_columns(
+        (p if p is not None else pl.lit(None, pl.Float64)).alias("learned")
+    )
+    top = s.anomaly_top_share
+    fused = (
+        learned.join(fuse(findings), on="trip_id", how="left")
+        .with_columns(
+            pl.col("rules").fill_null(0.0),
+            (s.anomaly_weight * ((pl.col("anomaly") - (1 - top)) / top).clip(0.0, 1.0))
+            .alias("anomaly_part"),
+            (s.learned_weight * pl.col("learned").fill_null(0.0)).alias("learned_part"),
+        )
+        .with_columns(
+            (100 * (1 - (1 - pl.col("rules")) * (1 - pl.col("anomaly_part"))
+                    * (1 - pl.col("learned_part")))).round(2).alias("score")
+        )
+    )  # fmt: skip
+    if trip_ids is not None:
+        wanted = pl.Series("trip_id", sorted(set(trip_ids)), dtype=pl.Int64)
+        fused = fused.filter(pl.col("trip_id").is_in(wanted.implode()))
+    if missing_only:
+        done = set(session.scalars(select(Assessment.trip_id).where(Assessment.org_id == org_id)))
+        fused = fused.filter(~pl.col("trip_id").is_in(list(done)))
+    step(f"writing {fused.height:,} scores")
+    _write(session, org_id, fused, findings, model_row.version, s, now)
+    return fused.height
+
+
+def _learned_reasons(fused: pl.DataFrame, version: int) -> pl.DataFrame:
+    """Reasons for the anomaly and supervised parts, where they count."""
+    cite = json.dumps({"models": [version]})
+    anomaly = fused.filter(pl.col("anomaly_part") >= 0.02).select(
+        "trip_id",
+        pl.lit("lane-anomaly").alias("rule"),
+        pl.col("anomaly_part").alias("score"),
+        pl.format("Unusual among the trips on the lane {} (more than {}% of them), by the "
+                  "anomaly model v{}.", "lane", (pl.col("anomaly") * 100).round(1),
+                  pl.lit(version)).alias("reason"),
+        pl.lit(cite).alias("evidence"),
+        pl.lit("learned").alias("family"),
+        pl.lit(version).alias("rule_version"),
+    )  # fmt: skip
+    learned = fused.filter(pl.col("learned_part") >= 0.05).select(
+        "trip_id",
+        pl.lit("resembles-seizures").alias("rule"),
+        pl.col("learned_part").alias("score"),
+        pl.format("Resembles the trips where seizures were made (model v{}, probability {}).",
+                  pl.lit(version), pl.col("learned").round(2)).alias("reason"),
+        pl.lit(cite).alias("evidence"),
+        pl.lit("learned").alias("family"),
+        pl.lit(version).alias("rule_version"),
+    )  # fmt: skip
+    return pl.concat([anomaly, learned]).cast({"rule_version": pl.Int32})
+
+
+def _write(
+    session: Session,
+    org_id: int,
+    fused: pl.DataFrame,
+    findings: pl.DataFrame,
+    version: int,
+    s: RiskSettings,
+    now: datetime,
+) -> None:
+    ids = fused["trip_id"].to_list()
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        session.execute(delete(RiskFinding).where(RiskFinding.trip_id.in_(part)))
+        session.execute(delete(Assessment).where(Assessment.trip_id.in_(part)))
+    chosen = pl.concat(
+        [findings.cast({"rule_version": pl.Int32}), _learned_reasons(fused, version)]
+    ).join(fused.select("trip_id"), on="trip_id", how="semi")
+    reasons = (
+        chosen.sort("score", descending=True)
+        .group_by("trip_id", maintain_order=True)
+        .head(s.reasons_kept)
+        .group_by("trip_id")
+        .agg(
+            pl.struct("rule", pl.col("score").round(4), "reason", "evidence").alias("top")
+        )
+    )  # fmt: skip
+    rows = fused.join(reasons, on="trip_id", how="left")
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stamp: Any = sqlite_timestamp(now) if sqlite else now
+    encode = msgspec.json.encode
+
+    def top(items: list[dict[str, Any]] | None) -> str:
+        out = [
+            {"rule": i["rule"], "score": i["score"], "reason": i["reason"],
+             "evidence": msgspec.json.decode(i["evidence"])}
+            for i in sorted(items or [], key=lambda i: -i["score"])
+        ]  # fmt: skip
+        return encode(out).decode()
+
+    bulk_insert(
+        session,
+        ASSESSMENTS,
+        ("org_id", "trip_id", "score", "rules", "anomaly", "learned", "model_version", "reasons",
+         "scored_at"),
+        (
+            (org_id, r["trip_id"], r["score"], round(r["rules"], 4), round(r["anomaly"], 4),
+             None if r["learned"] is None else round(r["learned"], 4), version, top(r["top"]),
+             stamp)
+            for r in rows.iter_rows(named=True)
+        ),
+    )  # fmt: skip
+    bulk_insert(
+        session,
+        FINDINGS,
+        ("org_id", "trip_id", "rule", "family", "rule_version", "score", "reason", "evidence"),
+        chosen.select(pl.lit(org_id), "trip_id", "rule", "family", "rule_version",
+                      pl.col("score").round(4), "reason", "evidence").iter_rows(),
+    )  # fmt: skip
+
+
+def trips_without_score(session: Session, org_id: int) -> int:
+    """How many of the organisation's trips have no current score."""
+    scored = select(Assessment.trip_id).where(Assessment.org_id == org_id)
+    return int(
+        session.scalar(select(func.count()).where(Trip.org_id == org_id, Trip.id.not_in(scored)))
+        or 0
+    )

@@ -1,0 +1,102 @@
+"""Rules over the custody engine's alerts: seals, doors and telemetry, gaps, releases, clones.
+
+Each alert type becomes a finding named after it; a trip with several alerts of one type gets
+one finding, as strong as the most severe, citing every one of them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import polars as pl
+
+from cargowatch.risk.context import Context
+from cargowatch.risk.rules.base import RiskRule, empty, register
+
+
+class AlertRule(RiskRule):
+    """Findings from custody alerts of some types (their severity sets the score)."""
+
+    types: ClassVar[tuple[str, ...]]
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """One finding per trip and alert type of this family."""
+        alerts = ctx.alerts.filter(pl.col("type").is_in(self.types))
+        if alerts.height == 0:
+            return empty()
+        severity = {int(k): v for k, v in ctx.settings.severity_scores.items()}
+        grouped = (
+            alerts.sort(["severity", "alert_id"], descending=[True, False])
+            .group_by("trip_id", "type", maintain_order=True)
+            .agg(
+                pl.col("severity").first(),
+                pl.col("explanation").first(),
+                pl.col("evidence").first(),
+                pl.col("alert_id").sort().alias("ids"),
+            )
+        )
+        more = pl.col("ids").list.len() - 1
+        inner = pl.col("evidence").str.strip_chars().str.slice(1)  # the alert's own ids
+        return grouped.select(
+            "trip_id",
+            pl.col("type").alias("rule"),
+            pl.col("severity").replace_strict(severity, default=0.0, return_dtype=pl.Float64)
+            .alias("score"),
+            pl.when(more > 0)
+            .then(pl.format("{} (and {} more like it)", pl.col("explanation"), more))
+            .otherwise(pl.col("explanation"))
+            .alias("reason"),
+            pl.concat_str(
+                pl.lit('{"alerts":['),
+                pl.col("ids").cast(pl.List(pl.String)).list.join(","),
+                pl.lit("]"),
+                pl.when(inner.str.len_chars() > 1).then(pl.lit(",")).otherwise(pl.lit("")),
+                inner,
+            ).alias("evidence"),
+        )  # fmt: skip
+
+
+@register
+class SealIntegrity(AlertRule):
+    slug = "seal-integrity"
+    family = "seal"
+    types = ("seal-mismatch", "seal-changed", "reseal-without-inspection", "seal-removed",
+             "seal-typo")  # fmt: skip
+    findings = types
+    summary = "Seals that differ from the declared ones, change between hand-overs or are cut."
+
+
+@register
+class DoorTelemetry(AlertRule):
+    slug = "door-telemetry"
+    family = "telemetry"
+    types = ("door-opened-outside-site", "door-opened-unplanned", "unplanned-stop", "shock")
+    findings = types
+    summary = "Door, light and e-seal openings off site or unplanned; stops on inland legs."
+
+
+@register
+class CustodyGaps(AlertRule):
+    slug = "custody-gaps"
+    family = "gaps"
+    types = ("custody-gap", "long-dwell")
+    findings = types
+    summary = "No one reported the container for longer than the leg allows; long dwell."
+
+
+@register
+class ReleaseIntegrity(AlertRule):
+    slug = "release-integrity"
+    family = "release"
+    types = ("release-collected-by-unauthorised-party", "release-modified-by-unusual-actor",
+             "pickup-attempt-after-collection", "quick-pickup")  # fmt: skip
+    findings = types
+    summary = "Collection without the release right, unusual changes, attempts after collection."
+
+
+@register
+class Cloned(AlertRule):
+    slug = "cloned"
+    family = "cloned"
+    types = ("cloned-container-number", "cloned-seal", "invalid-container-number")
+    findings = types
+    summary = "The same container number or seal number on two trips at once."

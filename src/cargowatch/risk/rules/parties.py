@@ -1,0 +1,87 @@
+"""Parties: who receives the cargo, how long they have existed, and whether they have traded
+on this lane before (front companies are new, uncertified and trade once)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cargowatch.risk.context import Context
+from cargowatch.risk.rules.base import RiskRule, evidence, register
+
+
+def _proof() -> pl.Expr:
+    return (
+        pl.when(pl.col("manifest_id").is_not_null())
+        .then(evidence(parties=pl.concat_list("consignee_id"),
+                       manifest=pl.concat_list("manifest_id")))
+        .otherwise(evidence(parties=pl.concat_list("consignee_id")))
+    )  # fmt: skip
+
+
+@register
+class Consignee(RiskRule):
+    """The consignee's record and history."""
+
+    slug = "consignee"
+    family = "parties"
+    findings = ("recently-registered-consignee", "consignee-not-aeo", "first-trade-on-lane",
+                "notify-is-consignee")  # fmt: skip
+    summary = "A consignee registered lately, without AEO, trading on the lane for the first time."
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """Up to four findings per trip about its consignee."""
+        s = ctx.settings
+        trips = ctx.trips.filter(pl.col("consignee_id").is_not_null()).with_columns(
+            pl.coalesce("booked_at", "started_at").alias("when")
+        )
+        age = (pl.col("when").dt.date() - pl.col("consignee_registered_on")).dt.total_days()
+        recent = trips.filter(age < s.recent_registration_days).select(
+            "trip_id",
+            pl.lit("recently-registered-consignee").alias("rule"),
+            (s.recent_registration_score
+             * (1 - age.clip(lower_bound=0) / s.recent_registration_days / 2)).alias("score"),
+            pl.format("Consignee {} was registered on {}, {} days before this shipment.",
+                      "consignee_id", "consignee_registered_on", age).alias("reason"),
+            _proof().alias("evidence"),
+        )  # fmt: skip
+        not_aeo = trips.filter(pl.col("consignee_aeo").not_()).select(
+            "trip_id",
+            pl.lit("consignee-not-aeo").alias("rule"),
+            pl.lit(s.not_aeo_score).alias("score"),
+            pl.format("Consignee {} is not an Authorised Economic Operator.", "consignee_id")
+            .alias("reason"),
+            _proof().alias("evidence"),
+        )  # fmt: skip
+        history_from = trips["when"].min()
+        lane = pl.concat_str(
+            pl.col("origin").str.slice(0, 2), pl.col("destination").str.slice(0, 2),
+            separator=">",
+        )  # fmt: skip
+        first = (
+            trips.drop_nulls(["origin", "destination"])
+            .with_columns(lane.alias("lane"))
+            .sort("when", "trip_id")
+            .with_columns(pl.col("trip_id").first().over("consignee_id", "lane").alias("first"))
+            .filter(
+                (pl.col("trip_id") == pl.col("first"))
+                & (pl.col("when") >= pl.lit(history_from)
+                   + pl.duration(days=s.first_trade_history_days))
+            )
+            .select(
+                "trip_id",
+                pl.lit("first-trade-on-lane").alias("rule"),
+                pl.lit(s.first_trade_score).alias("score"),
+                pl.format("First shipment to consignee {} on the lane {}.", "consignee_id",
+                          "lane").alias("reason"),
+                _proof().alias("evidence"),
+            )
+        )  # fmt: skip
+        notify = trips.filter(pl.col("notify_id") == pl.col("consignee_id")).select(
+            "trip_id",
+            pl.lit("notify-is-consignee").alias("rule"),
+            pl.lit(s.notify_is_consignee_score).alias("score"),
+            pl.format("The notify party is the consignee {} itself.", "consignee_id")
+            .alias("reason"),
+            _proof().alias("evidence"),
+        )  # fmt: skip
+        return pl.concat([recent, not_aeo, first, notify])
