@@ -15,6 +15,7 @@ from cargowatch.events.router import router as events_router
 from cargowatch.exceptions import CargowatchError, NotAuthenticated
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.registers.router import router as registers_router
+from cargowatch.risk.router import router as risk_router
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth_router)
     app.include_router(registers_router)
     app.include_router(custody_router)
+    app.include_router(risk_router)
     return app

@@ -72,6 +72,7 @@ def _register() -> None:
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
     from cargowatch.registers.cli import register as register_registers
+    from cargowatch.risk.cli import register as register_risk
     from cargowatch.simulate.cli import register as register_simulate
     from cargowatch.telemetry.cli import register as register_telemetry
 
@@ -83,6 +84,7 @@ def _register() -> None:
     register_registers(app)
     register_simulate(app)
     register_custody(app)
+    register_risk(app)
 
 
 _register()

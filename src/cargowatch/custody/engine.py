@@ -848,8 +848,14 @@ def build(
     trips of the organisation. progress(done, total) is told the containers done so far."""
     s = settings or custody_settings()
     checked_seals: set[str] | None = None
+    # trips keep their id across rebuilds (links, scores and outcomes point at them): the
+    # trips rebuilt are updated, new ones inserted, and those no longer found deleted
+    existing: dict[str, int] = {}
     if containers is None:
-        for model in (Alert, TripSeal, Trip):
+        existing = dict(
+            session.execute(select(Trip.trip_key, Trip.id).where(Trip.org_id == org_id)).all()
+        )
+        for model in (Alert, TripSeal):
             session.execute(delete(model).where(model.org_id == org_id))
         boxes: list[str] = list(
             session.scalars(
@@ -868,38 +874,44 @@ def build(
         boxes = sorted(set(containers))
         checked_seals = set()
         for chunk in _chunks(boxes, FEW_CONTAINERS):
-            stale_ids = list(
-                session.scalars(
-                    select(Trip.id).where(Trip.org_id == org_id, Trip.container.in_(chunk))
+            stale = session.execute(
+                select(Trip.trip_key, Trip.id).where(
+                    Trip.org_id == org_id, Trip.container.in_(chunk)
                 )
-            )
-            for part in _chunks(stale_ids, FEW_CONTAINERS):
+            ).all()
+            existing.update(stale)
+            for part in _chunks([trip_id for _, trip_id in stale], FEW_CONTAINERS):
                 checked_seals.update(
                     session.scalars(select(TripSeal.seal).where(TripSeal.trip_id.in_(part)))
                 )
                 for model in (Alert, TripSeal):
                     session.execute(delete(model).where(model.trip_id.in_(part)))
-                session.execute(delete(Trip).where(Trip.id.in_(part)))
         parts = (
             load(session, org_id, containers=chunk) for chunk in _chunks(boxes, FEW_CONTAINERS)
         )
         size = FEW_CONTAINERS
     n_trips = n_alerts = 0
     for done, inputs in enumerate(parts, start=1):
-        trips, found, seals = _build_part(session, org_id, inputs, s)
+        trips, found, seals = _build_part(session, org_id, inputs, s, existing)
         n_trips, n_alerts = n_trips + trips, n_alerts + found
         if checked_seals is not None:
             checked_seals |= seals
         if progress is not None:
             progress(min(done * size, len(boxes)), len(boxes))
+    gone = sorted(existing.values())  # trips whose events are all retracted or re-keyed
+    for part in _chunks(gone, FEW_CONTAINERS):
+        session.execute(delete(Trip).where(Trip.id.in_(part)))
     n_alerts += _cloned_seals(session, org_id, checked_seals)
     return n_trips, n_alerts
 
 
 def _build_part(
-    session: Session, org_id: int, inputs: Inputs, s: CustodySettings
+    session: Session, org_id: int, inputs: Inputs, s: CustodySettings, existing: dict[str, int]
 ) -> tuple[int, int, set[str]]:
-    """Build and store the trips of the containers in inputs; returns (trips, alerts, seals)."""
+    """Build and store the trips of the containers in inputs; returns (trips, alerts, seals).
+
+    existing: trip key -> id of the stored trips; those rebuilt here are updated in place and
+    taken out of it."""
     trips = [
         ((box, booking), rows)
         for box, rows_all in inputs.events.items()
@@ -932,16 +944,27 @@ def _build_part(
         findings.append(found)
     if not made:
         return 0, 0, set()
-    # plain executemany, then the ids back by key: SQLite's RETURNING would go row by row here
-    session.execute(insert(TRIPS), made)
-    boxes = [m["container"] for m in made]
-    key_ids = dict(
-        session.execute(
-            select(Trip.trip_key, Trip.id).where(
-                Trip.org_id == org_id, Trip.container.between(min(boxes), max(boxes))
-            )
-        ).all()
-    )
+    kept, fresh = [], []
+    for m in made:
+        trip_id = existing.pop(m["trip_key"], None)
+        if trip_id is None:
+            fresh.append(m)
+        else:
+            kept.append({**m, "id": trip_id})
+    if kept:
+        session.execute(update(Trip), kept)  # bulk UPDATE by primary key
+    key_ids = {k["trip_key"]: k["id"] for k in kept}
+    if fresh:
+        # plain executemany, then the ids back by key: SQLite's RETURNING goes row by row here
+        session.execute(insert(TRIPS), fresh)
+        boxes = [m["container"] for m in fresh]
+        key_ids.update(
+            session.execute(
+                select(Trip.trip_key, Trip.id).where(
+                    Trip.org_id == org_id, Trip.container.between(min(boxes), max(boxes))
+                )
+            ).all()
+        )
     ids = [key_ids[m["trip_key"]] for m in made]
     rows_out = [
         _alert_row(org_id, trip_id, f)

@@ -75,16 +75,16 @@ def touched_by_run(engine: Engine, org_id: int, run_id: int) -> set[str]:
     return boxes
 
 
-def update_after_run(*, principal: Principal, run_id: int, engine: Engine | None = None) -> int:
-    """Rebuild the trips of the containers a run touched; returns how many containers."""
+def update_after_run(
+    *, principal: Principal, run_id: int, engine: Engine | None = None
+) -> set[str] | None:
+    """Rebuild the trips of the containers a run touched; returns them (None: it touched so
+    many that everything was rebuilt)."""
     engine = engine or get_engine()
     boxes = touched_by_run(engine, principal.org_id, run_id)
     if not boxes:
-        return 0
+        return boxes
+    full = len(boxes) > FULL_REBUILD_ABOVE
     with unit_of_work(engine) as session:
-        build(
-            session,
-            org_id=principal.org_id,
-            containers=None if len(boxes) > FULL_REBUILD_ABOVE else boxes,
-        )
-    return len(boxes)
+        build(session, org_id=principal.org_id, containers=None if full else boxes)
+    return None if full else boxes

@@ -85,9 +85,13 @@ def _drop_deferrable_indexes(session: Session) -> None:
 
 
 def _custody(principal: Principal, run_id: int, engine: Engine) -> None:
+    """Rebuild the trips the run touched, then rescore them."""
     from cargowatch.custody.flows import update_after_run
+    from cargowatch.risk.flows import update_after_ingest
 
-    update_after_run(principal=principal, run_id=run_id, engine=engine)
+    boxes = update_after_run(principal=principal, run_id=run_id, engine=engine)
+    if boxes is None or boxes:
+        update_after_ingest(principal=principal, containers=boxes, engine=engine)
 
 
 def ingest_paths(
@@ -100,7 +104,7 @@ def ingest_paths(
     update_custody: bool = True,
 ) -> tuple[IngestRun, Counts]:
     """Ingest files and folders as one run; each file is committed on its own. The trips of the
-    containers it touched are rebuilt after it (update_custody)."""
+    containers it touched are rebuilt and rescored after it (update_custody)."""
     engine = engine or get_engine()
     files = sorted(expand_paths(paths), key=_rank)  # stable: the given order within a rank
     if not files:

@@ -50,14 +50,12 @@ def _dates(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
-def read(
-    conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any]
-) -> pl.DataFrame:
+def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
     """A query as a frame with the given column types (kept even when no row comes back)."""
     rows = conn.execute(stmt).all()
     if not rows:
-        return pl.DataFrame(schema={k: (pl.String if v in ("time", "date") else v)
-                                    for k, v in schema.items()})  # fmt: skip
+        kinds: dict[str, Any] = {"time": UTC_TIME, "date": pl.Date}
+        return pl.DataFrame(schema={k: kinds.get(v, v) for k, v in schema.items()})
     frame = pl.DataFrame(rows, schema=list(schema), orient="row", infer_schema_length=None)
     casts = {k: v for k, v in schema.items() if v not in ("time", "date")}
     frame = frame.with_columns(pl.col(k).cast(v, strict=False) for k, v in casts.items())
@@ -86,32 +84,73 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
     """Read every source risk rules use for an organisation."""
     trips = read(
         conn,
-        select(Trip.id, Trip.trip_key, Trip.container, Trip.booking_ref, Trip.started_at,
-               Trip.ended_at, Trip.origin, Trip.destination, Trip.events, Trip.stays,
-               Trip.inland_hours, Trip.delivery_hours).where(Trip.org_id == org_id),
-        {"trip_id": pl.Int64, "trip_key": pl.String, "container": pl.String,
-         "booking_ref": pl.String, "started_at": "time", "ended_at": "time", "origin": pl.String,
-         "destination": pl.String, "events": pl.Int64, "stays": pl.String,
-         "inland_hours": pl.Float64, "delivery_hours": pl.Float64},
-    )  # fmt: skip
+        select(
+            Trip.id,
+            Trip.trip_key,
+            Trip.container,
+            Trip.booking_ref,
+            Trip.started_at,
+            Trip.ended_at,
+            Trip.origin,
+            Trip.destination,
+            Trip.events,
+            Trip.stays,
+            Trip.inland_hours,
+            Trip.delivery_hours,
+        ).where(Trip.org_id == org_id),
+        {
+            "trip_id": pl.Int64,
+            "trip_key": pl.String,
+            "container": pl.String,
+            "booking_ref": pl.String,
+            "started_at": "time",
+            "ended_at": "time",
+            "origin": pl.String,
+            "destination": pl.String,
+            "events": pl.Int64,
+            "stays": pl.String,
+            "inland_hours": pl.Float64,
+            "delivery_hours": pl.Float64,
+        },
+    )
     m = TABLES["manifest"]
     manifest = read(
         conn,
-        select(m.c.id, m.c.container, m.c.booking_ref, m.c.shipper_id, m.c.consignee_id,
-               m.c.notify_id, m.c.carrier_code, m.c.commodity_hs, m.c.pol, m.c.pod,
-               m.c.transshipment_ports, m.c.booked_at).where(m.c.org_id == org_id),
-        {"manifest_id": pl.Int64, "container": pl.String, "booking_ref": pl.String,
-         "shipper_id": pl.String, "consignee_id": pl.String, "notify_id": pl.String,
-         "carrier_code": pl.String, "commodity_hs": pl.String, "pol": pl.String,
-         "pod": pl.String, "transshipment_ports": pl.String, "booked_at": "time"},
-    ).unique(["container", "booking_ref"], keep="last")  # fmt: skip
+        select(
+            m.c.id,
+            m.c.container,
+            m.c.booking_ref,
+            m.c.shipper_id,
+            m.c.consignee_id,
+            m.c.notify_id,
+            m.c.carrier_code,
+            m.c.commodity_hs,
+            m.c.pol,
+            m.c.pod,
+            m.c.transshipment_ports,
+            m.c.booked_at,
+        ).where(m.c.org_id == org_id),
+        {
+            "manifest_id": pl.Int64,
+            "container": pl.String,
+            "booking_ref": pl.String,
+            "shipper_id": pl.String,
+            "consignee_id": pl.String,
+            "notify_id": pl.String,
+            "carrier_code": pl.String,
+            "commodity_hs": pl.String,
+            "pol": pl.String,
+            "pod": pl.String,
+            "transshipment_ports": pl.String,
+            "booked_at": "time",
+        },
+    ).unique(["container", "booking_ref"], keep="last")
     p = TABLES["parties"]
     parties = read(
         conn,
         select(p.c.party_id, p.c.registered_on, p.c.aeo_certified).where(p.c.org_id == org_id),
-        {"consignee_id": pl.String, "consignee_registered_on": "date",
-         "consignee_aeo": pl.Boolean},
-    ).unique("consignee_id", keep="last")  # fmt: skip
+        {"consignee_id": pl.String, "consignee_registered_on": "date", "consignee_aeo": pl.Boolean},
+    ).unique("consignee_id", keep="last")
     trips = (
         trips.with_columns(pl.col("booking_ref").fill_null(""))
         .join(manifest, on=["container", "booking_ref"], how="left")
@@ -125,44 +164,90 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
     )
     alerts = read(
         conn,
-        select(Alert.id, Alert.trip_id, Alert.type, Alert.severity, Alert.at, Alert.explanation,
-               Alert.evidence).where(Alert.org_id == org_id),
-        {"alert_id": pl.Int64, "trip_id": pl.Int64, "type": pl.String, "severity": pl.Int64,
-         "at": "time", "explanation": pl.String, "evidence": pl.String},
-    )  # fmt: skip
+        select(
+            Alert.id,
+            Alert.trip_id,
+            Alert.type,
+            Alert.severity,
+            Alert.at,
+            Alert.explanation,
+            Alert.evidence,
+        ).where(Alert.org_id == org_id),
+        {
+            "alert_id": pl.Int64,
+            "trip_id": pl.Int64,
+            "type": pl.String,
+            "severity": pl.Int64,
+            "at": "time",
+            "explanation": pl.String,
+            "evidence": pl.String,
+        },
+    )
     stays = _stays(trips)
     a, ps = TABLES["access"], TABLES["persons"]
     access = read(
         conn,
-        select(a.c.id, a.c.ts, a.c.badge_id, a.c.facility, a.c.zone, a.c.granted)
-        .where(a.c.org_id == org_id),
-        {"access_id": pl.Int64, "ts": "time", "badge_id": pl.String, "facility": pl.String,
-         "zone": pl.String, "granted": pl.Boolean},
-    )  # fmt: skip
+        select(a.c.id, a.c.ts, a.c.badge_id, a.c.facility, a.c.zone, a.c.granted).where(
+            a.c.org_id == org_id
+        ),
+        {
+            "access_id": pl.Int64,
+            "ts": "time",
+            "badge_id": pl.String,
+            "facility": pl.String,
+            "zone": pl.String,
+            "granted": pl.Boolean,
+        },
+    )
     persons = read(
         conn,
-        select(ps.c.badge_id, ps.c.person_id, ps.c.vetting_status, ps.c.vetting_valid_until,
-               ps.c.employed_until, ps.c.authorised_zones).where(ps.c.org_id == org_id),
-        {"badge_id": pl.String, "person_id": pl.String, "vetting_status": pl.String,
-         "vetting_valid_until": "date", "employed_until": "date", "authorised_zones": pl.String},
-    ).unique("badge_id", keep="last")  # fmt: skip
+        select(
+            ps.c.badge_id,
+            ps.c.person_id,
+            ps.c.vetting_status,
+            ps.c.vetting_valid_until,
+            ps.c.employed_until,
+            ps.c.authorised_zones,
+        ).where(ps.c.org_id == org_id),
+        {
+            "badge_id": pl.String,
+            "person_id": pl.String,
+            "vetting_status": pl.String,
+            "vetting_valid_until": "date",
+            "employed_until": "date",
+            "authorised_zones": pl.String,
+        },
+    ).unique("badge_id", keep="last")
     access = access.join(persons, on="badge_id", how="left")
     r = TABLES["releases"]
     releases = read(
         conn,
-        select(r.c.id, r.c.ts, r.c.container, r.c.action, r.c.actor_party_id, r.c.truck_plate)
-        .where(r.c.org_id == org_id),
-        {"release_id": pl.Int64, "ts": "time", "container": pl.String, "action": pl.String,
-         "actor_party_id": pl.String, "truck_plate": pl.String},
-    )  # fmt: skip
+        select(
+            r.c.id, r.c.ts, r.c.container, r.c.action, r.c.actor_party_id, r.c.truck_plate
+        ).where(r.c.org_id == org_id),
+        {
+            "release_id": pl.Int64,
+            "ts": "time",
+            "container": pl.String,
+            "action": pl.String,
+            "actor_party_id": pl.String,
+            "truck_plate": pl.String,
+        },
+    )
     i = TABLES["inspections"]
     inspections = read(
         conn,
-        select(i.c.id, i.c.ts, i.c.container, i.c.booking_ref, i.c.result)
-        .where(i.c.org_id == org_id, i.c.ts <= now),
-        {"inspection_id": pl.Int64, "ts": "time", "container": pl.String,
-         "booking_ref": pl.String, "result": pl.String},
-    )  # fmt: skip
+        select(i.c.id, i.c.ts, i.c.container, i.c.booking_ref, i.c.result).where(
+            i.c.org_id == org_id, i.c.ts <= now
+        ),
+        {
+            "inspection_id": pl.Int64,
+            "ts": "time",
+            "container": pl.String,
+            "booking_ref": pl.String,
+            "result": pl.String,
+        },
+    )
     outcomes = _match_outcomes(trips, inspections)
     seals = read(
         conn,
@@ -219,6 +304,9 @@ def _match_outcomes(trips: pl.DataFrame, inspections: pl.DataFrame) -> pl.DataFr
         )
         found = pl.concat([found, near])
     return found.select(
-        "trip_id", "inspection_id", "ts", "result",
+        "trip_id",
+        "inspection_id",
+        "ts",
+        "result",
         (pl.col("result") == "SEIZURE").alias("seized"),
-    )  # fmt: skip
+    )

@@ -39,8 +39,9 @@ def findings_of(ctx: Context, only: Iterable[str] | None = None) -> pl.DataFrame
         if found.height == 0:
             continue
         found = found.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
-        weight = pl.col("rule").replace_strict(weights, default=weights.get(slug, 1.0),
-                                               return_dtype=pl.Float64)  # fmt: skip
+        weight = pl.col("rule").replace_strict(
+            weights, default=weights.get(slug, 1.0), return_dtype=pl.Float64
+        )
         parts.append(
             found.with_columns(
                 (pl.col("score") * weight).clip(0.0, 1.0).alias("score"),
@@ -126,8 +127,9 @@ def score(
     step("applying the learned layer")
     model = latest_model(session, org_id)
     if model is None:
-        row = train(session, org_id=org_id, trained_by="cargowatch (first scoring)", now=now,
-                    settings=s)  # fmt: skip
+        row = train(
+            session, org_id=org_id, trained_by="cargowatch (first scoring)", now=now, settings=s
+        )
         model = row, Fitted.load(row.blob, json.loads(row.metrics))
     model_row, fitted = model
     learned = frame.select("trip_id", "lane").with_columns(
@@ -142,15 +144,25 @@ def score(
         learned.join(fuse(findings), on="trip_id", how="left")
         .with_columns(
             pl.col("rules").fill_null(0.0),
-            (s.anomaly_weight * ((pl.col("anomaly") - (1 - top)) / top).clip(0.0, 1.0))
-            .alias("anomaly_part"),
+            (s.anomaly_weight * ((pl.col("anomaly") - (1 - top)) / top).clip(0.0, 1.0)).alias(
+                "anomaly_part"
+            ),
             (s.learned_weight * pl.col("learned").fill_null(0.0)).alias("learned_part"),
         )
         .with_columns(
-            (100 * (1 - (1 - pl.col("rules")) * (1 - pl.col("anomaly_part"))
-                    * (1 - pl.col("learned_part")))).round(2).alias("score")
+            (
+                100
+                * (
+                    1
+                    - (1 - pl.col("rules"))
+                    * (1 - pl.col("anomaly_part"))
+                    * (1 - pl.col("learned_part"))
+                )
+            )
+            .round(2)
+            .alias("score")
         )
-    )  # fmt: skip
+    )
     if trip_ids is not None:
         wanted = pl.Series("trip_id", sorted(set(trip_ids)), dtype=pl.Int64)
         fused = fused.filter(pl.col("trip_id").is_in(wanted.implode()))
@@ -169,23 +181,30 @@ def _learned_reasons(fused: pl.DataFrame, version: int) -> pl.DataFrame:
         "trip_id",
         pl.lit("lane-anomaly").alias("rule"),
         pl.col("anomaly_part").alias("score"),
-        pl.format("Unusual among the trips on the lane {} (more than {}% of them), by the "
-                  "anomaly model v{}.", "lane", (pl.col("anomaly") * 100).round(1),
-                  pl.lit(version)).alias("reason"),
+        pl.format(
+            "Unusual among the trips on the lane {} (more than {}% of them), by the "
+            "anomaly model v{}.",
+            "lane",
+            (pl.col("anomaly") * 100).round(1),
+            pl.lit(version),
+        ).alias("reason"),
         pl.lit(cite).alias("evidence"),
         pl.lit("learned").alias("family"),
         pl.lit(version).alias("rule_version"),
-    )  # fmt: skip
+    )
     learned = fused.filter(pl.col("learned_part") >= 0.05).select(
         "trip_id",
         pl.lit("resembles-seizures").alias("rule"),
         pl.col("learned_part").alias("score"),
-        pl.format("Resembles the trips where seizures were made (model v{}, probability {}).",
-                  pl.lit(version), pl.col("learned").round(2)).alias("reason"),
+        pl.format(
+            "Resembles the trips where seizures were made (model v{}, probability {}).",
+            pl.lit(version),
+            pl.col("learned").round(2),
+        ).alias("reason"),
         pl.lit(cite).alias("evidence"),
         pl.lit("learned").alias("family"),
         pl.lit(version).alias("rule_version"),
-    )  # fmt: skip
+    )
     return pl.concat([anomaly, learned]).cast({"rule_version": pl.Int32})
 
 
@@ -211,10 +230,8 @@ def _write(
         .group_by("trip_id", maintain_order=True)
         .head(s.reasons_kept)
         .group_by("trip_id")
-        .agg(
-            pl.struct("rule", pl.col("score").round(4), "reason", "evidence").alias("top")
-        )
-    )  # fmt: skip
+        .agg(pl.struct("rule", pl.col("score").round(4), "reason", "evidence").alias("top"))
+    )
     rows = fused.join(reasons, on="trip_id", how="left")
     sqlite = session.get_bind().dialect.name == "sqlite"
     stamp: Any = sqlite_timestamp(now) if sqlite else now
@@ -222,37 +239,65 @@ def _write(
 
     def top(items: list[dict[str, Any]] | None) -> str:
         out = [
-            {"rule": i["rule"], "score": i["score"], "reason": i["reason"],
-             "evidence": msgspec.json.decode(i["evidence"])}
+            {
+                "rule": i["rule"],
+                "score": i["score"],
+                "reason": i["reason"],
+                "evidence": msgspec.json.decode(i["evidence"]),
+            }
             for i in sorted(items or [], key=lambda i: -i["score"])
-        ]  # fmt: skip
+        ]
         return encode(out).decode()
 
     bulk_insert(
         session,
         ASSESSMENTS,
-        ("org_id", "trip_id", "score", "rules", "anomaly", "learned", "model_version", "reasons",
-         "scored_at"),
         (
-            (org_id, r["trip_id"], r["score"], round(r["rules"], 4), round(r["anomaly"], 4),
-             None if r["learned"] is None else round(r["learned"], 4), version, top(r["top"]),
-             stamp)
+            "org_id",
+            "trip_id",
+            "score",
+            "rules",
+            "anomaly",
+            "learned",
+            "model_version",
+            "reasons",
+            "scored_at",
+        ),
+        (
+            (
+                org_id,
+                r["trip_id"],
+                r["score"],
+                round(r["rules"], 4),
+                round(r["anomaly"], 4),
+                None if r["learned"] is None else round(r["learned"], 4),
+                version,
+                top(r["top"]),
+                stamp,
+            )
             for r in rows.iter_rows(named=True)
         ),
-    )  # fmt: skip
+    )
     bulk_insert(
         session,
         FINDINGS,
         ("org_id", "trip_id", "rule", "family", "rule_version", "score", "reason", "evidence"),
-        chosen.select(pl.lit(org_id), "trip_id", "rule", "family", "rule_version",
-                      pl.col("score").round(4), "reason", "evidence").iter_rows(),
-    )  # fmt: skip
+        chosen.select(
+            pl.lit(org_id),
+            "trip_id",
+            "rule",
+            "family",
+            "rule_version",
+            pl.col("score").round(4),
+            "reason",
+            "evidence",
+        ).iter_rows(),
+    )
 
 
-def trips_without_score(session: Session, org_id: int) -> int:
-    """How many of the organisation's trips have no current score."""
+def unscored(session: Session, org_id: int) -> set[int]:
+    """The organisation's trips that have no current score."""
     scored = select(Assessment.trip_id).where(Assessment.org_id == org_id)
-    return int(
-        session.scalar(select(func.count()).where(Trip.org_id == org_id, Trip.id.not_in(scored)))
-        or 0
+    return set(
+        session.scalars(select(Trip.id).where(Trip.org_id == org_id, Trip.id.not_in(scored)))
     )

@@ -12,10 +12,27 @@ import polars as pl
 
 from cargowatch.risk.context import Context
 
-FAMILIES = ("seal", "telemetry", "gaps", "release", "cloned", "routing", "parties", "insider",
-            "network")  # fmt: skip
-NUMERIC = ("events", "inland_ratio", "delivery_ratio", "origin_ratio", "hub_ratio",
-           "destination_ratio", "hubs", "alerts")  # fmt: skip
+FAMILIES = (
+    "seal",
+    "telemetry",
+    "gaps",
+    "release",
+    "cloned",
+    "routing",
+    "parties",
+    "insider",
+    "network",
+)
+NUMERIC = (
+    "events",
+    "inland_ratio",
+    "delivery_ratio",
+    "origin_ratio",
+    "hub_ratio",
+    "destination_ratio",
+    "hubs",
+    "alerts",
+)
 FEATURES = tuple(f"f_{f}" for f in FAMILIES) + NUMERIC
 FIT_SAMPLE = 200_000  # trips an anomaly model is fitted on at most
 
@@ -23,8 +40,9 @@ FIT_SAMPLE = 200_000  # trips an anomaly model is fitted on at most
 def features(ctx: Context, findings: pl.DataFrame) -> pl.DataFrame:
     """One row per trip: the strongest finding of each rule family, and durations as ratios to
     the median of the same place (so one model serves every lane)."""
-    trips = ctx.trips.select("trip_id", "origin", "destination", "events", "inland_hours",
-                             "delivery_hours")  # fmt: skip
+    trips = ctx.trips.select(
+        "trip_id", "origin", "destination", "events", "inland_hours", "delivery_hours"
+    )
     by_family = (
         findings.group_by("trip_id", "family")
         .agg(pl.col("score").max())
@@ -59,20 +77,31 @@ def features(ctx: Context, findings: pl.DataFrame) -> pl.DataFrame:
     frame = (
         trips.with_columns(ratio("inland_hours", "origin"), ratio("delivery_hours", "destination"))
         .join(by_family, on="trip_id", how="left")
-        .join(per_role.select("trip_id", pl.col("origin").alias("origin_ratio"),
-                              pl.col("hub").alias("hub_ratio"),
-                              pl.col("destination").alias("destination_ratio")),
-              on="trip_id", how="left")
+        .join(
+            per_role.select(
+                "trip_id",
+                pl.col("origin").alias("origin_ratio"),
+                pl.col("hub").alias("hub_ratio"),
+                pl.col("destination").alias("destination_ratio"),
+            ),
+            on="trip_id",
+            how="left",
+        )
         .join(hubs, on="trip_id", how="left")
         .join(alerts, on="trip_id", how="left")
-    )  # fmt: skip
+    )
     return frame.select(
         "trip_id",
-        pl.concat_str(pl.col("origin").str.slice(0, 2), pl.col("destination").str.slice(0, 2),
-                      separator=">").fill_null("?").alias("lane"),
-        *(pl.col(f).cast(pl.Float64).fill_null(1.0 if f.endswith("_ratio") else 0.0)
-          for f in FEATURES),
-    ).sort("trip_id")  # fmt: skip
+        pl.concat_str(
+            pl.col("origin").str.slice(0, 2), pl.col("destination").str.slice(0, 2), separator=">"
+        )
+        .fill_null("?")
+        .alias("lane"),
+        *(
+            pl.col(f).cast(pl.Float64).fill_null(1.0 if f.endswith("_ratio") else 0.0)
+            for f in FEATURES
+        ),
+    ).sort("trip_id")
 
 
 def matrix(frame: pl.DataFrame) -> np.ndarray[Any, Any]:
@@ -110,9 +139,11 @@ class Fitted:
         raw = -self.anomaly.score_samples(matrix(frame))
         ranked = frame.select("lane").with_columns(pl.Series("raw", raw))
         return ranked.select(
-            ((pl.col("raw").rank("average").over("lane") - 1)
-             / (pl.len().over("lane") - 1).clip(lower_bound=1)).alias("rank")
-        )["rank"]  # fmt: skip
+            (
+                (pl.col("raw").rank("average").over("lane") - 1)
+                / (pl.len().over("lane") - 1).clip(lower_bound=1)
+            ).alias("rank")
+        )["rank"]
 
     def probability(self, frame: pl.DataFrame) -> pl.Series | None:
         """The supervised model's probability of a seizure, when there is one."""

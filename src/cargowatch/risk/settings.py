@@ -8,14 +8,45 @@ from dataclasses import dataclass, field
 def _origins() -> list[str]:
     # Countries whose ports are the usual departure points of cocaine shipments to Europe
     # (UNODC World Drug Report; EMCDDA/Europol EU Drug Markets: Cocaine).
-    return ["BO", "BR", "CL", "CO", "CR", "DO", "EC", "GY", "HN", "MX", "PA", "PE", "PY", "SR",
-            "UY", "VE"]  # fmt: skip
+    return [
+        "BO",
+        "BR",
+        "CL",
+        "CO",
+        "CR",
+        "DO",
+        "EC",
+        "GY",
+        "HN",
+        "MX",
+        "PA",
+        "PE",
+        "PY",
+        "SR",
+        "UY",
+        "VE",
+    ]
 
 
 def _hubs() -> list[str]:
     # Transshipment ports through which such shipments are routed to hide their origin.
-    return ["PAMIT", "PABLB", "PACTB", "PAONX", "JMKIN", "DOCAU", "BSFPO", "MAPTM", "ESALG",
-            "ESVLC", "PTSIE", "GRPIR", "TRMER", "MTMAR", "ITGIT"]  # fmt: skip
+    return [
+        "PAMIT",
+        "PABLB",
+        "PACTB",
+        "PAONX",
+        "JMKIN",
+        "DOCAU",
+        "BSFPO",
+        "MAPTM",
+        "ESALG",
+        "ESVLC",
+        "PTSIE",
+        "GRPIR",
+        "TRMER",
+        "MTMAR",
+        "ITGIT",
+    ]
 
 
 def _commodities() -> list[str]:
@@ -51,6 +82,8 @@ class RiskSettings:
     first_trade_score: float = 0.1
     first_trade_history_days: int = 30  # a lane needs this much history before a first trade counts
     notify_is_consignee_score: float = 0.04
+    # all three at once (new, uncertified, first trade on the lane) is a front company's profile
+    front_company_score: float = 0.5
     # insider exposure: a badge swipe that breaks its holder's pattern while the container was there
     insider_scores: dict[str, float] = field(
         default_factory=lambda: {
@@ -66,7 +99,7 @@ class RiskSettings:
     off_shift_share: float = 0.03  # an hour of day (or zone) the badge uses less than this share
     off_shift_min_swipes: int = 20  # badges with fewer swipes have no pattern yet
     retry_minutes: float = 30  # a denied swipe then a granted one within this is one attempt
-    insider_near_hours: float = 6  # a swipe this close to the container's own events weighs full
+    insider_near_hours: float = 3  # a swipe this close to a custody alert of the trip weighs full
     insider_far_factor: float = 0.35  # otherwise this share, divided by the containers present
     network_scores: dict[str, float] = field(
         default_factory=lambda: {

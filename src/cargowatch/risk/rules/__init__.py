@@ -3,5 +3,14 @@
 from cargowatch.risk.rules import custody, insider, network, norms, parties, routing
 from cargowatch.risk.rules.base import RULES, Finding, RiskRule
 
-__all__ = ["RULES", "Finding", "RiskRule", "custody", "insider", "network", "norms", "parties",
-           "routing"]  # fmt: skip
+__all__ = [
+    "RULES",
+    "Finding",
+    "RiskRule",
+    "custody",
+    "insider",
+    "network",
+    "norms",
+    "parties",
+    "routing",
+]

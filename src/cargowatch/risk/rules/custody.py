@@ -39,7 +39,8 @@ class AlertRule(RiskRule):
         return grouped.select(
             "trip_id",
             pl.col("type").alias("rule"),
-            pl.col("severity").replace_strict(severity, default=0.0, return_dtype=pl.Float64)
+            pl.col("severity")
+            .replace_strict(severity, default=0.0, return_dtype=pl.Float64)
             .alias("score"),
             pl.when(more > 0)
             .then(pl.format("{} (and {} more like it)", pl.col("explanation"), more))
@@ -52,15 +53,20 @@ class AlertRule(RiskRule):
                 pl.when(inner.str.len_chars() > 1).then(pl.lit(",")).otherwise(pl.lit("")),
                 inner,
             ).alias("evidence"),
-        )  # fmt: skip
+        )
 
 
 @register
 class SealIntegrity(AlertRule):
     slug = "seal-integrity"
     family = "seal"
-    types = ("seal-mismatch", "seal-changed", "reseal-without-inspection", "seal-removed",
-             "seal-typo")  # fmt: skip
+    types = (
+        "seal-mismatch",
+        "seal-changed",
+        "reseal-without-inspection",
+        "seal-removed",
+        "seal-typo",
+    )
     findings = types
     summary = "Seals that differ from the declared ones, change between hand-overs or are cut."
 
@@ -87,8 +93,12 @@ class CustodyGaps(AlertRule):
 class ReleaseIntegrity(AlertRule):
     slug = "release-integrity"
     family = "release"
-    types = ("release-collected-by-unauthorised-party", "release-modified-by-unusual-actor",
-             "pickup-attempt-after-collection", "quick-pickup")  # fmt: skip
+    types = (
+        "release-collected-by-unauthorised-party",
+        "release-modified-by-unusual-actor",
+        "pickup-attempt-after-collection",
+        "quick-pickup",
+    )
     findings = types
     summary = "Collection without the release right, unusual changes, attempts after collection."
 

@@ -66,21 +66,24 @@ def odd_swipes(ctx: Context) -> pl.DataFrame:
     )
     scored = a.with_columns(
         pl.max_horizontal(
-            pl.when(expr.fill_null(False)).then(pl.lit(s.insider_scores.get(kind, 0.0)))
+            pl.when(expr.fill_null(False))
+            .then(pl.lit(s.insider_scores.get(kind, 0.0)))
             .otherwise(pl.lit(0.0))
             for kind, expr in kinds.items()
         ).alias("score"),
         pl.concat_list(
             pl.when(expr.fill_null(False)).then(pl.lit(kind)).otherwise(pl.lit(None))
             for kind, expr in kinds.items()
-        ).list.drop_nulls().alias("kinds"),
+        )
+        .list.drop_nulls()
+        .alias("kinds"),
         lapsed.fill_null(False).alias("lapsed"),
     ).with_columns(
         pl.when((pl.col("score") > 0) & pl.col("lapsed"))
         .then((pl.col("score") + s.insider_scores.get("vetting", 0.0)).clip(upper_bound=1.0))
         .otherwise(pl.col("score"))
         .alias("score")
-    )  # fmt: skip
+    )
     odd = scored.filter(pl.col("score") > 0).with_columns(
         pl.col("kinds")
         .list.eval(
@@ -97,8 +100,8 @@ def odd_swipes(ctx: Context) -> pl.DataFrame:
 
 def exposures(ctx: Context) -> pl.DataFrame:
     """(trip, odd swipe) pairs: the swipe happened at a facility while the trip's container stood
-    there, weighed by how close it came to the container's own events and how many containers
-    stood there that day."""
+    there, weighed full when it came close to a custody alert of the trip (a door opened, a seal
+    changed), otherwise shared among the containers that stood there that day."""
     if "exposures" in ctx.cache:
         return ctx.cache["exposures"]
     s = ctx.settings
@@ -114,13 +117,27 @@ def exposures(ctx: Context) -> pl.DataFrame:
     near = pl.duration(hours=s.insider_near_hours)
     alert_times = ctx.alerts.drop_nulls("at").select("trip_id", pl.col("at"))
     pairs = (
-        odd.select("access_id", "ts", "day", "badge_id", "person_id", "facility", "zone", "lapsed",
-                   "kind", pl.col("score").alias("base"))
-        .join(by_day.select("trip_id", "facility", "day", "arrived", "left", "first_event",
-                            "last_event"), on=["facility", "day"])
+        odd.select(
+            "access_id",
+            "ts",
+            "day",
+            "badge_id",
+            "person_id",
+            "facility",
+            "zone",
+            "lapsed",
+            "kind",
+            pl.col("score").alias("base"),
+        )
+        .join(
+            by_day.select(
+                "trip_id", "facility", "day", "arrived", "left", "first_event", "last_event"
+            ),
+            on=["facility", "day"],
+        )
         .filter((pl.col("ts") >= pl.col("arrived")) & (pl.col("ts") <= pl.col("left")))
         .join(present, on=["facility", "day"], how="left")
-    )  # fmt: skip
+    )
     if pairs.height == 0:
         ctx.cache["exposures"] = pl.DataFrame()
         return ctx.cache["exposures"]
@@ -131,20 +148,18 @@ def exposures(ctx: Context) -> pl.DataFrame:
         .select("trip_id", "access_id", pl.lit(True).alias("by_alert"))
         .unique()
     )
+    # close: near a moment the custody engine already found suspicious on this very trip
     pairs = pairs.join(close_alert, on=["trip_id", "access_id"], how="left").with_columns(
-        (
-            pl.col("by_alert").fill_null(False)
-            | ((pl.col("ts") - pl.col("arrived")) <= near)
-            | ((pl.col("left") - pl.col("ts")) <= near)
-        ).alias("close")
+        pl.col("by_alert").fill_null(False).alias("close")
     )
     pairs = pairs.with_columns(
         pl.when(pl.col("close"))
         .then(pl.col("base"))
-        .otherwise(pl.col("base") * s.insider_far_factor
-                   * (5 / pl.col("present").clip(lower_bound=5)))
+        .otherwise(
+            pl.col("base") * s.insider_far_factor * (5 / pl.col("present").clip(lower_bound=5))
+        )
         .alias("score")
-    )  # fmt: skip
+    )
     ctx.cache["exposures"] = pairs
     return pairs
 
@@ -175,13 +190,19 @@ class InsiderExposure(RiskRule):
             pl.col("score").clip(upper_bound=1.0),
             pl.format(
                 "Badge {} entered {} at {} on {} {}, while the container was there{}.",
-                "badge_id", pl.col("zone").fill_null("?"), "facility",
+                "badge_id",
+                pl.col("zone").fill_null("?"),
+                "facility",
                 pl.col("ts").dt.strftime("%Y-%m-%d %H:%M"),
-                pl.when(pl.col("lapsed")).then(pl.concat_str(text, pl.lit(
-                    ", its holder's vetting refused or expired"))).otherwise(text),
-                pl.when(pl.col("close")).then(pl.lit(", close to its own movements"))
+                pl.when(pl.col("lapsed"))
+                .then(pl.concat_str(text, pl.lit(", its holder's vetting refused or expired")))
+                .otherwise(text),
+                pl.when(pl.col("close"))
+                .then(pl.lit(", close to a custody alert of this trip"))
                 .otherwise(pl.format(", with {} containers on site", "present")),
             ).alias("reason"),
-            evidence(access=pl.col("ids").list.head(10),
-                     events=pl.concat_list("first_event", "last_event")).alias("evidence"),
-        )  # fmt: skip
+            evidence(
+                access=pl.col("ids").list.head(10),
+                events=pl.concat_list("first_event", "last_event"),
+            ).alias("evidence"),
+        )

@@ -41,11 +41,14 @@ class LongStay(RiskRule):
             pl.format(
                 "Stood {} days at {} ({}), longer than {}% of containers there (usually up to {} "
                 "days).",
-                (pl.col("hours") / 24).round(1), "facility", "role", pl.lit(share),
+                (pl.col("hours") / 24).round(1),
+                "facility",
+                "role",
+                pl.lit(share),
                 (pl.col("norm") / 24).round(1),
             ).alias("reason"),
             evidence(events=pl.concat_list("first_event", "last_event")).alias("evidence"),
-        )  # fmt: skip
+        )
 
 
 @register
@@ -82,17 +85,25 @@ class LongInlandLeg(RiskRule):
                 .select(
                     "trip_id",
                     pl.lit("long-inland-leg").alias("rule"),
-                    (s.dwell_score * (pl.col("hours") / pl.col("norm").clip(lower_bound=1))
-                     .clip(upper_bound=2.0)).alias("score"),
-                    pl.format("{} hours from {} {}, where it usually takes up to {} hours.",
-                              pl.col("hours").round(0), pl.lit(leg), place,
-                              pl.col("norm").round(0)).alias("reason"),
+                    (
+                        s.dwell_score
+                        * (pl.col("hours") / pl.col("norm").clip(lower_bound=1)).clip(
+                            upper_bound=2.0
+                        )
+                    ).alias("score"),
+                    pl.format(
+                        "{} hours from {} {}, where it usually takes up to {} hours.",
+                        pl.col("hours").round(0),
+                        pl.lit(leg),
+                        place,
+                        pl.col("norm").round(0),
+                    ).alias("reason"),
                     pl.when(pl.col("event").is_not_null())
                     .then(evidence(events=pl.concat_list("event")))
                     .otherwise(evidence(trips=pl.concat_list("trip_id")))
                     .alias("evidence"),
                 )
-            )  # fmt: skip
+            )
             out.append(found)
         both = pl.concat(out)
         return both.sort("score", descending=True).unique("trip_id", keep="first")

@@ -12,10 +12,11 @@ from cargowatch.risk.rules.base import RiskRule, evidence, register
 def _proof() -> pl.Expr:
     return (
         pl.when(pl.col("manifest_id").is_not_null())
-        .then(evidence(parties=pl.concat_list("consignee_id"),
-                       manifest=pl.concat_list("manifest_id")))
+        .then(
+            evidence(parties=pl.concat_list("consignee_id"), manifest=pl.concat_list("manifest_id"))
+        )
         .otherwise(evidence(parties=pl.concat_list("consignee_id")))
-    )  # fmt: skip
+    )
 
 
 @register
@@ -24,8 +25,13 @@ class Consignee(RiskRule):
 
     slug = "consignee"
     family = "parties"
-    findings = ("recently-registered-consignee", "consignee-not-aeo", "first-trade-on-lane",
-                "notify-is-consignee")  # fmt: skip
+    findings = (
+        "front-company-profile",
+        "recently-registered-consignee",
+        "consignee-not-aeo",
+        "first-trade-on-lane",
+        "notify-is-consignee",
+    )
     summary = "A consignee registered lately, without AEO, trading on the lane for the first time."
 
     def evaluate(self, ctx: Context) -> pl.DataFrame:
@@ -38,25 +44,35 @@ class Consignee(RiskRule):
         recent = trips.filter(age < s.recent_registration_days).select(
             "trip_id",
             pl.lit("recently-registered-consignee").alias("rule"),
-            (s.recent_registration_score
-             * (1 - age.clip(lower_bound=0) / s.recent_registration_days / 2)).alias("score"),
-            pl.format("Consignee {} was registered on {}, {} days before this shipment.",
-                      "consignee_id", "consignee_registered_on", age).alias("reason"),
+            (
+                s.recent_registration_score
+                * (1 - age.clip(lower_bound=0) / s.recent_registration_days / 2)
+            ).alias("score"),
+            pl.format(
+                "Consignee {} was registered on {}, {} days before this shipment.",
+                "consignee_id",
+                "consignee_registered_on",
+                age,
+            ).alias("reason"),
             _proof().alias("evidence"),
-        )  # fmt: skip
+        )
         not_aeo = trips.filter(pl.col("consignee_aeo").not_()).select(
             "trip_id",
             pl.lit("consignee-not-aeo").alias("rule"),
             pl.lit(s.not_aeo_score).alias("score"),
-            pl.format("Consignee {} is not an Authorised Economic Operator.", "consignee_id")
-            .alias("reason"),
+            pl.format("Consignee {} is not an Authorised Economic Operator.", "consignee_id").alias(
+                "reason"
+            ),
             _proof().alias("evidence"),
-        )  # fmt: skip
+        )
         history_from = trips["when"].min()
+        if history_from is None:  # no trip has a consignee: nothing more to say
+            return pl.concat([recent, not_aeo])
         lane = pl.concat_str(
-            pl.col("origin").str.slice(0, 2), pl.col("destination").str.slice(0, 2),
+            pl.col("origin").str.slice(0, 2),
+            pl.col("destination").str.slice(0, 2),
             separator=">",
-        )  # fmt: skip
+        )
         first = (
             trips.drop_nulls(["origin", "destination"])
             .with_columns(lane.alias("lane"))
@@ -64,24 +80,46 @@ class Consignee(RiskRule):
             .with_columns(pl.col("trip_id").first().over("consignee_id", "lane").alias("first"))
             .filter(
                 (pl.col("trip_id") == pl.col("first"))
-                & (pl.col("when") >= pl.lit(history_from)
-                   + pl.duration(days=s.first_trade_history_days))
+                & (
+                    pl.col("when")
+                    >= pl.lit(history_from) + pl.duration(days=s.first_trade_history_days)
+                )
             )
             .select(
                 "trip_id",
                 pl.lit("first-trade-on-lane").alias("rule"),
                 pl.lit(s.first_trade_score).alias("score"),
-                pl.format("First shipment to consignee {} on the lane {}.", "consignee_id",
-                          "lane").alias("reason"),
+                pl.format(
+                    "First shipment to consignee {} on the lane {}.", "consignee_id", "lane"
+                ).alias("reason"),
                 _proof().alias("evidence"),
             )
-        )  # fmt: skip
+        )
         notify = trips.filter(pl.col("notify_id") == pl.col("consignee_id")).select(
             "trip_id",
             pl.lit("notify-is-consignee").alias("rule"),
             pl.lit(s.notify_is_consignee_score).alias("score"),
-            pl.format("The notify party is the consignee {} itself.", "consignee_id")
-            .alias("reason"),
+            pl.format("The notify party is the consignee {} itself.", "consignee_id").alias(
+                "reason"
+            ),
             _proof().alias("evidence"),
-        )  # fmt: skip
-        return pl.concat([recent, not_aeo, first, notify])
+        )
+        profile = (
+            recent.select("trip_id")
+            .join(not_aeo.select("trip_id"), on="trip_id")
+            .join(first.select("trip_id"), on="trip_id")
+            .join(trips, on="trip_id")
+            .select(
+                "trip_id",
+                pl.lit("front-company-profile").alias("rule"),
+                pl.lit(s.front_company_score).alias("score"),
+                pl.format(
+                    "Consignee {} was registered {} days before, is not AEO-certified and "
+                    "receives its first shipment on this lane: the profile of a front company.",
+                    "consignee_id",
+                    age,
+                ).alias("reason"),
+                _proof().alias("evidence"),
+            )
+        )
+        return pl.concat([profile, recent, not_aeo, first, notify])

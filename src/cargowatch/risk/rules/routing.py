@@ -53,10 +53,11 @@ class Lane(RiskRule):
             "trip_id",
             pl.lit("high-risk-origin").alias("rule"),
             pl.lit(s.origin_score).alias("score"),
-            pl.format("Loaded in {}, a usual departure point of cocaine shipments.", "origin")
-            .alias("reason"),
+            pl.format(
+                "Loaded in {}, a usual departure point of cocaine shipments.", "origin"
+            ).alias("reason"),
             _proof().alias("evidence"),
-        )  # fmt: skip
+        )
         hub = (
             trips.with_columns(hub_hit.alias("hit"))
             .filter(pl.col("hit").list.len() > 0)
@@ -64,19 +65,22 @@ class Lane(RiskRule):
                 "trip_id",
                 pl.lit("high-risk-transshipment").alias("rule"),
                 pl.lit(s.hub_score).alias("score"),
-                pl.format("Transshipped in {}, a hub used to hide a cargo's origin.",
-                          pl.col("hit").list.join(", ")).alias("reason"),
+                pl.format(
+                    "Transshipped in {}, a hub used to hide a cargo's origin.",
+                    pl.col("hit").list.join(", "),
+                ).alias("reason"),
                 _proof().alias("evidence"),
             )
-        )  # fmt: skip
+        )
         cover = trips.filter(pl.col("hs4").is_in(s.cover_commodities)).select(
             "trip_id",
             pl.lit("cover-commodity").alias("rule"),
             pl.lit(s.commodity_score).alias("score"),
-            pl.format("Declared as HS {}, a commodity often used as a cover load.", "hs4")
-            .alias("reason"),
+            pl.format("Declared as HS {}, a commodity often used as a cover load.", "hs4").alias(
+                "reason"
+            ),
             _proof().alias("evidence"),
-        )  # fmt: skip
+        )
         return pl.concat([origin, hub, cover])
 
 
@@ -98,16 +102,31 @@ class UnusualItinerary(RiskRule):
         )
         parts = pl.concat(
             [
-                trips.select("trip_id", "hs4", "manifest_id", pl.lit("loaded in").alias("what"),
-                             pl.col("origin").str.slice(0, 2).alias("part")),
-                trips.select("trip_id", "hs4", "manifest_id", pl.lit("delivered to").alias("what"),
-                             pl.col("destination").str.slice(0, 2).alias("part")),
-                trips.select("trip_id", "hs4", "manifest_id",
-                             pl.lit("transshipped in").alias("what"),
-                             pl.col("hubs").str.split(";").alias("part"))
-                .explode("part").filter(pl.col("part") != ""),
+                trips.select(
+                    "trip_id",
+                    "hs4",
+                    "manifest_id",
+                    pl.lit("loaded in").alias("what"),
+                    pl.col("origin").str.slice(0, 2).alias("part"),
+                ),
+                trips.select(
+                    "trip_id",
+                    "hs4",
+                    "manifest_id",
+                    pl.lit("delivered to").alias("what"),
+                    pl.col("destination").str.slice(0, 2).alias("part"),
+                ),
+                trips.select(
+                    "trip_id",
+                    "hs4",
+                    "manifest_id",
+                    pl.lit("transshipped in").alias("what"),
+                    pl.col("hubs").str.split(";").alias("part"),
+                )
+                .explode("part")
+                .filter(pl.col("part") != ""),
             ]
-        )  # fmt: skip
+        )
         counted = parts.with_columns(
             pl.col("trip_id").n_unique().over("hs4").alias("n"),
             pl.col("trip_id").n_unique().over("hs4", "what", "part").alias("k"),
@@ -124,7 +143,8 @@ class UnusualItinerary(RiskRule):
             "trip_id",
             pl.lit("unusual-itinerary").alias("rule"),
             pl.lit(s.unusual_itinerary_score).alias("score"),
-            pl.format("Only {} of {} trips with HS {} were {} {}.", "k", "n", "hs4", "what",
-                      "part").alias("reason"),
+            pl.format(
+                "Only {} of {} trips with HS {} were {} {}.", "k", "n", "hs4", "what", "part"
+            ).alias("reason"),
             _proof().alias("evidence"),
-        )  # fmt: skip
+        )

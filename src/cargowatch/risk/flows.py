@@ -1,0 +1,115 @@
+"""Risk flows: score, train, record an outcome; each audited in the transaction it changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.custody.engine import build
+from cargowatch.custody.models import Trip
+from cargowatch.db.engine import get_engine, unit_of_work
+from cargowatch.risk import engine as risk
+from cargowatch.risk import service
+
+
+def score(
+    *,
+    principal: Principal,
+    engine: Engine | None = None,
+    full: bool = True,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Score the organisation's trips (all, or only those without a score); returns how many."""
+    principal.require("events:write")
+    with unit_of_work(engine or get_engine()) as session:
+        n = risk.score(
+            session, org_id=principal.org_id, missing_only=not full, now=now, progress=progress
+        )
+        audit.record(
+            session,
+            actor=principal,
+            action="risk.score",
+            entity_type="trips",
+            entity_id="*" if full else "unscored",
+            after={"scored": n},
+        )
+    return n
+
+
+def train(
+    *, principal: Principal, engine: Engine | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Train and store a new model version on the outcomes so far; returns its metrics."""
+    principal.require("events:write")
+    with unit_of_work(engine or get_engine()) as session:
+        row = risk.train(session, org_id=principal.org_id, trained_by=principal.label, now=now)
+        metrics: dict[str, Any] = {"version": row.version, **json.loads(row.metrics)}
+        audit.record(
+            session,
+            actor=principal,
+            action="risk.model.train",
+            entity_type="risk_model",
+            entity_id=row.version,
+            after={k: v for k, v in metrics.items() if k != "coefficients"},
+        )
+    return metrics
+
+
+def record_outcome(
+    *, principal: Principal, trip_id: int, engine: Engine | None = None, **fields: Any
+) -> dict[str, Any]:
+    """Record an inspection's outcome, then rebuild and rescore the container's trips (an
+    inspection explains a reseal) so that the queue and the metrics change at once."""
+    engine = engine or get_engine()
+    with unit_of_work(engine) as session:
+        row = service.record_outcome(session, principal=principal, trip_id=trip_id, **fields)
+        if row["new"]:
+            audit.record(
+                session,
+                actor=principal,
+                action="inspection.record",
+                entity_type="trip",
+                entity_id=trip_id,
+                after={k: v for k, v in row.items() if k != "new"},
+            )
+            build(session, org_id=principal.org_id, containers=[row["container"]])
+            trips = session.scalars(
+                select(Trip.id).where(
+                    Trip.org_id == principal.org_id, Trip.container == row["container"]
+                )
+            ).all()
+            risk.score(session, org_id=principal.org_id, trip_ids=trips)
+    return row
+
+
+def update_after_ingest(
+    *, principal: Principal, containers: set[str] | None, engine: Engine | None = None
+) -> int:
+    """Rescore the trips of the containers an ingest run touched (all when None) and any trip
+    without a score; returns how many were scored."""
+    engine = engine or get_engine()
+    with unit_of_work(engine) as session:
+        if containers is None:
+            return risk.score(session, org_id=principal.org_id)
+        ids: set[int] = set()
+        boxes = sorted(containers)
+        for start in range(0, len(boxes), 500):
+            ids.update(
+                session.scalars(
+                    select(Trip.id).where(
+                        Trip.org_id == principal.org_id,
+                        Trip.container.in_(boxes[start : start + 500]),
+                    )
+                )
+            )
+        ids |= risk.unscored(session, principal.org_id)
+        if not ids:
+            return 0
+        return risk.score(session, org_id=principal.org_id, trip_ids=ids)

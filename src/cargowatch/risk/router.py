@@ -1,0 +1,139 @@
+"""HTTP routes of the targeting queue, trip scores and inspection outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from cargowatch.api import EngineDep, PrincipalDep, SessionDep
+from cargowatch.risk import flows, service
+
+router = APIRouter(prefix="/api/v1", tags=["risk"])
+
+
+class Reason(BaseModel):
+    """One reason of a score: the rule, its contribution, a sentence and the proof."""
+
+    rule: str
+    score: float
+    reason: str
+    evidence: dict[str, Any]
+
+
+class TargetRead(BaseModel):
+    """A trip in the targeting queue."""
+
+    trip_id: int
+    container: str
+    booking_ref: str | None
+    score: float
+    origin: str | None
+    destination: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    inspected: bool
+    reasons: list[Reason]
+
+
+@router.get("/targets", response_model=list[TargetRead])
+def targets(
+    session: SessionDep,
+    principal: PrincipalDep,
+    budget: Annotated[float | None, Query(gt=0, le=1, description="Share to inspect.")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    port: str | None = None,
+    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    include_inspected: bool = False,
+) -> list[TargetRead]:
+    """The caller's targeting queue, best first (100 trips unless a budget or limit is given)."""
+    rows = service.targets(
+        session,
+        principal=principal,
+        budget=budget,
+        limit=limit if limit is not None or budget is not None else 100,
+        port=port,
+        min_score=min_score,
+        include_inspected=include_inspected,
+    )
+    return [TargetRead.model_validate(t.__dict__) for t in rows]
+
+
+class Finding(BaseModel):
+    """A rule's finding on a trip."""
+
+    rule: str
+    family: str
+    rule_version: int
+    score: float
+    reason: str
+    evidence: dict[str, Any]
+
+
+class AssessmentRead(BaseModel):
+    """A trip's score, what it is fused from, and every finding."""
+
+    trip_id: int
+    score: float
+    rules: float
+    anomaly: float
+    learned: float | None
+    model_version: int | None
+    scored_at: datetime
+    findings: list[Finding]
+
+
+@router.get("/trips/{trip_id}/risk", response_model=AssessmentRead)
+def trip_risk(trip_id: int, session: SessionDep, principal: PrincipalDep) -> AssessmentRead:
+    """Why a trip scores what it does."""
+    return AssessmentRead.model_validate(
+        service.assessment(session, principal=principal, trip_id=trip_id)
+    )
+
+
+class OutcomeCreate(BaseModel):
+    """What an inspection of a trip's container found."""
+
+    result: Literal["NO_FINDING", "SEIZURE", "IRREGULARITY"]
+    method: Literal["SCAN", "PHYSICAL", "DOG", "SEAL_CHECK"] = "PHYSICAL"
+    at: datetime | None = None
+    locode: str | None = Field(default=None, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")
+    substance: str | None = None
+    quantity_kg: float | None = Field(default=None, ge=0)
+    concealment: (
+        Literal["RIP_ON_RIP_OFF", "STRUCTURAL", "REEFER_UNIT", "IN_CARGO", "OTHER"] | None
+    ) = None
+    insider_suspected: Literal["YES", "NO", "UNKNOWN"] | None = None
+    reference: str | None = None
+
+
+class OutcomeRead(BaseModel):
+    """A stored inspection outcome; new is false when a retry met the stored one."""
+
+    trip_id: int
+    container: str
+    booking_ref: str | None
+    ts: datetime
+    result: str
+    method: str
+    reference: str
+    new: bool
+
+
+@router.post("/trips/{trip_id}/outcomes", response_model=OutcomeRead, status_code=201)
+def record_outcome(
+    trip_id: int, body: OutcomeCreate, engine: EngineDep, principal: PrincipalDep
+) -> OutcomeRead:
+    """Record an inspection outcome; the container's trips are rebuilt and rescored at once."""
+    row = flows.record_outcome(
+        principal=principal, trip_id=trip_id, engine=engine, **body.model_dump()
+    )
+    return OutcomeRead.model_validate(row)
+
+
+@router.get("/outcomes/metrics")
+def outcome_metrics(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Hit rates of the inspections recorded so far, by score band."""
+    return service.performance(session, principal=principal)
