@@ -41,3 +41,16 @@ def test_every_setting_is_documented() -> None:
         if f"`CARGOWATCH_{name.upper()}`" not in text
     ]
     assert missing == []
+
+
+def test_every_rule_finding_and_risk_setting_is_documented() -> None:
+    import dataclasses
+
+    from cargowatch.risk.engine import RULES
+    from cargowatch.risk.settings import RiskSettings
+
+    text = (DOCS / "risk.md").read_text()
+    names = [n for _, rule in RULES for n in (rule.slug, *rule.findings)]
+    names += [f.name for f in dataclasses.fields(RiskSettings)]
+    names += ["lane-anomaly", "resembles-seizures"]
+    assert [n for n in names if f"`{n}`" not in text] == []

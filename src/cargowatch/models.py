@@ -8,7 +8,7 @@ from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.orgs.models import Organisation
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
-from cargowatch.risk.models import Assessment, RiskFinding, RiskModel
+from cargowatch.risk.models import Assessment, RiskModel
 from cargowatch.sharing.models import Share
 from cargowatch.telemetry.models import Reading
 
@@ -26,7 +26,6 @@ __all__ = [
     "RawChunk",
     "Reading",
     "Retraction",
-    "RiskFinding",
     "RiskModel",
     "Share",
     "TransportCall",

@@ -64,7 +64,7 @@ def run(
     from cargowatch.ingest.flows import ingest_paths
     from cargowatch.orgs.service import create_org
     from cargowatch.risk import engine as risk
-    from cargowatch.risk.models import Assessment, RiskFinding
+    from cargowatch.risk.models import Assessment
 
     step = progress or (lambda _: None)
     truth, data = _truth(world)
@@ -97,9 +97,7 @@ def run(
                     Assessment, Assessment.trip_id == Trip.id
                 )
             ).all()
-            found = conn.execute(
-                select(RiskFinding.trip_id, RiskFinding.family, RiskFinding.score)
-            ).all()
+            found = conn.execute(select(Assessment.trip_id, Assessment.findings)).all()
         engine.dispose()
     frame = pl.DataFrame(
         scores, schema=["trip_id", "trip_key", "started_at", "score"], orient="row"
@@ -110,7 +108,17 @@ def run(
             return_dtype=pl.Datetime("us", "UTC"),
         )
     )
-    findings = pl.DataFrame(found, schema=["trip_id", "family", "score"], orient="row")
+    findings = (
+        pl.DataFrame(found, schema=["trip_id", "findings"], orient="row")
+        .with_columns(
+            pl.col("findings").str.json_decode(
+                pl.List(pl.Struct({"family": pl.String, "score": pl.Float64}))
+            )
+        )
+        .explode("findings")
+        .drop_nulls("findings")
+        .unnest("findings")
+    )
     by_family = (
         findings.group_by("trip_id", "family")
         .agg((1 - (1 - pl.col("score")).product()).alias("s"))

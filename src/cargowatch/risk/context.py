@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, Table, and_, func, select
 
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.registers.specs import TABLES
@@ -51,12 +51,27 @@ def _dates(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
 
 
 def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
-    """A query as a frame with the given column types (kept even when no row comes back)."""
-    rows = conn.execute(stmt).all()
+    """A query as a frame with the given column types ("time", "date" or a polars type),
+    read through the driver's cursor and built column by column: the ORM's per-value result
+    processing would cost more than the rest of a scoring run."""
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    kinds: dict[str, Any] = {"time": UTC_TIME, "date": pl.Date}
     if not rows:
-        kinds: dict[str, Any] = {"time": UTC_TIME, "date": pl.Date}
         return pl.DataFrame(schema={k: kinds.get(v, v) for k, v in schema.items()})
-    frame = pl.DataFrame(rows, schema=list(schema), orient="row", infer_schema_length=None)
+    columns = zip(*rows, strict=True)
+    frame = pl.DataFrame(
+        [
+            pl.Series(name, values, strict=False)
+            for name, values in zip(schema, columns, strict=True)
+        ]
+    )
     casts = {k: v for k, v in schema.items() if v not in ("time", "date")}
     frame = frame.with_columns(pl.col(k).cast(v, strict=False) for k, v in casts.items())
     frame = _utc(frame, *(k for k, v in schema.items() if v == "time"))
@@ -82,22 +97,42 @@ class Context:
 
 def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: datetime) -> Context:
     """Read every source risk rules use for an organisation."""
+    m = TABLES["manifest"]
+    t = cast(Table, Trip.__table__)
+    # each trip with its manifest line (stored once per booking and container), in one read
+    declared = and_(
+        m.c.org_id == t.c.org_id,
+        m.c.container == t.c.container,
+        m.c.booking_ref == func.coalesce(t.c.booking_ref, ""),
+    )
     trips = read(
         conn,
         select(
-            Trip.id,
-            Trip.trip_key,
-            Trip.container,
-            Trip.booking_ref,
-            Trip.started_at,
-            Trip.ended_at,
-            Trip.origin,
-            Trip.destination,
-            Trip.events,
-            Trip.stays,
-            Trip.inland_hours,
-            Trip.delivery_hours,
-        ).where(Trip.org_id == org_id),
+            t.c.id,
+            t.c.trip_key,
+            t.c.container,
+            t.c.booking_ref,
+            t.c.started_at,
+            t.c.ended_at,
+            t.c.origin,
+            t.c.destination,
+            t.c.events,
+            t.c.stays,
+            t.c.inland_hours,
+            t.c.delivery_hours,
+            m.c.id,
+            m.c.shipper_id,
+            m.c.consignee_id,
+            m.c.notify_id,
+            m.c.carrier_code,
+            m.c.commodity_hs,
+            m.c.pol,
+            m.c.pod,
+            m.c.transshipment_ports,
+            m.c.booked_at,
+        )
+        .select_from(t.outerjoin(m, declared))
+        .where(t.c.org_id == org_id),
         {
             "trip_id": pl.Int64,
             "trip_key": pl.String,
@@ -111,29 +146,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             "stays": pl.String,
             "inland_hours": pl.Float64,
             "delivery_hours": pl.Float64,
-        },
-    )
-    m = TABLES["manifest"]
-    manifest = read(
-        conn,
-        select(
-            m.c.id,
-            m.c.container,
-            m.c.booking_ref,
-            m.c.shipper_id,
-            m.c.consignee_id,
-            m.c.notify_id,
-            m.c.carrier_code,
-            m.c.commodity_hs,
-            m.c.pol,
-            m.c.pod,
-            m.c.transshipment_ports,
-            m.c.booked_at,
-        ).where(m.c.org_id == org_id),
-        {
             "manifest_id": pl.Int64,
-            "container": pl.String,
-            "booking_ref": pl.String,
             "shipper_id": pl.String,
             "consignee_id": pl.String,
             "notify_id": pl.String,
@@ -144,7 +157,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             "transshipment_ports": pl.String,
             "booked_at": "time",
         },
-    ).unique(["container", "booking_ref"], keep="last")
+    ).unique("trip_id", keep="first")
     p = TABLES["parties"]
     parties = read(
         conn,
@@ -152,9 +165,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
         {"consignee_id": pl.String, "consignee_registered_on": "date", "consignee_aeo": pl.Boolean},
     ).unique("consignee_id", keep="last")
     trips = (
-        trips.with_columns(pl.col("booking_ref").fill_null(""))
-        .join(manifest, on=["container", "booking_ref"], how="left")
-        .join(parties, on="consignee_id", how="left")
+        trips.join(parties, on="consignee_id", how="left")
         .with_columns(
             pl.coalesce("origin", "pol").alias("origin"),
             pl.coalesce("destination", "pod").alias("destination"),
@@ -238,7 +249,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
     inspections = read(
         conn,
         select(i.c.id, i.c.ts, i.c.container, i.c.booking_ref, i.c.result).where(
-            i.c.org_id == org_id, i.c.ts <= now
+            i.c.org_id == org_id
         ),
         {
             "inspection_id": pl.Int64,
@@ -247,7 +258,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             "booking_ref": pl.String,
             "result": pl.String,
         },
-    )
+    ).filter(pl.col("ts") <= now)  # what was known then (a backtest scores as of a date)
     outcomes = _match_outcomes(trips, inspections)
     seals = read(
         conn,

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
-import msgspec
 import polars as pl
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
@@ -19,12 +18,11 @@ from cargowatch.db.bulk import bulk_insert
 from cargowatch.risk import rules as _builtin  # noqa: F401  (registers the built-in rules)
 from cargowatch.risk.context import Context, load_context
 from cargowatch.risk.learned import Fitted, features, fit
-from cargowatch.risk.models import Assessment, RiskFinding, RiskModel
+from cargowatch.risk.models import Assessment, RiskModel
 from cargowatch.risk.rules.base import FINDING_SCHEMA, RULES
 from cargowatch.risk.settings import RiskSettings, risk_settings
 
 ASSESSMENTS = cast(Table, Assessment.__table__)
-FINDINGS = cast(Table, RiskFinding.__table__)
 
 
 def findings_of(ctx: Context, only: Iterable[str] | None = None) -> pl.DataFrame:
@@ -82,14 +80,18 @@ def train(
     """Fit and store a new model version on the organisation's trips and outcomes so far."""
     s = settings or risk_settings()
     ctx = load_context(session.connection(), org_id, s, now or datetime.now(UTC))
-    frame = features(ctx, findings_of(ctx))
+    return _train(session, ctx, features(ctx, findings_of(ctx)), trained_by)
+
+
+def _train(session: Session, ctx: Context, frame: pl.DataFrame, trained_by: str) -> RiskModel:
     labels = ctx.outcomes.group_by("trip_id").agg(pl.col("seized").max())
-    fitted = fit(frame, labels, s.min_positives)
+    fitted = fit(frame, labels, ctx.settings.min_positives)
     version = int(
-        session.scalar(select(func.max(RiskModel.version)).where(RiskModel.org_id == org_id)) or 0
+        session.scalar(select(func.max(RiskModel.version)).where(RiskModel.org_id == ctx.org_id))
+        or 0
     )
     row = RiskModel(
-        org_id=org_id,
+        org_id=ctx.org_id,
         version=version + 1,
         trained_at=datetime.now(UTC),
         trained_by=trained_by,
@@ -170,7 +172,8 @@ def score(
         done = set(session.scalars(select(Assessment.trip_id).where(Assessment.org_id == org_id)))
         fused = fused.filter(~pl.col("trip_id").is_in(list(done)))
     step(f"writing {fused.height:,} scores")
-    _write(session, org_id, fused, findings, model_row.version, s, now)
+    everything = trip_ids is None and not missing_only
+    _write(session, org_id, fused, findings, model_row.version, s, now, everything)
     return fused.height
 
 
@@ -216,83 +219,55 @@ def _write(
     version: int,
     s: RiskSettings,
     now: datetime,
+    everything: bool,
 ) -> None:
-    ids = fused["trip_id"].to_list()
-    for start in range(0, len(ids), 5000):
-        part = ids[start : start + 5000]
-        session.execute(delete(RiskFinding).where(RiskFinding.trip_id.in_(part)))
-        session.execute(delete(Assessment).where(Assessment.trip_id.in_(part)))
-    chosen = pl.concat(
-        [findings.cast({"rule_version": pl.Int32}), _learned_reasons(fused, version)]
-    ).join(fused.select("trip_id"), on="trip_id", how="semi")
-    reasons = (
-        chosen.sort("score", descending=True)
-        .group_by("trip_id", maintain_order=True)
-        .head(s.reasons_kept)
-        .group_by("trip_id")
-        .agg(pl.struct("rule", pl.col("score").round(4), "reason", "evidence").alias("top"))
+    """Replace the assessments of the trips in fused; JSON is assembled over columns."""
+    if everything:
+        session.execute(delete(Assessment).where(Assessment.org_id == org_id))
+    else:
+        ids = fused["trip_id"].to_list()
+        for start in range(0, len(ids), 5000):
+            part = ids[start : start + 5000]
+            session.execute(delete(Assessment).where(Assessment.trip_id.in_(part)))
+    mark = "@@evidence@@"
+    chosen = (
+        pl.concat([findings.cast({"rule_version": pl.Int32}), _learned_reasons(fused, version)])
+        .join(fused.select("trip_id"), on="trip_id", how="semi")
+        .sort(["trip_id", "score", "rule"], descending=[False, True, False])
+        .with_columns(pl.col("score").round(4))
+        .with_columns(
+            pl.struct("rule", "family", "rule_version", "score", "reason",
+                      pl.lit(mark).alias("evidence"))
+            .struct.json_encode()
+            .str.replace(f'"{mark}"', pl.col("evidence"), literal=True)
+            .alias("json"),
+        )
+    )  # fmt: skip
+    per_trip = chosen.group_by("trip_id").agg(
+        pl.col("json").head(s.reasons_kept).str.join(",").alias("reasons"),
+        pl.col("json").str.join(",").alias("findings"),
     )
-    rows = fused.join(reasons, on="trip_id", how="left")
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    stamp: Any = sqlite_timestamp(now) if sqlite else now
-    encode = msgspec.json.encode
-
-    def top(items: list[dict[str, Any]] | None) -> str:
-        out = [
-            {
-                "rule": i["rule"],
-                "score": i["score"],
-                "reason": i["reason"],
-                "evidence": msgspec.json.decode(i["evidence"]),
-            }
-            for i in sorted(items or [], key=lambda i: -i["score"])
-        ]
-        return encode(out).decode()
-
+    rows = fused.join(per_trip, on="trip_id", how="left").select(
+        pl.lit(org_id).alias("org_id"),
+        "trip_id",
+        "score",
+        pl.col("rules").round(4),
+        pl.col("anomaly").round(4),
+        pl.col("learned").round(4),
+        pl.lit(version).alias("model_version"),
+        pl.concat_str(pl.lit("["), pl.col("reasons").fill_null(""), pl.lit("]")).alias("reasons"),
+        pl.concat_str(pl.lit("["), pl.col("findings").fill_null(""), pl.lit("]")).alias("all"),
+        pl.lit(sqlite_timestamp(now) if session.get_bind().dialect.name == "sqlite" else now).alias(
+            "scored_at"
+        ),
+    )
     bulk_insert(
         session,
         ASSESSMENTS,
-        (
-            "org_id",
-            "trip_id",
-            "score",
-            "rules",
-            "anomaly",
-            "learned",
-            "model_version",
-            "reasons",
-            "scored_at",
-        ),
-        (
-            (
-                org_id,
-                r["trip_id"],
-                r["score"],
-                round(r["rules"], 4),
-                round(r["anomaly"], 4),
-                None if r["learned"] is None else round(r["learned"], 4),
-                version,
-                top(r["top"]),
-                stamp,
-            )
-            for r in rows.iter_rows(named=True)
-        ),
-    )
-    bulk_insert(
-        session,
-        FINDINGS,
-        ("org_id", "trip_id", "rule", "family", "rule_version", "score", "reason", "evidence"),
-        chosen.select(
-            pl.lit(org_id),
-            "trip_id",
-            "rule",
-            "family",
-            "rule_version",
-            pl.col("score").round(4),
-            "reason",
-            "evidence",
-        ).iter_rows(),
-    )
+        ("org_id", "trip_id", "score", "rules", "anomaly", "learned", "model_version", "reasons",
+         "findings", "scored_at"),
+        rows.iter_rows(),
+    )  # fmt: skip
 
 
 def unscored(session: Session, org_id: int) -> set[int]:

@@ -1,4 +1,4 @@
-"""ORM models of risk assessments, their findings and the trained models."""
+"""ORM models of risk assessments (with their findings) and the trained models."""
 
 from __future__ import annotations
 
@@ -37,24 +37,10 @@ class Assessment(Base):
     learned: Mapped[float | None] = mapped_column(Float, nullable=True)  # model probability
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reasons: Mapped[str] = mapped_column(Text)  # JSON: the top findings, best first
+    # JSON: every finding, best first (rule, family, rule_version, score, reason, evidence);
+    # one row per trip keeps a million-trip scoring run to a million rows written
+    findings: Mapped[str] = mapped_column(Text)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class RiskFinding(Base):
-    """One rule's finding on one trip: its contribution, its reason and its evidence."""
-
-    __tablename__ = "risk_findings"
-    __table_args__ = (Index("ix_risk_findings_trip", "trip_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
-    rule: Mapped[str] = mapped_column(String(64))
-    family: Mapped[str] = mapped_column(String(32))
-    rule_version: Mapped[int] = mapped_column(Integer)
-    score: Mapped[float] = mapped_column(Float)  # contribution 0..1 after its weight
-    reason: Mapped[str] = mapped_column(Text)
-    evidence: Mapped[str] = mapped_column(Text)  # JSON: ids in the store, by kind
 
 
 class RiskModel(Base):

@@ -17,7 +17,7 @@ from cargowatch.custody.service import get_trip, visible_trips
 from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.registers.specs import REGISTERS, TABLES
-from cargowatch.risk.models import Assessment, RiskFinding
+from cargowatch.risk.models import Assessment
 
 INSPECTIONS = TABLES["inspections"]
 
@@ -129,9 +129,6 @@ def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[
     row = session.scalar(select(Assessment).where(Assessment.trip_id == trip.id))
     if row is None:
         raise NotFound(f"trip {trip_id} has no score yet (run 'cargowatch score')")
-    findings = session.scalars(
-        select(RiskFinding).where(RiskFinding.trip_id == trip.id).order_by(RiskFinding.score.desc())
-    )
     return {
         "trip_id": trip.id,
         "score": row.score,
@@ -140,17 +137,7 @@ def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[
         "learned": row.learned,
         "model_version": row.model_version,
         "scored_at": row.scored_at.isoformat(),
-        "findings": [
-            {
-                "rule": f.rule,
-                "family": f.family,
-                "rule_version": f.rule_version,
-                "score": f.score,
-                "reason": f.reason,
-                "evidence": msgspec.json.decode(f.evidence),
-            }
-            for f in findings
-        ],
+        "findings": msgspec.json.decode(row.findings),
     }
 
 

@@ -1,4 +1,4 @@
-"""risk assessments, findings and models; trip stays
+"""risk assessments and models; trip stays
 
 Revision ID: 0003
 Revises: 0002
@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("learned", sa.Float(), nullable=True),
         sa.Column("model_version", sa.Integer(), nullable=True),
         sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("findings", sa.Text(), nullable=False),
         sa.Column("scored_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"], ["organisations.id"], name=op.f("fk_risk_assessments_org_id_organisations")
@@ -65,31 +66,6 @@ def upgrade() -> None:
     with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
         batch_op.create_index("ix_risk_assessments_score", ["org_id", "score"], unique=False)
 
-    op.create_table(
-        "risk_findings",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("trip_id", sa.Integer(), nullable=False),
-        sa.Column("rule", sa.String(length=64), nullable=False),
-        sa.Column("family", sa.String(length=32), nullable=False),
-        sa.Column("rule_version", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("evidence", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["org_id"], ["organisations.id"], name=op.f("fk_risk_findings_org_id_organisations")
-        ),
-        sa.ForeignKeyConstraint(
-            ["trip_id"],
-            ["trips.id"],
-            name=op.f("fk_risk_findings_trip_id_trips"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_risk_findings")),
-    )
-    with op.batch_alter_table("risk_findings", schema=None) as batch_op:
-        batch_op.create_index("ix_risk_findings_trip", ["trip_id"], unique=False)
-
     with op.batch_alter_table("trips", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stays", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("inland_hours", sa.Float(), nullable=True))
@@ -105,10 +81,6 @@ def downgrade() -> None:
         batch_op.drop_column("inland_hours")
         batch_op.drop_column("stays")
 
-    with op.batch_alter_table("risk_findings", schema=None) as batch_op:
-        batch_op.drop_index("ix_risk_findings_trip")
-
-    op.drop_table("risk_findings")
     with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
         batch_op.drop_index("ix_risk_assessments_score")
 
