@@ -98,6 +98,22 @@ def demo(
         registers("releases", where=[f"container={fraud['container']}"], limit=10,
                   as_json=False)  # fmt: skip
 
+    console.rule("the targeting queue: the first of the 2 % of trips to inspect, with why")
+    from cargowatch.risk.cli import Format
+    from cargowatch.risk.cli import targets as queue
+
+    queue(budget=0.02, limit=8, port="", min_score=None, include_inspected=False,
+          fmt=Format.table)  # fmt: skip
+    planted = {s["trip_key"] for s in truth["scenarios"]}
+    with unit_of_work() as s:
+        from cargowatch.risk.service import targets as ranked
+
+        top = ranked(s, principal=carrier, budget=0.02)
+        keys = {t.trip_id: f"{t.container}/{t.booking_ref or '-'}" for t in top}
+    found = sum(1 for k in keys.values() if k in planted)
+    console.print(f"{found} of the {len(keys)} trips in the top 2 % carry a planted crime "
+                  f"({len(planted)} were planted in {truth['trips']:,} trips).")  # fmt: skip
+
     console.rule("where to look")
     console.print(f"store:        {get_settings().database_url}")
     console.print(f"ground truth: {world / 'truth.json'} ({len(truth['scenarios'])} scenarios)")
@@ -109,6 +125,9 @@ def demo(
         "cargowatch --as carrier-analyst registers access --where badge_id="
         + next((t.split(":")[2] for t in rip["traces"] if t.startswith("insider")), "B000001"),
         "cargowatch --as carrier-analyst runs",
+        "cargowatch --as carrier-analyst targets --budget 0.05 --format json",
+        "cargowatch --as carrier-analyst explain TRIP_ID",
+        f"cargowatch backtest {world}   # how well targeting does on this world",
         "cargowatch tokens create customs-officer   # then: cargowatch serve, open /docs",
     ):
         console.print(f"  {line}")
