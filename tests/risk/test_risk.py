@@ -286,3 +286,21 @@ def test_targeting_from_the_command_line(engine: Engine, tmp_path: Path) -> None
     assert "anomaly only" in run("model", "train")
     assert "backtest" not in run("model", "list")
     assert json.loads(run("targets", "--format", "json")) == []
+
+
+def test_backtest_takes_a_sparser_truth_file(
+    tmp_path: Path, world: tuple[Path, dict[str, Any]]
+) -> None:
+    """Other tools' worlds may name trips by container and booking, and leave the period out:
+    the split is then the newest outcome in the data."""
+    from cargowatch.risk.backtest import metrics, run
+
+    out, truth = world
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "data").symlink_to(out / "data")
+    sparse = {"scenarios": [{"container": s["container"], "booking_ref": s["booking_ref"],
+                             "mo": s["mo"]} for s in truth["scenarios"]]}  # fmt: skip
+    (other / "truth.json").write_text(json.dumps(sparse))
+    figures = metrics(run(other))
+    assert figures["positives"] > 0 and figures["budgets"]["5%"]["recall"] > 0.5

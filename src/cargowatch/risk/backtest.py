@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cargowatch.exceptions import InvalidInput
 
@@ -42,12 +42,21 @@ def _truth(world: Path) -> tuple[dict[str, Any], Path]:
     return json.loads(truth_file.read_text()), data
 
 
-def _split(truth: dict[str, Any]) -> datetime:
-    period = truth.get("period", {})
-    value = period.get("outcomes_until") or period.get("end")
+def _split(truth: dict[str, Any]) -> datetime | None:
+    """The end of the period with outcomes, when truth.json says it."""
+    value = (truth.get("period") or {}).get("outcomes_until")
     if not value:
-        raise InvalidInput("truth.json: period.outcomes_until is missing")
+        return None
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _planted(truth: dict[str, Any]) -> dict[str, str]:
+    """trip key -> modus operandi of every contaminated trip in truth.json."""
+    out = {}
+    for s in truth.get("scenarios", []):
+        key = s.get("trip_key") or f"{s.get('container')}/{s.get('booking_ref') or '-'}"
+        out[key] = s.get("mo") or "unknown"
+    return out
 
 
 def run(
@@ -85,6 +94,18 @@ def run(
         step("building custody")
         with unit_of_work(engine) as s:
             build(s, org_id=principal.org_id)
+            if split is None:  # the newest outcome known, else the middle of the trips
+                from cargowatch.registers.specs import TABLES
+
+                ins = TABLES["inspections"]
+                newest = s.scalar(select(func.max(ins.c.ts)))
+                first, last = s.execute(
+                    select(func.min(Trip.started_at), func.max(Trip.started_at))
+                ).one()
+                split = newest or (first + (last - first) / 2 if first and last else None)
+                if split is None:
+                    raise InvalidInput(f"{data}: no trips to judge")
+                split = split if split.tzinfo else split.replace(tzinfo=UTC)
         step(f"training on outcomes up to {split:%Y-%m-%d}")
         with unit_of_work(engine) as s:
             risk.train(s, org_id=principal.org_id, trained_by="backtest", now=split)
@@ -125,7 +146,7 @@ def run(
         .pivot(on="family", index="trip_id", values="s")
     )
     families = sorted(c for c in by_family.columns if c != "trip_id")
-    planted = {s["trip_key"]: s["mo"] for s in truth["scenarios"]}
+    planted = _planted(truth)
     later = frame.filter(pl.col("started_at") >= split)
     later = (
         later.join(by_family, on="trip_id", how="left")
