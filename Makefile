@@ -24,11 +24,17 @@ $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP) $@
 
+# DEMO_SERVE=0 stops after the demo instead of serving the web interface
+DEMO_SERVE ?= 1
+
 demo: $(STAMP)
 	CARGOWATCH_DATA_DIR=$(DEMO_DIR) $(BIN)/cargowatch demo --dir $(DEMO_DIR)/input
 	@echo
 	@echo "The demo store is $(DEMO_DIR)/cargowatch.db; to explore it:"
 	@echo "  export CARGOWATCH_DATA_DIR=$(DEMO_DIR); . $(BIN)/activate"
+	@if [ "$(DEMO_SERVE)" = "1" ]; then \
+	  echo; echo "Web interface: http://127.0.0.1:8000  sign in as customs-officer, password cargowatch-demo (Ctrl-C stops it)"; \
+	  CARGOWATCH_DATA_DIR=$(DEMO_DIR) $(BIN)/cargowatch serve --host 127.0.0.1 --port 8000; fi
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks

@@ -204,12 +204,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs)."""
+    """Serve the web interface and the HTTP API (OpenAPI at /docs)."""
     import uvicorn
 
     from cargowatch.app import create_app
 
-    console.print(f"cargowatch API on http://{host}:{port} (docs at /docs)")
+    console.print(f"cargowatch on http://{host}:{port} (web interface; API docs at /docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 

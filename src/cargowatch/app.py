@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
 from cargowatch import __version__
 from cargowatch.auth.router import router as auth_router
@@ -16,6 +18,9 @@ from cargowatch.exceptions import CargowatchError, NotAuthenticated
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
+from cargowatch.web.pages import STATIC, ServerTiming, web_error
+from cargowatch.web.router import router as web_router
+from cargowatch.web.session import SESSION_HOURS
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -33,7 +38,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or get_engine(settings)
 
     @app.exception_handler(CargowatchError)
-    async def _error(_request: Request, exc: CargowatchError) -> JSONResponse:
+    async def _error(request: Request, exc: CargowatchError) -> Response:
+        if not request.url.path.startswith("/api/"):  # a page: sign in, or say it in HTML
+            return web_error(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
         return JSONResponse({"detail": exc.message}, status_code=exc.http_status, headers=headers)
 
@@ -48,4 +55,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(registers_router)
     app.include_router(custody_router)
     app.include_router(risk_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(ServerTiming)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="cargowatch_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="strict",
+        https_only=settings.env == "prod",
+    )
     return app

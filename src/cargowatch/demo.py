@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from cargowatch.cli import console, err_console, local_admin, state
 
+DEMO_PASSWORD = "cargowatch-demo"  # the demo's sign-in, printed at its end; a demo store only
+
 
 def _ensure_org_and_user(slug: str, name: str, kind: str, username: str, role: str) -> None:
     from cargowatch.auth.models import User
@@ -24,7 +26,14 @@ def _ensure_org_and_user(slug: str, name: str, kind: str, username: str, role: s
         if s.scalar(select(Organisation).where(Organisation.slug == slug)) is None:
             create_org(s, actor=local_admin(), slug=slug, name=name, kind=kind)
         if s.scalar(select(User).where(User.username == username)) is None:
-            create_user(s, actor=local_admin(), org_slug=slug, username=username, role=role)
+            create_user(
+                s,
+                actor=local_admin(),
+                org_slug=slug,
+                username=username,
+                role=role,
+                password=DEMO_PASSWORD,
+            )
 
 
 def _first(truth: dict[str, Any], mo: str) -> dict[str, Any] | None:
@@ -48,21 +57,39 @@ def demo(
     from cargowatch.sharing.service import grant
     from cargowatch.simulate.cli import simulate
 
-    _ensure_org_and_user("demo-carrier", "Demo Ocean Carrier", "CARRIER", "carrier-analyst",
-                         "analyst")  # fmt: skip
-    _ensure_org_and_user("demo-customs", "Demo Customs Service", "CUSTOMS", "customs-officer",
-                         "analyst")  # fmt: skip
+    _ensure_org_and_user(
+        "demo-carrier", "Demo Ocean Carrier", "CARRIER", "carrier-analyst", "analyst"
+    )
+    _ensure_org_and_user(
+        "demo-customs", "Demo Customs Service", "CUSTOMS", "customs-officer", "analyst"
+    )
     world = folder / "world"
     if world.exists():
         shutil.rmtree(world)
-    simulate(out=world, trips=trips, seed=2025, start="2025-03-01", days=30,
-             origins="ECGYE,ECPSJ,COCTG", destinations="BEANR,NLRTM,DEHAM", scenario_rate=0.01,
-             mix="", trace_rate=0.75, smart_share=0.2, inspection_rate=0.02, outcome_share=0.6,
-             malformed_rate=0.0005)  # fmt: skip
+    simulate(
+        out=world,
+        trips=trips,
+        seed=2025,
+        start="2025-03-01",
+        days=30,
+        origins="ECGYE,ECPSJ,COCTG",
+        destinations="BEANR,NLRTM,DEHAM",
+        scenario_rate=0.01,
+        mix="",
+        trace_rate=0.75,
+        smart_share=0.2,
+        inspection_rate=0.02,
+        outcome_share=0.6,
+        malformed_rate=0.0005,
+    )
     extra = folder / "samples"
     extra.mkdir(parents=True, exist_ok=True)
-    for name in ("tnt-220-response.json", "tnt-300-response.json", "D95BCOARRI.edi",
-                 "eblissuance-v3.0.0-request.json"):  # fmt: skip
+    for name in (
+        "tnt-220-response.json",
+        "tnt-300-response.json",
+        "D95BCOARRI.edi",
+        "eblissuance-v3.0.0-request.json",
+    ):
         shutil.copyfile(SAMPLES / name, extra / name)
     (extra / "broken-feed.ndjson").write_text(
         '{"eventID": "x1", "eventType": "EQUIPMENT", "eventClassifierCode": "ACT",'
@@ -82,8 +109,15 @@ def demo(
     fraud = _first(truth, "release_fraud")
     with unit_of_work() as s:
         carrier = principal_for_username(s, "carrier-analyst")
-        grant(s, principal=carrier, grantee_slug="demo-customs", scope="container",
-              value=rip["container"])  # fmt: skip
+        grant(
+            s,
+            principal=carrier,
+            grantee_slug="demo-customs",
+            scope="container",
+            value=rip["container"],
+        )
+    with unit_of_work() as s:  # the partnership: the carrier shares its events with customs
+        grant(s, principal=carrier, grantee_slug="demo-customs", scope="all-events")
     console.rule(f"planted {rip['mo']} on {rip['container']}: the custody customs sees")
     console.print(f"traces left: {', '.join(rip['traces'])}")
     state.acting_as = "customs-officer"
@@ -95,15 +129,13 @@ def demo(
         telemetry(container=smart["container"], limit=60)
     if fraud is not None:
         console.rule(f"{fraud['container']} ({fraud['mo']}): the release log")
-        registers("releases", where=[f"container={fraud['container']}"], limit=10,
-                  as_json=False)  # fmt: skip
+        registers("releases", where=[f"container={fraud['container']}"], limit=10, as_json=False)
 
     console.rule("the targeting queue: the first of the 2 % of trips to inspect, with why")
     from cargowatch.risk.cli import Format
     from cargowatch.risk.cli import targets as queue
 
-    queue(budget=0.02, limit=8, port="", min_score=None, include_inspected=False,
-          fmt=Format.table)  # fmt: skip
+    queue(budget=0.02, limit=8, port="", min_score=None, include_inspected=False, fmt=Format.table)
     planted = {s["trip_key"] for s in truth["scenarios"]}
     with unit_of_work() as s:
         from cargowatch.risk.service import targets as ranked
@@ -111,8 +143,10 @@ def demo(
         top = ranked(s, principal=carrier, budget=0.02)
         keys = {t.trip_id: f"{t.container}/{t.booking_ref or '-'}" for t in top}
     found = sum(1 for k in keys.values() if k in planted)
-    console.print(f"{found} of the {len(keys)} trips in the top 2 % carry a planted crime "
-                  f"({len(planted)} were planted in {truth['trips']:,} trips).")  # fmt: skip
+    console.print(
+        f"{found} of the {len(keys)} trips in the top 2 % carry a planted crime "
+        f"({len(planted)} were planted in {truth['trips']:,} trips)."
+    )
 
     console.rule("where to look")
     console.print(f"store:        {get_settings().database_url}")
@@ -131,6 +165,11 @@ def demo(
         "cargowatch tokens create customs-officer   # then: cargowatch serve, open /docs",
     ):
         console.print(f"  {line}")
+    console.rule("the web interface")
+    console.print(
+        "cargowatch serve, then open http://127.0.0.1:8000 and sign in as "
+        f"[bold]customs-officer[/] (or carrier-analyst) with the password [bold]{DEMO_PASSWORD}[/]"
+    )
 
 
 def register(app: typer.Typer) -> None:

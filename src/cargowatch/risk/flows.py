@@ -65,12 +65,23 @@ def train(
 def record_outcome(
     *, principal: Principal, trip_id: int, engine: Engine | None = None, **fields: Any
 ) -> dict[str, Any]:
-    """Record an inspection's outcome, then rebuild and rescore the container's trips (an
-    inspection explains a reseal) so that the queue and the metrics change at once."""
+    """Record an inspection's outcome; the trip leaves the queue and the metrics change at once.
+    When the trip is the caller's organisation's own, its container's trips are rebuilt (an
+    inspection explains a reseal) and rescored; another organisation's trips are theirs to
+    rescore."""
     engine = engine or get_engine()
     with unit_of_work(engine) as session:
         row = service.record_outcome(session, principal=principal, trip_id=trip_id, **fields)
-        if row["new"]:
+        if row["new"] and row["owner_org_id"] != principal.org_id:
+            audit.record(
+                session,
+                actor=principal,
+                action="inspection.record",
+                entity_type="trip",
+                entity_id=trip_id,
+                after={k: v for k, v in row.items() if k != "new"},
+            )
+        elif row["new"]:
             audit.record(
                 session,
                 actor=principal,

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
-from cargowatch.custody.models import Trip
+from cargowatch.custody.models import Alert, Trip
 from cargowatch.custody.service import get_trip, visible_trips
 from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
@@ -20,6 +20,7 @@ from cargowatch.registers.specs import REGISTERS, TABLES
 from cargowatch.risk.models import Assessment
 
 INSPECTIONS = TABLES["inspections"]
+MANIFEST = TABLES["manifest"]
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,13 @@ class Target:
         }
 
 
-def _inspected() -> ColumnElement[bool]:
-    """Whether a trip's container was inspected during or soon after the trip."""
+def inspection_of_trip(principal: Principal) -> ColumnElement[bool]:
+    """An inspection row that belongs to a trip: recorded by the trip's organisation or by the
+    caller (Customs inspecting a carrier's shared trip), on its container and booking (or
+    within its dates when the inspection names no booking)."""
     i = INSPECTIONS
-    return exists().where(
-        i.c.org_id == Trip.org_id,
+    return and_(
+        or_(i.c.org_id == Trip.org_id, i.c.org_id == principal.org_id),
         i.c.container == Trip.container,
         or_(
             i.c.booking_ref == Trip.booking_ref,
@@ -68,6 +71,113 @@ def _inspected() -> ColumnElement[bool]:
             ),
         ),
     )
+
+
+def _inspected(principal: Principal) -> ColumnElement[bool]:
+    """Whether a trip's container was inspected during or soon after the trip."""
+    return exists().where(inspection_of_trip(principal))
+
+
+ORDERS = {
+    "score": "highest score first",
+    "newest": "newest trip first",
+    "container": "by container",
+}
+
+
+def queue(
+    session: Session,
+    *,
+    principal: Principal,
+    budget: float | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    port: str | None = None,
+    lane: str | None = None,
+    carrier: str | None = None,
+    alert_type: str | None = None,
+    min_score: float | None = None,
+    include_inspected: bool = False,
+    order: str = "score",
+) -> tuple[list[Target], int]:
+    """A page of the caller's targeting queue and how many trips the filters leave.
+
+    budget: the top share of those trips; port: loaded or discharged there; lane: origin and
+    destination countries as 'EC>BE'; carrier: the manifest's carrier code; alert_type: trips
+    with such a custody alert."""
+    principal.require("events:read")
+    if budget is not None and not 0 < budget <= 1:
+        raise InvalidInput(f"budget must be a share between 0 and 1, got {budget}")
+    if order not in ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    query = (
+        select(Trip, Assessment.score, Assessment.reasons, _inspected(principal).label("inspected"))
+        .join(Assessment, Assessment.trip_id == Trip.id)
+        .where(visible_trips(principal))
+    )
+    if port:
+        code = port.strip().upper()
+        query = query.where(or_(Trip.origin == code, Trip.destination == code))
+    if lane:
+        origin, _, destination = lane.strip().upper().partition(">")
+        if origin:
+            query = query.where(Trip.origin.like(f"{origin[:2]}%"))
+        if destination:
+            query = query.where(Trip.destination.like(f"{destination[:2]}%"))
+    if carrier:
+        m = MANIFEST
+        query = query.where(
+            exists().where(
+                m.c.org_id == Trip.org_id,
+                m.c.container == Trip.container,
+                m.c.booking_ref == Trip.booking_ref,
+                m.c.carrier_code == carrier.strip().upper(),
+            )
+        )
+    if alert_type:
+        query = query.where(
+            exists().where(Alert.trip_id == Trip.id, Alert.type == alert_type.strip())
+        )
+    if min_score is not None:
+        query = query.where(Assessment.score >= min_score)
+    if not include_inspected:
+        query = query.where(~_inspected(principal))
+    total = int(
+        session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
+    if budget is not None:
+        total = min(total, math.ceil(budget * total))
+        limit = total if limit is None else min(limit, total)
+    if order == "newest":
+        query = query.order_by(Trip.started_at.desc(), Trip.id)
+    elif order == "container":
+        query = query.order_by(Trip.container, Trip.started_at)
+    else:
+        query = query.order_by(Assessment.score.desc(), Trip.id)
+    if budget is not None:  # the budget is the top share by score, whatever the order shown
+        best = query.order_by(None).order_by(Assessment.score.desc(), Trip.id).limit(total)
+        ids = [row[0].id for row in session.execute(best)]
+        query = query.where(Trip.id.in_(ids))
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(int(limit))
+    rows = [
+        Target(
+            trip.id,
+            trip.container,
+            trip.booking_ref,
+            score,
+            trip.origin,
+            trip.destination,
+            trip.started_at,
+            trip.ended_at,
+            bool(was_inspected),
+            msgspec.json.decode(reasons),
+        )
+        for trip, score, reasons, was_inspected in session.execute(query)
+    ]
+    return rows, total
 
 
 def targets(
@@ -82,45 +192,16 @@ def targets(
 ) -> list[Target]:
     """The caller's targeting queue, best first: the top share (budget) or number (limit) of
     the scored trips it may see, optionally at one port (origin or destination)."""
-    principal.require("events:read")
-    if budget is not None and not 0 < budget <= 1:
-        raise InvalidInput(f"budget must be a share between 0 and 1, got {budget}")
-    inspected = _inspected().label("inspected")
-    query = (
-        select(Trip, Assessment.score, Assessment.reasons, inspected)
-        .join(Assessment, Assessment.trip_id == Trip.id)
-        .where(visible_trips(principal))
+    rows, _ = queue(
+        session,
+        principal=principal,
+        budget=budget,
+        limit=limit,
+        port=port,
+        min_score=min_score,
+        include_inspected=include_inspected,
     )
-    if port:
-        code = port.strip().upper()
-        query = query.where(or_(Trip.origin == code, Trip.destination == code))
-    if min_score is not None:
-        query = query.where(Assessment.score >= min_score)
-    if not include_inspected:
-        query = query.where(~_inspected())
-    if budget is not None:
-        pool = select(func.count()).select_from(query.order_by(None).subquery())
-        limit = min(limit or math.inf, math.ceil(budget * int(session.scalar(pool) or 0)))  # type: ignore[assignment]
-    query = query.order_by(Assessment.score.desc(), Trip.id)
-    if limit is not None:
-        query = query.limit(int(limit))
-    out = []
-    for trip, score, reasons, was_inspected in session.execute(query):
-        out.append(
-            Target(
-                trip.id,
-                trip.container,
-                trip.booking_ref,
-                score,
-                trip.origin,
-                trip.destination,
-                trip.started_at,
-                trip.ended_at,
-                bool(was_inspected),
-                msgspec.json.decode(reasons),
-            )
-        )
-    return out
+    return rows
 
 
 def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[str, Any]:
@@ -159,12 +240,11 @@ def record_outcome(
     insider_suspected: str | None = None,
     reference: str | None = None,
 ) -> dict[str, Any]:
-    """Store the outcome of inspecting a trip's container, once (a retry with the same
-    reference stores nothing new); returns the stored row."""
+    """Store the outcome of inspecting the container of a trip the caller may see, under the
+    caller's organisation, once (a retry with the same reference stores nothing new); returns
+    the stored row with the trip's organisation (owner_org_id)."""
     principal.require("events:write")
     trip = get_trip(session, principal=principal, trip_id=trip_id)
-    if trip.org_id != principal.org_id:
-        raise NotFound(f"no trip {trip_id} of your organisation")
     values = {
         "result": result,
         "method": method,
@@ -207,7 +287,13 @@ def record_outcome(
         key=("org_id", "ts", "container", "method", "reference"),
         update=False,
     )
-    return {**row, "ts": when.isoformat(), "trip_id": trip.id, "new": bool(new)}
+    return {
+        **row,
+        "ts": when.isoformat(),
+        "trip_id": trip.id,
+        "owner_org_id": trip.org_id,
+        "new": bool(new),
+    }
 
 
 def performance(session: Session, *, principal: Principal) -> dict[str, Any]:
@@ -217,22 +303,8 @@ def performance(session: Session, *, principal: Principal) -> dict[str, Any]:
     rows = session.execute(
         select(Assessment.score, i.c.result)
         .join(Trip, Trip.id == Assessment.trip_id)
-        .join(
-            i,
-            and_(
-                i.c.org_id == Trip.org_id,
-                i.c.container == Trip.container,
-                or_(
-                    i.c.booking_ref == Trip.booking_ref,
-                    and_(
-                        func.coalesce(i.c.booking_ref, "") == "",
-                        i.c.ts >= Trip.started_at,
-                        i.c.ts <= Trip.ended_at,
-                    ),
-                ),
-            ),
-        )
-        .where(Trip.org_id == principal.org_id)
+        .join(i, inspection_of_trip(principal))
+        .where(visible_trips(principal))
     ).all()
     bands = [(80, 101), (60, 80), (40, 60), (20, 40), (0, 20)]
     table = []

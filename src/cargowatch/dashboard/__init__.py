@@ -1,0 +1,1 @@
+"""The overview a security manager or targeting officer opens every morning."""

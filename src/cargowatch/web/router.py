@@ -1,0 +1,452 @@
+"""The web pages: sign in, dashboard, targeting queue, trip, event, ingest. Every page calls the
+same services as the API and the command line, with the signed-in user as the caller."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cargowatch.api import get_engine_dep, get_session
+from cargowatch.auth.service import principal_for_password
+from cargowatch.custody import service as custody
+from cargowatch.custody.models import Alert, Trip
+from cargowatch.dashboard.service import TARGET_SCORE, overview
+from cargowatch.exceptions import CargowatchError, NotAuthenticated
+from cargowatch.ingest import service as ingest_service
+from cargowatch.ingest.flows import ingest_bytes, replay_quarantine
+from cargowatch.registers.specs import TABLES
+from cargowatch.risk import flows as risk_flows
+from cargowatch.risk import service as risk
+from cargowatch.telemetry.service import readings_for_container
+from cargowatch.web import charts
+from cargowatch.web.session import (
+    SESSION_HOURS,
+    WebPrincipal,
+    check_csrf,
+    csrf_token,
+)
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+SessionDep = Annotated[Session, Depends(get_session)]
+PAGE = 25
+SINGULAR = {
+    "events": "event",
+    "alerts": "alert",
+    "releases": "release",
+    "access": "badge swipe",
+    "inspections": "inspection",
+    "parties": "party",
+    "trips": "trip",
+    "models": "model",
+    "telemetry": "reading",
+    "manifest": "manifest line",
+    "seals": "seal",
+    "declared": "declared seal",
+    "previous": "previous seal",
+    "other_trip": "trip",
+}
+RESULTS = ("NO_FINDING", "SEIZURE", "IRREGULARITY")
+METHODS = ("PHYSICAL", "SCAN", "DOG", "SEAL_CHECK")
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page with what every page needs (the user, the CSRF token, a flash message)."""
+    flash = request.session.pop("flash", None)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"csrf": csrf_token(request), "flash": flash, **context},
+        status_code=status_code,
+    )
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    """The sign-in form."""
+    return render(request, "login.html", next=_safe_next(next), user=None)
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)])
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password; on success the session cookie names the user."""
+    try:
+        principal = principal_for_password(session, username.strip(), password)
+    except NotAuthenticated:
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(next),
+            user=None,
+            error="Unknown user or wrong password.",
+        )
+    request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    request.session["user"] = principal.username
+    request.session["until"] = (datetime.now() + timedelta(hours=SESSION_HOURS)).isoformat()
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)])
+def logout(request: Request) -> Response:
+    """Forget the session."""
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+    """What is tracked, alerted, targeted, inspected and ingested, with charts over time."""
+    o = overview(session, principal=user)
+    weeks = [datetime.fromisoformat(str(w["week"])) for w in o.weekly]
+    by_week = charts.lines(
+        [
+            charts.Line(
+                "trips started",
+                [(w, float(r["trips"])) for w, r in zip(weeks, o.weekly, strict=True)],
+            ),
+            charts.Line(
+                "high alerts",
+                [(w, float(r["alerts"])) for w, r in zip(weeks, o.weekly, strict=True)],
+            ),
+            charts.Line(
+                "seizures",
+                [(w, float(r["seizures"])) for w, r in zip(weeks, o.weekly, strict=True)],
+            ),
+        ],
+        "Trips, high-severity alerts and seizures per week",
+    )
+    alerts = charts.bars(o.alerts_by_type, "Custody alerts by type")
+    return render(
+        request,
+        "dashboard.html",
+        user=user,
+        o=o,
+        by_week=by_week,
+        alerts=alerts,
+        threshold=TARGET_SCORE,
+    )
+
+
+def _filters(
+    port: str = "",
+    lane: str = "",
+    carrier: str = "",
+    alert_type: str = "",
+    min_score: str = "",
+    order: str = "score",
+    include_inspected: str = "",
+) -> dict[str, str]:
+    return {
+        "port": port.strip(),
+        "lane": lane.strip(),
+        "carrier": carrier.strip(),
+        "alert_type": alert_type.strip(),
+        "min_score": min_score.strip(),
+        "order": order,
+        "include_inspected": "1" if include_inspected else "",
+    }
+
+
+def _queue_context(
+    session: Session, user: Any, filters: dict[str, str], page: int
+) -> dict[str, Any]:
+    try:
+        min_score = float(filters["min_score"]) if filters["min_score"] else None
+    except ValueError:
+        min_score = None
+    rows, total = risk.queue(
+        session,
+        principal=user,
+        limit=PAGE,
+        offset=(page - 1) * PAGE,
+        port=filters["port"] or None,
+        lane=filters["lane"] or None,
+        carrier=filters["carrier"] or None,
+        alert_type=filters["alert_type"] or None,
+        min_score=min_score,
+        include_inspected=bool(filters["include_inspected"]),
+        order=filters["order"] if filters["order"] in risk.ORDERS else "score",
+    )
+    pages = max(1, -(-total // PAGE))
+    kinds = session.scalars(
+        select(Alert.type)
+        .join(Trip, Trip.id == Alert.trip_id)
+        .where(custody.visible_trips(user))
+        .distinct()
+    ).all()
+    query = {k: v for k, v in filters.items() if v}
+    return {
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "filters": filters,
+        "query": urlencode(query),
+        "orders": risk.ORDERS,
+        "alert_types": sorted(kinds),
+        "results": RESULTS,
+        "methods": METHODS,
+    }
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    user: WebPrincipal,
+    filters: Annotated[dict[str, str], Depends(_filters)],
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    """The ranked trips with their top reasons; filters, sorting, paging; record an outcome."""
+    context = _queue_context(session, user, filters, page)
+    name = "_queue.html" if request.headers.get("hx-request") else "queue.html"
+    return render(request, name, user=user, **context)
+
+
+@router.post("/trips/{trip_id}/outcome", dependencies=[Depends(check_csrf)])
+def record_outcome(
+    request: Request,
+    trip_id: int,
+    user: WebPrincipal,
+    engine: Annotated[Engine, Depends(get_engine_dep)],
+    result: Annotated[str, Form()],
+    method: Annotated[str, Form()] = "PHYSICAL",
+    back: Annotated[str, Form()] = "/queue",
+) -> Response:
+    """Record what an inspection found; back to where the officer was."""
+    row = risk_flows.record_outcome(
+        principal=user, trip_id=trip_id, engine=engine, result=result, method=method
+    )
+    request.session["flash"] = (
+        f"Recorded {row['result'].replace('_', ' ').lower()} on {row['container']}; "
+        "the trip has left the queue."
+    )
+    return RedirectResponse(_safe_next(back), status_code=303)
+
+
+def _evidence_links(evidence: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(text, link) for each cited id: events open their page, trips theirs."""
+    out: list[tuple[str, str | None]] = []
+    for kind, ids in evidence.items():
+        for value in ids if isinstance(ids, list) else [ids]:
+            link = None
+            if kind == "events":
+                link = f"/events/{value}"
+            elif kind == "trips" and isinstance(value, int):
+                link = f"/trips/{value}"
+            out.append((f"{SINGULAR.get(kind, kind)} {value}", link))
+    return out
+
+
+@router.get("/trips/{trip_id}", response_class=HTMLResponse)
+def trip_page(
+    request: Request, trip_id: int, session: SessionDep, user: WebPrincipal
+) -> HTMLResponse:
+    """The story of a container's trip: custody, seals, alerts, findings, telemetry, map."""
+    trip = custody.get_trip(session, principal=user, trip_id=trip_id)
+    timeline = custody.trip_timeline(session, principal=user, trip_id=trip_id)
+    alerts = [
+        (a, _evidence_links(json.loads(a.evidence)))
+        for a in custody.trip_alerts(session, principal=user, trip_id=trip_id)
+    ]
+    try:
+        assessment = risk.assessment(session, principal=user, trip_id=trip_id)
+        findings = [(f, _evidence_links(f["evidence"])) for f in assessment["findings"]]
+    except CargowatchError:
+        assessment, findings = None, []
+    events = custody.trip_events(session, trip)
+    ledger = [e for e in events if e.seals or e.code in ("RMVD", "RSEA", "INSP")]
+    start = (trip.started_at or datetime.min) - timedelta(hours=12)
+    end = (trip.ended_at or datetime.max) + timedelta(hours=12)
+    readings = [
+        r
+        for r in readings_for_container(session, principal=user, container=trip.container)
+        if start <= r.ts <= end
+    ]
+    series: dict[str, list[tuple[datetime, float]]] = {
+        "door open": [],
+        "light (lux)": [],
+        "temperature (°C)": [],
+        "shock (g)": [],
+    }
+    for r in readings:
+        if r.door is not None:
+            series["door open"].append((r.ts, 1.0 if r.door == "OPEN" else 0.0))
+        if r.light_lux is not None:
+            series["light (lux)"].append((r.ts, float(r.light_lux)))
+        if r.temperature_c is not None:
+            series["temperature (°C)"].append((r.ts, float(r.temperature_c)))
+        if r.shock_g is not None:
+            series["shock (g)"].append((r.ts, float(r.shock_g)))
+    telemetry = [
+        (
+            name,
+            charts.lines(
+                [charts.Line(name, pts, step=name == "door open")],
+                f"{name} over the trip",
+                height=150,
+            ),
+        )
+        for name, pts in series.items()
+        if pts
+    ]
+    places: list[charts.Place] = []
+    for r in readings:
+        if r.latitude is not None and r.longitude is not None:
+            opened = r.door == "OPEN" or (r.light_lux or 0) > 50 or r.eseal_status == "OPENED"
+            places.append(
+                charts.Place(
+                    r.latitude,
+                    r.longitude,
+                    f"{r.ts:%Y-%m-%d %H:%M} {'door OPEN' if opened else ''}",
+                    "opening" if opened else "position",
+                )
+            )
+    for e in events:
+        if e.lat is not None and e.lon is not None:
+            places.append(
+                charts.Place(
+                    e.lat,
+                    e.lon,
+                    f"{e.code} {e.time:%Y-%m-%d %H:%M}",
+                    "opening" if e.code == "DRO" else "event",
+                )
+            )
+    ports = {x for x in (trip.origin, trip.destination) if x} | {
+        e.locode for e in events if e.locode
+    }
+    sites = TABLES["sites"]  # the geofences of the organisation whose trip it is
+    for site in session.execute(
+        select(sites).where(sites.c.org_id == trip.org_id, sites.c.locode.in_(sorted(ports)))
+    ):
+        if site.latitude is not None and site.longitude is not None:
+            places.append(
+                charts.Place(
+                    site.latitude,
+                    site.longitude,
+                    f"{site.site_id} ({site.kind})",
+                    "site",
+                    float(site.radius_m or 500),
+                )
+            )
+    maps = [
+        charts.map_svg(region, f"Positions, openings and sites near {name}")
+        for name, region in charts.regions(places)
+    ]
+    return render(
+        request,
+        "trip.html",
+        user=user,
+        trip=trip,
+        timeline=timeline,
+        alerts=alerts,
+        assessment=assessment,
+        findings=findings,
+        ledger=ledger,
+        telemetry=telemetry,
+        maps=maps,
+        readings=len(readings),
+        results=RESULTS,
+        methods=METHODS,
+    )
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+def event_page(
+    request: Request, event_id: int, session: SessionDep, user: WebPrincipal
+) -> HTMLResponse:
+    """One event as it was received."""
+    from cargowatch.events.service import get_event
+
+    view, source, raw = get_event(session, principal=user, event_id=event_id)
+    try:
+        pretty = json.dumps(json.loads(raw), indent=2) if raw else ""
+    except ValueError:
+        pretty = raw or ""  # EDIFACT and CSV records are shown as they came
+    return render(
+        request, "event.html", user=user, e=view.event, call=view.call, source=source, raw=pretty
+    )
+
+
+@router.get("/ingest", response_class=HTMLResponse)
+def ingest_page(
+    request: Request,
+    session: SessionDep,
+    user: WebPrincipal,
+    status: str = "open",
+) -> HTMLResponse:
+    """Upload files, see runs and their counts, browse the quarantine, replay."""
+    runs = ingest_service.list_runs(session, principal=user, limit=20)
+    held, total = ingest_service.list_quarantine(session, principal=user, status=status, limit=100)
+    return render(
+        request, "ingest.html", user=user, runs=runs, quarantine=held, total=total, status=status
+    )
+
+
+@router.post("/ingest", dependencies=[Depends(check_csrf)])
+async def upload(
+    request: Request,
+    user: WebPrincipal,
+    engine: Annotated[Engine, Depends(get_engine_dep)],
+    files: list[UploadFile],
+) -> Response:
+    """Ingest uploaded files, each as its own run."""
+    said = []
+    for f in files:
+        if not f.filename:
+            continue
+        body = await f.read()
+        try:
+            run, counts = ingest_bytes(
+                principal=user,
+                stream=io.BytesIO(body),
+                source=f"upload {f.filename}",
+                engine=engine,
+            )
+            said.append(
+                f"{f.filename}: run {run.id}, {counts.stored:,} stored, "
+                f"{counts.duplicates:,} duplicates, {counts.quarantined:,} quarantined"
+            )
+        except CargowatchError as exc:
+            said.append(f"{f.filename}: {exc.message}")
+    request.session["flash"] = "; ".join(said) or "no file chosen"
+    return RedirectResponse("/ingest", status_code=303)
+
+
+@router.post("/quarantine/replay", dependencies=[Depends(check_csrf)])
+async def replay(
+    request: Request,
+    user: WebPrincipal,
+    engine: Annotated[Engine, Depends(get_engine_dep)],
+) -> Response:
+    """Replay the chosen quarantined records (all open ones when none is chosen)."""
+    form = await request.form()
+    ids = [int(str(v)) for v in form.getlist("id") if str(v).isdigit()] or None
+    run, counts = replay_quarantine(principal=user, ids=ids, engine=engine)
+    request.session["flash"] = (
+        f"Replayed as run {run.id}: {counts.stored:,} stored, {counts.quarantined:,} still "
+        "quarantined."
+    )
+    return RedirectResponse("/ingest", status_code=303)

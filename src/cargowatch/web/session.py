@@ -1,0 +1,65 @@
+"""Signing in to the web interface: a signed session cookie, and a CSRF token on every form."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from cargowatch.api import get_session
+from cargowatch.auth.principal import Principal
+from cargowatch.auth.service import principal_for_username
+from cargowatch.exceptions import CargowatchError, NotAuthenticated
+
+SESSION_HOURS = 8
+
+
+class LoginRequired(CargowatchError):
+    """The page needs a signed-in user; the web app sends the browser to the sign-in page."""
+
+    http_status = 401
+
+
+class CsrfRejected(CargowatchError):
+    """A form came without the token of the session that showed it."""
+
+    http_status = 403
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use); every form and HTMX call sends it back."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request whose token is not the session's."""
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        value = form.get("csrf")
+        sent = value if isinstance(value, str) else None
+    expected = request.session.get("csrf")
+    if not sent or not expected or not hmac.compare_digest(sent, str(expected)):
+        raise CsrfRejected("this form has expired or did not come from cargowatch: reload the page")
+
+
+def web_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+    """The signed-in user, or LoginRequired."""
+    username = request.session.get("user")
+    if not username:
+        raise LoginRequired("sign in first")
+    try:
+        return principal_for_username(session, str(username))
+    except (NotAuthenticated, CargowatchError):
+        request.session.clear()
+        raise LoginRequired("sign in again") from None
+
+
+WebPrincipal = Annotated[Principal, Depends(web_principal)]

@@ -1,0 +1,224 @@
+"""The web interface: pages over the same services, signed in with a session cookie; driven in
+a real browser (Playwright with Debian's chromium) and checked for CSRF and isolation."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from cargowatch.auth.service import create_user
+from cargowatch.custody.models import Trip
+from cargowatch.db.engine import unit_of_work
+from cargowatch.ingest.flows import ingest_bytes, ingest_paths
+from cargowatch.orgs.service import create_org
+from cargowatch.sharing.service import grant
+from cargowatch.simulate.generator import SimConfig, simulate
+from tests.builders import ndjson
+from tests.custody.test_custody import trip_events
+
+PASSWORD = "a-long-test-password"
+CHROMIUM = os.environ.get("CARGOWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _people(engine: Engine) -> dict[str, Any]:
+    from cargowatch.auth.service import principal_for_username
+
+    for slug, kind in (("carrier", "CARRIER"), ("customs", "CUSTOMS"), ("other", "TERMINAL")):
+        with unit_of_work(engine) as s:
+            create_org(s, actor="test", slug=slug, name=slug.title(), kind=kind)
+            create_user(
+                s,
+                actor="test",
+                org_slug=slug,
+                username=f"{slug}-user",
+                role="analyst",
+                password=PASSWORD,
+            )
+    with unit_of_work(engine) as s:
+        return {
+            slug: principal_for_username(s, f"{slug}-user")
+            for slug in ("carrier", "customs", "other")
+        }
+
+
+@pytest.fixture
+def world(engine: Engine, tmp_path: Path) -> dict[str, Any]:
+    """A carrier's simulated world shared with customs, and another organisation's trip."""
+    people = _people(engine)
+    simulate(
+        tmp_path / "w",
+        SimConfig(
+            trips=300,
+            seed=8,
+            days=30,
+            origins=("ECGYE",),
+            destinations=("BEANR",),
+            scenario_rate=0.05,
+        ),
+    )
+    ingest_paths(principal=people["carrier"], paths=[tmp_path / "w" / "data"], engine=engine)
+    with unit_of_work(engine) as s:
+        grant(s, principal=people["carrier"], grantee_slug="customs", scope="all-events")
+    ingest_bytes(
+        principal=people["other"],
+        stream=io.BytesIO(ndjson(trip_events(box="MSCU1234566"))),
+        source="x",
+        engine=engine,
+    )
+    with unit_of_work(engine) as s:
+        other = s.scalar(select(Trip.id).where(Trip.org_id == people["other"].org_id))
+    return {**people, "other_trip": other}
+
+
+@pytest.fixture
+def live(engine: Engine) -> Iterator[str]:
+    """The app served on a free local port for the browser."""
+    import uvicorn
+
+    from cargowatch.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(engine=engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_an_officer_works_the_queue_in_a_browser(world: dict[str, Any], live: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert Path(CHROMIUM).exists(), "chromium is missing: run 'make browser' (Debian's chromium)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(live + "/")
+        expect(page).to_have_url(re.compile(r"/login\?next=/"))
+        # sign in with the keyboard only
+        page.keyboard.press("Tab")  # the skip link first
+        page.fill("#username", "customs-user")
+        page.fill("#password", "wrong password")
+        page.press("#password", "Enter")
+        expect(page.get_by_role("alert")).to_contain_text("wrong password")
+        page.fill("#username", "customs-user")
+        page.fill("#password", PASSWORD)
+        page.press("#password", "Enter")
+        expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+        expect(page.locator(".tiles")).to_contain_text("trips")
+
+        page.get_by_role("link", name="Targeting queue").click()
+        expect(page.get_by_role("heading", name="Targeting queue")).to_be_visible()
+        count = page.locator(".count")
+        expect(count).to_contain_text("page 1")
+        everything = int(count.inner_text().split()[0].replace(",", ""))
+        assert everything >= 250
+        # filter: only the trips scoring 40 and more (HTMX swaps the table in place)
+        page.fill("input[name=min_score]", "40")
+        page.press("input[name=min_score]", "Enter")
+        expect(page).to_have_url(re.compile(r"min_score=40"))
+        expect(count).not_to_contain_text(f"{everything:,} trips")
+        scores = [float(x) for x in page.locator("td.score").all_inner_texts()]
+        assert scores and min(scores) >= 40 and scores == sorted(scores, reverse=True)
+
+        # open the best trip: its timeline, map and reasons
+        first = page.locator("table.queue tbody tr").first
+        container = first.locator("td").nth(1).locator("a").inner_text()
+        first.locator("td").nth(1).locator("a").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(container)
+        expect(page.locator("table.timeline tbody tr").first).to_be_visible()
+        assert page.locator("table.timeline tbody tr").count() >= 3
+        expect(page.get_by_role("heading", name="Map")).to_be_visible()
+        assert page.locator("section:has(#map-h) svg.chart, section:has(#map-h) .empty").count()
+        findings = page.locator("section.risk table tbody tr")
+        assert findings.count() >= 1
+        expect(findings.first.locator("td").nth(2)).not_to_be_empty()
+        evidence = page.locator("section.risk a[href^='/events/']")
+        if evidence.count():
+            evidence.first.click()
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Event")
+            page.go_back()
+
+        # record a seizure from the queue: the trip leaves it at once
+        page.goto(live + "/queue")
+        row = page.locator("table.queue tbody tr").first
+        top = row.locator("td").nth(1).locator("a").inner_text()
+        row.locator("select[name=result]").select_option("SEIZURE")
+        row.get_by_role("button", name="Record").click()
+        expect(page.get_by_role("status").first).to_contain_text(f"on {top}")
+        assert top not in page.locator("table.queue tbody").inner_text()
+        page.goto(live + "/")
+        expect(page.locator(".tiles")).to_contain_text("1 seizures")
+
+        # another organisation's trip stays theirs
+        page.goto(f"{live}/trips/{world['other_trip']}")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.goto(live + "/queue")
+        expect(page).to_have_url(re.compile(r"/login\?next=/queue"))
+        browser.close()
+
+
+def test_forms_need_the_session_token_and_pages_the_session(world: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from cargowatch.app import create_app
+
+    with unit_of_work() as s:
+        trip_id = s.scalar(select(Trip.id).where(Trip.org_id == world["carrier"].org_id))
+    client = TestClient(create_app(), follow_redirects=False)
+    assert client.get("/queue").status_code == 303
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    forged = client.post("/login", data={"username": "carrier-user", "password": PASSWORD})
+    assert forged.status_code == 403
+    signed = client.post(
+        "/login",
+        data={
+            "username": "carrier-user",
+            "password": PASSWORD,
+            "csrf": token.group(1),
+            "next": "//evil.example",
+        },
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    assert client.get("/queue").status_code == 200
+    fresh = re.search(r'name="csrf" value="([^"]+)"', client.get("/queue").text)
+    assert fresh is not None and fresh.group(1) != token.group(1)  # a new session on sign-in
+    no_token = client.post(f"/trips/{trip_id}/outcome", data={"result": "SEIZURE"})
+    assert no_token.status_code == 403
+    made = client.post(
+        f"/trips/{trip_id}/outcome",
+        data={"result": "SEIZURE"},
+        headers={"X-CSRF-Token": fresh.group(1)},
+    )
+    assert made.status_code == 303
+    upload = client.post(
+        "/ingest",
+        data={"csrf": fresh.group(1)},
+        files={"files": ("feed.ndjson", ndjson(trip_events(box="CSQU3054383", booking="B77")))},
+    )
+    assert upload.status_code == 303
+    assert "run" in client.get("/ingest").text
+    assert client.get("/api/v1/targets").status_code == 401  # the API still wants a token
