@@ -13,7 +13,6 @@ their manifest lines, alerts and seals, under new booking numbers) until the sto
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import resource
 import tempfile
@@ -31,74 +30,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cw-bench-score-", dir=args.dir) as tmp:
         os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
         import polars as pl
-        from _common import bench_principal
+        from _common import bench_principal, grown_store
         from sqlalchemy import text
 
-        from cargowatch.custody.engine import build
         from cargowatch.db.engine import get_engine, unit_of_work
-        from cargowatch.ingest.flows import ingest_paths
         from cargowatch.risk.engine import score
-        from cargowatch.simulate.generator import SimConfig, simulate
 
-        world = Path(tmp) / "world"
         t = time.perf_counter()
-        simulate(world, SimConfig(trips=args.base, seed=3, days=max(30, args.base // 200)))
         engine = get_engine()
         principal = bench_principal(engine, kind="CUSTOMS", role="analyst")
-        ingest_paths(
-            principal=principal, paths=[world / "data"], engine=engine, update_custody=False
-        )
-        with unit_of_work(engine) as s:
-            build(s, org_id=principal.org_id)
-        copies = math.ceil(args.trips / args.base) - 1
-        with engine.begin() as conn:
-            top = conn.execute(text("SELECT max(id) FROM trips")).scalar() or 0
-            step_trip, step_alert = 10 ** len(str(top)), 10 ** (len(str(top)) + 2)
-            for k in range(1, copies + 1):
-                conn.execute(
-                    text(
-                        "INSERT INTO trips (id, org_id, trip_key, container, booking_ref,"
-                        " started_at, ended_at, origin, destination, events, stripped, alerts,"
-                        " stays, inland_hours, delivery_hours) SELECT id + :dt, org_id, trip_key || :s,"
-                        " container, booking_ref || :s, started_at, ended_at, origin, destination,"
-                        " events, stripped, alerts, stays, inland_hours, delivery_hours FROM trips"
-                        " WHERE id <= :top"
-                    ),
-                    {"dt": k * step_trip, "s": f"-{k}", "top": top},
-                )
-                conn.execute(
-                    text(
-                        "INSERT INTO manifest (org_id, booking_ref, bl_number, container, iso_type,"
-                        " shipper_id, consignee_id, notify_id, forwarder_id, carrier_code,"
-                        " commodity_hs, commodity_desc, gross_kg, place_of_receipt, pol, pod,"
-                        " place_of_delivery, transshipment_ports, vessel_imo, voyage,"
-                        " declared_seals, booked_at, run_id, flags) SELECT org_id,"
-                        " booking_ref || :s, bl_number, container, iso_type, shipper_id,"
-                        " consignee_id, notify_id, forwarder_id, carrier_code, commodity_hs,"
-                        " commodity_desc, gross_kg, place_of_receipt, pol, pod, place_of_delivery,"
-                        " transshipment_ports, vessel_imo, voyage, declared_seals, booked_at,"
-                        " run_id, flags FROM manifest WHERE booking_ref NOT LIKE '%-%'"
-                    ),
-                    {"s": f"-{k}"},
-                )
-                conn.execute(
-                    text(
-                        "INSERT INTO alerts (id, org_id, trip_id, type, severity, at, place,"
-                        " explanation, evidence, rule_version) SELECT id + :da, org_id,"
-                        " trip_id + :dt, type, severity, at, place, explanation, evidence,"
-                        " rule_version FROM alerts WHERE trip_id <= :top"
-                    ),
-                    {"da": k * step_alert, "dt": k * step_trip, "top": top},
-                )
-                conn.execute(
-                    text(
-                        "INSERT INTO trip_seals (org_id, trip_id, seal, event_id) SELECT org_id,"
-                        " trip_id + :dt, seal || :s, event_id FROM trip_seals WHERE trip_id <= :top"
-                    ),
-                    {"dt": k * step_trip, "s": f"-{k}", "top": top},
-                )
-            trips = conn.execute(text("SELECT count(*) FROM trips")).scalar() or 0
-            alerts = conn.execute(text("SELECT count(*) FROM alerts")).scalar() or 0
+        trips, alerts = grown_store(engine, principal, Path(tmp), args.trips, args.base)
         print(
             f"store: {trips:,} trips, {alerts:,} alerts (set up in {time.perf_counter() - t:.0f} s)"
         )

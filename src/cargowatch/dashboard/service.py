@@ -4,7 +4,7 @@ how it moved week by week; every figure through the caller's visibility."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -40,10 +40,15 @@ class Overview:
     weekly: list[dict[str, Any]] = field(default_factory=list)  # week, trips, alerts, seizures
 
 
-def _weekly(times: list[Any], name: str) -> pl.DataFrame:
-    values = [t if t is None or t.tzinfo else t.replace(tzinfo=UTC) for t in times]
-    frame = pl.DataFrame({"t": pl.Series(values, dtype=pl.Datetime("us", "UTC"))}).drop_nulls()
-    return frame.group_by(pl.col("t").dt.truncate("1w").alias("week")).agg(pl.len().alias(name))
+def _weekly(rows: Any, name: str) -> pl.DataFrame:
+    """(day, count) rows as counts per week (weeks start on Monday)."""
+    days = [
+        (d if isinstance(d, date) else date.fromisoformat(str(d)[:10]), int(n))
+        for d, n in rows
+        if d is not None
+    ]
+    frame = pl.DataFrame(days, schema={"day": pl.Date, name: pl.Int64}, orient="row")
+    return frame.group_by(pl.col("day").dt.truncate("1w").alias("week")).agg(pl.col(name).sum())
 
 
 def overview(session: Session, *, principal: Principal) -> Overview:
@@ -51,26 +56,20 @@ def overview(session: Session, *, principal: Principal) -> Overview:
     principal.require("events:read")
     seen = visible_trips(principal)
     out = Overview()
-    out.trips, out.containers = session.execute(
-        select(func.count(), func.count(func.distinct(Trip.container))).where(seen)
-    ).one()
-    out.scored = int(
-        session.scalar(
-            select(func.count())
+    # one pass over the trips for the four counts
+    out.trips, out.containers, out.scored, out.targets = (
+        int(x or 0)
+        for x in session.execute(
+            select(
+                func.count(),
+                func.count(func.distinct(Trip.container)),
+                func.count(Assessment.id),
+                func.count(Assessment.id).filter(Assessment.score >= TARGET_SCORE),
+            )
             .select_from(Trip)
-            .join(Assessment, Assessment.trip_id == Trip.id)
+            .outerjoin(Assessment, Assessment.trip_id == Trip.id)
             .where(seen)
-        )
-        or 0
-    )
-    out.targets = int(
-        session.scalar(
-            select(func.count())
-            .select_from(Trip)
-            .join(Assessment, Assessment.trip_id == Trip.id)
-            .where(seen, Assessment.score >= TARGET_SCORE)
-        )
-        or 0
+        ).one()
     )
     out.alerts_by_type = [
         (kind, int(n))
@@ -82,15 +81,17 @@ def overview(session: Session, *, principal: Principal) -> Overview:
             .order_by(func.count().desc())
         )
     ]
-    ins = TABLES["inspections"]  # inspections of the trips the caller sees
+    ins = TABLES["inspections"]  # inspections of the trips the caller sees (few: drive by them)
+    inspected = (
+        select(ins.c.id, ins.c.ts, ins.c.result)
+        .select_from(ins)
+        .join(Trip, Trip.container == ins.c.container)
+        .where(inspection_of_trip(principal), seen)
+        .distinct()
+        .subquery()
+    )
     out.inspections, seizures = session.execute(
-        select(
-            func.count(func.distinct(ins.c.id)),
-            func.count(func.distinct(ins.c.id)).filter(ins.c.result == "SEIZURE"),
-        )
-        .select_from(Trip)
-        .join(ins, inspection_of_trip(principal))
-        .where(seen)
+        select(func.count(), func.count().filter(inspected.c.result == "SEIZURE"))
     ).one()
     out.seizures = int(seizures or 0)
     out.runs, stored = session.execute(
@@ -105,25 +106,23 @@ def overview(session: Session, *, principal: Principal) -> Overview:
         )
         or 0
     )
-    trips = _weekly(list(session.scalars(select(Trip.started_at).where(seen))), "trips")
+    # counted per day by the store, weeks made here: a few hundred rows, not every trip
+    day = func.date(Trip.started_at)
+    trips = _weekly(session.execute(select(day, func.count()).where(seen).group_by(day)), "trips")
+    day = func.date(Alert.at)
     alerts = _weekly(
-        list(
-            session.scalars(
-                select(Alert.at)
-                .join(Trip, Trip.id == Alert.trip_id)
-                .where(seen, Alert.severity >= 4)
-            )
+        session.execute(
+            select(day, func.count())
+            .join(Trip, Trip.id == Alert.trip_id)
+            .where(seen, Alert.severity >= 4)
+            .group_by(day)
         ),
         "alerts",
     )
+    day = func.date(inspected.c.ts)
     seized = _weekly(
-        list(
-            session.scalars(
-                select(ins.c.ts)
-                .select_from(Trip)
-                .join(ins, inspection_of_trip(principal))
-                .where(seen, ins.c.result == "SEIZURE")
-            )
+        session.execute(
+            select(day, func.count()).where(inspected.c.result == "SEIZURE").group_by(day)
         ),
         "seizures",
     )
