@@ -10,7 +10,7 @@ DEMO_DIR ?= var/demo
 # Set to a PostgreSQL admin URL to run the suite there too (.ci/run does).
 CARGOWATCH_TEST_POSTGRES_URL ?=
 
-.PHONY: demo test lint typecheck pytest pytest-postgres serve bench clean
+.PHONY: demo test lint typecheck pytest pytest-postgres browser serve bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,16 +37,24 @@ demo: $(STAMP)
 	  CARGOWATCH_DATA_DIR=$(DEMO_DIR) $(BIN)/cargowatch serve --host 127.0.0.1 --port 8000; fi
 
 lint: $(DEV)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: $(DEV)
 	$(BIN)/mypy src
 
-pytest: $(DEV)
+# the browser tests drive Debian's chromium; installed here when missing (needs root or sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "== installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+
+pytest: $(DEV) browser
 	$(BIN)/pytest
 
-pytest-postgres: $(DEV)
+pytest-postgres: $(DEV) browser
 	@if [ -n "$(CARGOWATCH_TEST_POSTGRES_URL)" ]; then \
 	  echo "== test suite on PostgreSQL"; \
 	  CARGOWATCH_TEST_POSTGRES_URL=$(CARGOWATCH_TEST_POSTGRES_URL) $(BIN)/pytest; \
@@ -66,6 +74,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mqtt.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/custody.py
+	$(BIN)/python benchmarks/score.py
+	$(BIN)/python benchmarks/web.py
+
+# pictures of the main pages for the docs, from the demo store (run make demo first)
+screenshots: $(DEV) browser
+	CARGOWATCH_DATA_DIR=$(DEMO_DIR) $(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info
