@@ -2,4 +2,5 @@
 
 from cargowatch.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (spawned) import this module without running it
+    main()

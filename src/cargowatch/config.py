@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     user: str = ""
     ingest_batch_size: int = 20_000
     custody_settings: Path | None = None
+    custody_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1))
     risk_settings: Path | None = None
 
     @model_validator(mode="after")

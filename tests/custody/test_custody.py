@@ -185,6 +185,7 @@ def all_alerts(engine: Engine) -> set[tuple[str, str]]:
 def test_a_seal_on_two_trips_is_found_across_runs_and_ranges(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cargowatch.config import get_settings
     from cargowatch.custody import engine as custody_engine
     from cargowatch.custody.flows import rebuild
 
@@ -201,7 +202,14 @@ def test_a_seal_on_two_trips_is_found_across_runs_and_ranges(
             s, principal=p, container=BOX)[0].id)]  # fmt: skip
         assert f"{other}/BKG9" in alert.explanation
     monkeypatch.setattr(custody_engine, "RANGE_CONTAINERS", 1)  # each container its own range
+    monkeypatch.setenv("CARGOWATCH_CUSTODY_WORKERS", "2")  # built by two worker processes
+    get_settings.cache_clear()
+    with unit_of_work(engine) as s:
+        before = dict(s.execute(select(Trip.trip_key, Trip.id)).all())
     assert rebuild(principal=p, engine=engine) == (2, 2)
+    with unit_of_work(engine) as s:
+        assert dict(s.execute(select(Trip.trip_key, Trip.id)).all()) == before  # ids kept
+    get_settings.cache_clear()
     assert all_alerts(engine) == clones
     load(engine, p, ndjson([{"eventID": e["eventID"], "isRetracted": True} for e in second]))
     assert all_alerts(engine) == set()  # the mistake is withdrawn: the first trip is clean again

@@ -840,12 +840,15 @@ def build(
     containers: Iterable[str] | None = None,
     settings: CustodySettings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[int, int]:
     """Rebuild the trips and alerts of some containers (all when None); returns (trips, alerts).
 
     Containers are built in ranges (a full build) or batches (an incremental one), so memory
-    stays bounded whatever the store holds; seals used on two trips are then found across all
-    trips of the organisation. progress(done, total) is told the containers done so far."""
+    stays bounded whatever the store holds; a full build spreads its ranges over worker
+    processes (workers, default CARGOWATCH_CUSTODY_WORKERS) while this one stores what they
+    built. Seals used on two trips are then found across all trips of the organisation.
+    progress(done, total) is told the containers done so far."""
     s = settings or custody_settings()
     checked_seals: set[str] | None = None
     # trips keep their id across rebuilds (links, scores and outcomes point at them): the
@@ -865,10 +868,8 @@ def build(
                 .order_by(Event.container)
             )
         )
-        parts = (
-            load(session, org_id, span=(chunk[0], chunk[-1]))
-            for chunk in _chunks(boxes, RANGE_CONTAINERS)
-        )
+        spans = [(chunk[0], chunk[-1]) for chunk in _chunks(boxes, RANGE_CONTAINERS)]
+        parts = _parts_of_spans(session, org_id, spans, s, workers)
         size = RANGE_CONTAINERS
     else:
         boxes = sorted(set(containers))
@@ -887,12 +888,13 @@ def build(
                 for model in (Alert, TripSeal):
                     session.execute(delete(model).where(model.trip_id.in_(part)))
         parts = (
-            load(session, org_id, containers=chunk) for chunk in _chunks(boxes, FEW_CONTAINERS)
+            compute_part(org_id, load(session, org_id, containers=chunk), s)
+            for chunk in _chunks(boxes, FEW_CONTAINERS)
         )
         size = FEW_CONTAINERS
     n_trips = n_alerts = 0
-    for done, inputs in enumerate(parts, start=1):
-        trips, found, seals = _build_part(session, org_id, inputs, s, existing)
+    for done, built in enumerate(parts, start=1):
+        trips, found, seals = _store_part(session, org_id, built, existing)
         n_trips, n_alerts = n_trips + trips, n_alerts + found
         if checked_seals is not None:
             checked_seals |= seals
@@ -905,13 +907,56 @@ def build(
     return n_trips, n_alerts
 
 
-def _build_part(
-    session: Session, org_id: int, inputs: Inputs, s: CustodySettings, existing: dict[str, int]
-) -> tuple[int, int, set[str]]:
-    """Build and store the trips of the containers in inputs; returns (trips, alerts, seals).
+def _parts_of_spans(
+    session: Session,
+    org_id: int,
+    spans: list[tuple[str, str]],
+    s: CustodySettings,
+    workers: int | None,
+) -> Iterator[Part]:
+    """The built parts of each range of containers, in order: here, or from worker processes
+    (a few ranges in flight at a time, so memory stays bounded)."""
+    if workers is None:
+        from cargowatch.config import get_settings
 
-    existing: trip key -> id of the stored trips; those rebuilt here are updated in place and
-    taken out of it."""
+        workers = get_settings().custody_workers
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    if workers <= 1 or len(spans) < 2 or (url.startswith("sqlite://") and ":memory:" in url):
+        for span in spans:
+            yield compute_part(org_id, load(session, org_id, span=span), s)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    session.flush()  # the workers read what is committed; this build's deletes stay its own
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[Part]] = deque()
+        queue = iter(spans)
+        for span in queue:
+            pending.append(pool.submit(_compute_span, url, org_id, span, s))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            part = pending.popleft().result()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append(pool.submit(_compute_span, url, org_id, nxt, s))
+            yield part
+
+
+@dataclass
+class Part:
+    """The trips of some containers, built but not stored (workers hand these back)."""
+
+    made: list[dict[str, Any]]
+    findings: list[list[Found]]
+    seals: list[dict[str, int]]  # per trip: seal number -> first event showing it
+
+
+def compute_part(org_id: int, inputs: Inputs, s: CustodySettings) -> Part:
+    """Build the trips of the containers in inputs, with their alerts and seals."""
     trips = [
         ((box, booking), rows)
         for box, rows_all in inputs.events.items()
@@ -920,6 +965,7 @@ def _build_part(
     cross = _cross_trip(trips, s)
     made: list[dict[str, Any]] = []
     findings: list[list[Found]] = []
+    seals: list[dict[str, int]] = []
     for key, rows in trips:
         box, booking = key
         loads = [e for e in rows if e.code == "LOAD"]
@@ -942,6 +988,37 @@ def _build_part(
             }
         )
         findings.append(found)
+        first: dict[str, int] = {}
+        for e in rows:
+            for number, source in zip(e.seals, e.seal_sources, strict=False):
+                if source != "CUS":
+                    first.setdefault(number, e.id)
+        seals.append(first)
+    return Part(made, findings, seals)
+
+
+def _compute_span(url: str, org_id: int, span: tuple[str, str], s: CustodySettings) -> Part:
+    """A worker process's share of a full build: read one range of containers and build it."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    from cargowatch.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with OrmSession(engine) as session:
+            return compute_part(org_id, load(session, org_id, span=span), s)
+    finally:
+        engine.dispose()
+
+
+def _store_part(
+    session: Session, org_id: int, part: Part, existing: dict[str, int]
+) -> tuple[int, int, set[str]]:
+    """Store built trips; returns (trips, alerts, seals).
+
+    existing: trip key -> id of the stored trips; those rebuilt here are updated in place and
+    taken out of it."""
+    made, findings = part.made, part.findings
     if not made:
         return 0, 0, set()
     kept, fresh = [], []
@@ -973,20 +1050,14 @@ def _build_part(
     ]
     if rows_out:
         session.execute(insert(ALERTS), rows_out)
-    seal_rows: list[dict[str, Any]] = []
-    for trip_id, (_, rows) in zip(ids, trips, strict=True):
-        first: dict[str, int] = {}
-        for e in rows:
-            for number, source in zip(e.seals, e.seal_sources, strict=False):
-                if source != "CUS":
-                    first.setdefault(number, e.id)
-        seal_rows += (
-            {"org_id": org_id, "trip_id": trip_id, "seal": number, "event_id": event_id}
-            for number, event_id in first.items()
-        )
+    seal_rows = [
+        {"org_id": org_id, "trip_id": trip_id, "seal": number, "event_id": event_id}
+        for trip_id, first in zip(ids, part.seals, strict=True)
+        for number, event_id in first.items()
+    ]
     if seal_rows:
         session.execute(insert(TRIP_SEALS), seal_rows)
-    return len(trips), len(rows_out), {r["seal"] for r in seal_rows}
+    return len(made), len(rows_out), {r["seal"] for r in seal_rows}
 
 
 def _stays(rows: list[EventRow]) -> dict[str, Any]:
