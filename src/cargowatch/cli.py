@@ -8,12 +8,26 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cargowatch import __version__
 from cargowatch.exceptions import CargowatchError
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def progress_bar(label: str) -> Progress:
+    """A transient progress bar on stderr: label, bar, done of total, time left."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+
 
 app = typer.Typer(
     name="cargowatch",

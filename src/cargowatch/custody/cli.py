@@ -91,26 +91,11 @@ def alerts(
 @custody_app.command("rebuild")
 def rebuild() -> None:
     """Rebuild every trip and alert of your organisation from what is stored."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from cargowatch.cli import err_console
+    from cargowatch.cli import progress_bar
     from cargowatch.custody.flows import rebuild as run
 
     principal = cli_principal()
-    with Progress(
-        TextColumn("rebuilding custody: containers"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
+    with progress_bar("rebuilding custody: containers") as bar:
         task = bar.add_task("containers", total=None)
         trips, found = run(
             principal=principal,

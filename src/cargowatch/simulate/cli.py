@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cargowatch.cli import console, err_console
+from cargowatch.cli import console, progress_bar
 from cargowatch.exceptions import InvalidInput
 
 
@@ -88,14 +87,7 @@ def simulate(
         outcome_share=outcome_share,
         malformed_rate=malformed_rate,
     )
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
+    with progress_bar("simulating") as bar:
         task = bar.add_task("trips", total=trips)
         truth = run(out, config, progress=lambda n: bar.advance(task, n))
     expected = truth["expected"]

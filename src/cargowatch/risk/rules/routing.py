@@ -100,33 +100,18 @@ class UnusualItinerary(RiskRule):
         trips = ctx.trips.join(hubs_of(ctx), on="trip_id", how="left").drop_nulls(
             ["hs4", "origin", "destination"]
         )
+        columns = ("trip_id", "hs4", "manifest_id")
         parts = pl.concat(
             [
-                trips.select(
-                    "trip_id",
-                    "hs4",
-                    "manifest_id",
-                    pl.lit("loaded in").alias("what"),
-                    pl.col("origin").str.slice(0, 2).alias("part"),
-                ),
-                trips.select(
-                    "trip_id",
-                    "hs4",
-                    "manifest_id",
-                    pl.lit("delivered to").alias("what"),
-                    pl.col("destination").str.slice(0, 2).alias("part"),
-                ),
-                trips.select(
-                    "trip_id",
-                    "hs4",
-                    "manifest_id",
-                    pl.lit("transshipped in").alias("what"),
-                    pl.col("hubs").str.split(";").alias("part"),
+                trips.select(*columns, pl.lit(what).alias("what"), part.alias("part"))
+                for what, part in (
+                    ("loaded in", pl.concat_list(pl.col("origin").str.slice(0, 2))),
+                    ("delivered to", pl.concat_list(pl.col("destination").str.slice(0, 2))),
+                    ("transshipped in", pl.col("hubs").str.split(";")),
                 )
-                .explode("part")
-                .filter(pl.col("part") != ""),
             ]
         )
+        parts = parts.explode("part").filter(pl.col("part") != "")
         counted = parts.with_columns(
             pl.col("trip_id").n_unique().over("hs4").alias("n"),
             pl.col("trip_id").n_unique().over("hs4", "what", "part").alias("k"),
