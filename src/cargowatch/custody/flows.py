@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, text
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
 from cargowatch.custody.engine import build
-from cargowatch.db.engine import get_engine, unit_of_work
+from cargowatch.db.engine import get_engine, refresh_statistics, unit_of_work
 from cargowatch.registers.specs import TABLES
 from cargowatch.telemetry.models import Reading
 
@@ -24,7 +24,9 @@ def rebuild(
 ) -> tuple[int, int]:
     """Rebuild every trip and alert of the caller's organisation, in one transaction."""
     principal.require("events:write")
-    with unit_of_work(engine or get_engine()) as session:
+    engine = engine or get_engine()
+    refresh_statistics(engine)  # a full build reads by container ranges: let the planner know
+    with unit_of_work(engine) as session:
         trips, found = build(session, org_id=principal.org_id, progress=progress)
         audit.record(
             session,

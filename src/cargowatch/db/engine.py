@@ -76,6 +76,17 @@ def create_missing_indexes(engine: Engine) -> None:
                     index.create(conn)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite's planner know how the data is spread (PostgreSQL's autovacuum does this):
+    without statistics it reads an organisation's whole (org_id, key) index where a container
+    index would find a few rows. Sampled, so it takes well under a second on a large store."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
+
+
 def ensure_schema(engine: Engine) -> None:
     """Upgrade an empty store to the latest schema; refuse a store that is behind."""
     from cargowatch.db.migrate import current_revision, head_revision, upgrade

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
 from cargowatch.config import get_settings
-from cargowatch.db.engine import create_missing_indexes, get_engine, unit_of_work
+from cargowatch.db.engine import (
+    create_missing_indexes,
+    get_engine,
+    refresh_statistics,
+    unit_of_work,
+)
 from cargowatch.events.models import Event
 from cargowatch.exceptions import InvalidInput, NothingReadable
 from cargowatch.ingest import service
@@ -130,6 +135,7 @@ def ingest_paths(
     finally:
         if bulk:
             create_missing_indexes(engine)
+    refresh_statistics(engine)
     run, total = _finish(engine, principal, run_id, total)
     if update_custody and (total.stored or total.retracted):
         _custody(principal, run.id, engine)
