@@ -129,9 +129,7 @@ def score(
     step("applying the learned layer")
     model = latest_model(session, org_id)
     if model is None:
-        row = train(
-            session, org_id=org_id, trained_by="cargowatch (first scoring)", now=now, settings=s
-        )
+        row = _train(session, ctx, frame, "cargowatch (first scoring)")  # on what is loaded
         model = row, Fitted.load(row.blob, json.loads(row.metrics))
     model_row, fitted = model
     learned = frame.select("trip_id", "lane").with_columns(
@@ -243,10 +241,7 @@ def _write(
             .alias("json"),
         )
     )  # fmt: skip
-    per_trip = chosen.group_by("trip_id").agg(
-        pl.col("json").head(s.reasons_kept).str.join(",").alias("reasons"),
-        pl.col("json").str.join(",").alias("findings"),
-    )
+    per_trip = chosen.group_by("trip_id").agg(pl.col("json").str.join(",").alias("findings"))
     rows = fused.join(per_trip, on="trip_id", how="left").select(
         pl.lit(org_id).alias("org_id"),
         "trip_id",
@@ -255,7 +250,6 @@ def _write(
         pl.col("anomaly").round(4),
         pl.col("learned").round(4),
         pl.lit(version).alias("model_version"),
-        pl.concat_str(pl.lit("["), pl.col("reasons").fill_null(""), pl.lit("]")).alias("reasons"),
         pl.concat_str(pl.lit("["), pl.col("findings").fill_null(""), pl.lit("]")).alias("all"),
         pl.lit(sqlite_timestamp(now) if session.get_bind().dialect.name == "sqlite" else now).alias(
             "scored_at"
@@ -264,8 +258,8 @@ def _write(
     bulk_insert(
         session,
         ASSESSMENTS,
-        ("org_id", "trip_id", "score", "rules", "anomaly", "learned", "model_version", "reasons",
-         "findings", "scored_at"),
+        ("org_id", "trip_id", "score", "rules", "anomaly", "learned", "model_version", "findings",
+         "scored_at"),
         rows.iter_rows(),
     )  # fmt: skip
 

@@ -161,7 +161,7 @@ def fit(frame: pl.DataFrame, labels: pl.DataFrame, min_positives: int, seed: int
     from sklearn.model_selection import cross_val_predict
 
     sample = frame.sample(min(frame.height, FIT_SAMPLE), seed=seed) if frame.height else frame
-    forest = IsolationForest(n_estimators=150, random_state=seed)
+    forest = IsolationForest(n_estimators=100, random_state=seed)
     forest.fit(matrix(sample) if sample.height else np.zeros((1, len(FEATURES))))
     metrics: dict[str, Any] = {"trips": frame.height, "features": list(FEATURES)}
     labelled = frame.join(labels, on="trip_id", how="inner")

@@ -36,9 +36,9 @@ class Assessment(Base):
     anomaly: Mapped[float] = mapped_column(Float)  # 0..1, rank of the anomaly score on its lane
     learned: Mapped[float | None] = mapped_column(Float, nullable=True)  # model probability
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    reasons: Mapped[str] = mapped_column(Text)  # JSON: the top findings, best first
     # JSON: every finding, best first (rule, family, rule_version, score, reason, evidence);
-    # one row per trip keeps a million-trip scoring run to a million rows written
+    # the first few are the reasons the queue shows. One row per trip keeps a million-trip
+    # scoring run to a million rows written.
     findings: Mapped[str] = mapped_column(Text)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

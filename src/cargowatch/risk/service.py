@@ -18,6 +18,7 @@ from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.registers.specs import REGISTERS, TABLES
 from cargowatch.risk.models import Assessment
+from cargowatch.risk.settings import risk_settings
 
 INSPECTIONS = TABLES["inspections"]
 MANIFEST = TABLES["manifest"]
@@ -111,7 +112,9 @@ def queue(
     if order not in ORDERS:
         raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     query = (
-        select(Trip, Assessment.score, Assessment.reasons, _inspected(principal).label("inspected"))
+        select(
+            Trip, Assessment.score, Assessment.findings, _inspected(principal).label("inspected")
+        )
         .join(Assessment, Assessment.trip_id == Trip.id)
         .where(visible_trips(principal))
     )
@@ -158,6 +161,7 @@ def queue(
         best = query.order_by(None).order_by(Assessment.score.desc(), Trip.id).limit(total)
         ids = [row[0].id for row in session.execute(best)]
         query = query.where(Trip.id.in_(ids))
+    kept = risk_settings().reasons_kept  # the strongest findings are the reasons shown
     if offset:
         query = query.offset(offset)
     if limit is not None:
@@ -173,9 +177,9 @@ def queue(
             trip.started_at,
             trip.ended_at,
             bool(was_inspected),
-            msgspec.json.decode(reasons),
+            msgspec.json.decode(findings)[:kept],
         )
-        for trip, score, reasons, was_inspected in session.execute(query)
+        for trip, score, findings, was_inspected in session.execute(query)
     ]
     return rows, total
 

@@ -48,7 +48,6 @@ def upgrade() -> None:
         sa.Column("anomaly", sa.Float(), nullable=False),
         sa.Column("learned", sa.Float(), nullable=True),
         sa.Column("model_version", sa.Integer(), nullable=True),
-        sa.Column("reasons", sa.Text(), nullable=False),
         sa.Column("findings", sa.Text(), nullable=False),
         sa.Column("scored_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
