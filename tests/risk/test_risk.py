@@ -34,20 +34,36 @@ VALUE_KINDS = {"seals", "declared", "previous", "other_trip"}  # values, not ref
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A small simulated world with more crime than usual, so that a test can count."""
     out = tmp_path_factory.mktemp("risk-world")
-    truth = simulate(out, SimConfig(trips=1200, seed=5, days=60, origins=("ECGYE", "COCTG"),
-                                    destinations=("BEANR", "NLRTM"), scenario_rate=0.04,
-                                    smart_share=0.4))  # fmt: skip
+    truth = simulate(
+        out,
+        SimConfig(
+            trips=1200,
+            seed=5,
+            days=60,
+            origins=("ECGYE", "COCTG"),
+            destinations=("BEANR", "NLRTM"),
+            scenario_rate=0.04,
+            smart_share=0.4,
+        ),
+    )
     return out, truth
 
 
 def walk_evidence(engine: Engine, org_id: int, evidence: dict[str, Any]) -> list[str]:
     """What evidence cites that is not in the store (empty when all of it is)."""
     missing = []
-    where = {"events": ("events", "id"), "telemetry": ("telemetry", "id"),
-             "releases": ("releases", "id"), "alerts": ("alerts", "id"),
-             "access": ("access", "id"), "inspections": ("inspections", "id"),
-             "manifest": ("manifest", "id"), "parties": ("parties", "party_id"),
-             "models": ("risk_models", "version")}  # fmt: skip
+    where = {
+        "events": ("events", "id"),
+        "telemetry": ("telemetry", "id"),
+        "releases": ("releases", "id"),
+        "alerts": ("alerts", "id"),
+        "access": ("access", "id"),
+        "inspections": ("inspections", "id"),
+        "manifest": ("manifest", "id"),
+        "parties": ("parties", "party_id"),
+        "documents": ("transport_documents", "id"),
+        "models": ("risk_models", "version"),
+    }
     assert set(where) | {"trips"} == set(EVIDENCE_KINDS)
     with engine.connect() as conn:
         for kind, ids in evidence.items():
@@ -164,8 +180,14 @@ def test_the_queue_the_api_and_outcomes(engine: Engine) -> None:
     assert {f["family"] for f in risk["findings"]} >= {"seal"}
     assert client.get("/api/v1/targets", headers=theirs).json() == []
     assert client.get(f"/api/v1/trips/{trip_id}/risk", headers=theirs).status_code == 404
-    body = {"result": "SEIZURE", "method": "SCAN", "at": "2025-03-17T10:00:00Z",
-            "substance": "cocaine", "quantity_kg": 120, "reference": "CASE-1"}  # fmt: skip
+    body = {
+        "result": "SEIZURE",
+        "method": "SCAN",
+        "at": "2025-03-17T10:00:00Z",
+        "substance": "cocaine",
+        "quantity_kg": 120,
+        "reference": "CASE-1",
+    }
     refused = client.post(f"/api/v1/trips/{trip_id}/outcomes", json=body, headers=theirs)
     assert refused.status_code == 404
     made = client.post(f"/api/v1/trips/{trip_id}/outcomes", json=body, headers=mine)
@@ -202,9 +224,11 @@ def test_trips_keep_their_id_and_score_is_refreshed_after_new_events(engine: Eng
 
 
 def test_models_train_and_the_supervised_layer_needs_outcomes(
-    engine: Engine, world: tuple[Path, dict[str, Any]], tmp_path: Path,
+    engine: Engine,
+    world: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     from cargowatch.config import get_settings
     from cargowatch.risk.flows import train
 
@@ -280,8 +304,9 @@ def test_targeting_from_the_command_line(engine: Engine, tmp_path: Path) -> None
     lines = run("targets", "--format", "csv").strip().splitlines()
     assert lines[0].startswith("trip_id,container") and BOX in lines[1]
     assert "seal-changed" in run("explain", str(target["trip_id"]))
-    assert "recorded: SEIZURE" in run("outcomes", "record", str(target["trip_id"]), "--result",
-                                      "seizure", "--reference", "C-9")  # fmt: skip
+    assert "recorded: SEIZURE" in run(
+        "outcomes", "record", str(target["trip_id"]), "--result", "seizure", "--reference", "C-9"
+    )
     assert "1 inspected trips, 1 seizures" in run("outcomes", "metrics")
     assert "anomaly only" in run("model", "train")
     assert "backtest" not in run("model", "list")
@@ -299,8 +324,44 @@ def test_backtest_takes_a_sparser_truth_file(
     other = tmp_path / "other"
     other.mkdir()
     (other / "data").symlink_to(out / "data")
-    sparse = {"scenarios": [{"container": s["container"], "booking_ref": s["booking_ref"],
-                             "mo": s["mo"]} for s in truth["scenarios"]]}  # fmt: skip
+    sparse = {
+        "scenarios": [
+            {"container": s["container"], "booking_ref": s["booking_ref"], "mo": s["mo"]}
+            for s in truth["scenarios"]
+        ]
+    }
     (other / "truth.json").write_text(json.dumps(sparse))
     figures = metrics(run(other))
     assert figures["positives"] > 0 and figures["budgets"]["5%"]["recall"] > 0.5
+
+
+def test_a_bill_of_lading_naming_another_consignee_is_a_finding(engine: Engine) -> None:
+    from cargowatch.documents.models import DocumentEquipment, TransportDocument
+    from cargowatch.risk.rules.parties import PartiesChanged
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    parties = (
+        "party_id,name,role,country,registered_on,aeo_certified,address\n"
+        "P9,Acme Fruits Ltd,CONSIGNEE,BE,2001-01-01,true,1 Quay\n"
+    )
+    for body in (parties.encode(), manifest("BKG1", BOX, "ML1"), ndjson(trip_events())):
+        ingest_bytes(principal=p, stream=io.BytesIO(body), source="x", engine=engine)
+
+    def found(name: str) -> list[dict[str, Any]]:
+        with unit_of_work(engine) as s:
+            s.execute(TransportDocument.__table__.delete())
+            doc = TransportDocument(
+                org_id=p.org_id, document_key=name, booking_refs="BKG1", consignee=name, raw="{}"
+            )
+            s.add(doc)
+            s.flush()
+            s.add(DocumentEquipment(org_id=p.org_id, document_id=doc.id, container=BOX))
+        with engine.connect() as conn:
+            ctx = load_context(conn, p.org_id, RiskSettings(), datetime.now(UTC))
+        return PartiesChanged().evaluate(ctx).to_dicts()
+
+    [changed] = found("Other Importers BV")
+    assert changed["rule"] == "consignee-changed"
+    assert "Other Importers BV" in changed["reason"] and "Acme Fruits Ltd" in changed["reason"]
+    assert walk_evidence(engine, p.org_id, json.loads(changed["evidence"])) == []
+    assert found("ACME FRUITS LIMITED") == []  # the same company, written otherwise

@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, Select, Table, and_, func, select
 
 from cargowatch.custody.models import Alert, Trip, TripSeal
+from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk.settings import RiskSettings
 
@@ -161,11 +162,50 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
     p = TABLES["parties"]
     parties = read(
         conn,
-        select(p.c.party_id, p.c.registered_on, p.c.aeo_certified).where(p.c.org_id == org_id),
-        {"consignee_id": pl.String, "consignee_registered_on": "date", "consignee_aeo": pl.Boolean},
+        select(p.c.party_id, p.c.registered_on, p.c.aeo_certified, p.c.name).where(
+            p.c.org_id == org_id
+        ),
+        {
+            "consignee_id": pl.String,
+            "consignee_registered_on": "date",
+            "consignee_aeo": pl.Boolean,
+            "consignee_name": pl.String,
+        },
     ).unique("consignee_id", keep="last")
+    notify_names = parties.select(
+        pl.col("consignee_id").alias("notify_id"), pl.col("consignee_name").alias("notify_name")
+    )
+    # what the transport document (eBL) names as consignee and notify party, per booking
+    documents = read(
+        conn,
+        select(
+            TransportDocument.id,
+            TransportDocument.booking_refs,
+            TransportDocument.consignee,
+            TransportDocument.notify,
+            DocumentEquipment.container,
+        )
+        .join(DocumentEquipment, DocumentEquipment.document_id == TransportDocument.id)
+        .where(TransportDocument.org_id == org_id),
+        {
+            "document_id": pl.Int64,
+            "booking_refs": pl.String,
+            "bl_consignee": pl.String,
+            "bl_notify": pl.String,
+            "container": pl.String,
+        },
+    )
+    documents = (
+        documents.with_columns(pl.col("booking_refs").str.split(";").alias("booking_ref"))
+        .explode("booking_ref")
+        .drop("booking_refs")
+        .sort("document_id")
+        .unique(["container", "booking_ref"], keep="last")
+    )
     trips = (
         trips.join(parties, on="consignee_id", how="left")
+        .join(notify_names, on="notify_id", how="left")
+        .join(documents, on=["container", "booking_ref"], how="left")
         .with_columns(
             pl.coalesce("origin", "pol").alias("origin"),
             pl.coalesce("destination", "pod").alias("destination"),

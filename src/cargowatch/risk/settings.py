@@ -82,6 +82,8 @@ class RiskSettings:
     first_trade_score: float = 0.1
     first_trade_history_days: int = 30  # a lane needs this much history before a first trade counts
     notify_is_consignee_score: float = 0.04
+    consignee_changed_score: float = 0.2  # the bill of lading names another consignee
+    notify_changed_score: float = 0.1
     # all three at once (new, uncertified, first trade on the lane) is a front company's profile
     front_company_score: float = 0.5
     # insider exposure: a badge swipe that breaks its holder's pattern while the container was there

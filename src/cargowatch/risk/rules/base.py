@@ -28,6 +28,7 @@ EVIDENCE_KINDS = {
     "access": "access.id",
     "inspections": "inspections.id",
     "manifest": "manifest.id",
+    "documents": "transport_documents.id",
     "parties": "parties.party_id",
     "trips": "trips.id",
     "models": "risk_models.version",

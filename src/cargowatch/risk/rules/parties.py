@@ -123,3 +123,77 @@ class Consignee(RiskRule):
             )
         )
         return pl.concat([profile, recent, not_aeo, first, notify])
+
+
+def _name(column: str) -> pl.Expr:
+    """A company name reduced to what identifies it (case, punctuation, legal form dropped)."""
+    return (
+        pl.col(column)
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z0-9 ]", " ")
+        .str.replace_all(r"\b(ltd|limited|llc|inc|sa|sas|srl|bv|nv|gmbh|ag|co|corp|plc|spa)\b", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+@register
+class PartiesChanged(RiskRule):
+    """The transport document names another consignee or notify party than the manifest."""
+
+    slug = "parties-changed"
+    family = "parties"
+    findings = ("consignee-changed", "notify-party-changed")
+    summary = "The bill of lading names another consignee or notify party than the manifest."
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """Trips whose eBL consignee or notify party is not the one the manifest declared."""
+        s = ctx.settings
+        out = []
+        for party, declared, on_bl, score, finding in (
+            (
+                "consignee",
+                "consignee_name",
+                "bl_consignee",
+                s.consignee_changed_score,
+                "consignee-changed",
+            ),
+            (
+                "notify party",
+                "notify_name",
+                "bl_notify",
+                s.notify_changed_score,
+                "notify-party-changed",
+            ),
+        ):
+            a, b = _name(declared), _name(on_bl)
+            differs = (
+                pl.col(declared).is_not_null()
+                & pl.col(on_bl).is_not_null()
+                & (a != b)
+                & ~a.str.starts_with(b)
+                & ~b.str.starts_with(a)
+            )
+            out.append(
+                ctx.trips.filter(differs).select(
+                    "trip_id",
+                    pl.lit(finding).alias("rule"),
+                    pl.lit(score).alias("score"),
+                    pl.format(
+                        "The bill of lading names {} as {}, the manifest {}.",
+                        pl.col(on_bl),
+                        pl.lit(party),
+                        pl.col(declared),
+                    ).alias("reason"),
+                    pl.when(pl.col("manifest_id").is_not_null())
+                    .then(
+                        evidence(
+                            manifest=pl.concat_list("manifest_id"),
+                            documents=pl.concat_list("document_id"),
+                        )
+                    )
+                    .otherwise(evidence(documents=pl.concat_list("document_id")))
+                    .alias("evidence"),
+                )
+            )
+        return pl.concat(out)
