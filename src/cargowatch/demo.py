@@ -1,4 +1,4 @@
-"""The demo: a simulated month of a few ports, a carrier and a customs service, ingest, a look."""
+"""The demo: a simulated quarter of a few ports, a carrier and a customs service, ingest, a look."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def demo(
     ),
     trips: Annotated[int, typer.Option(help="How many container trips to simulate.")] = 1_500,
 ) -> None:
-    """Simulate a month of a few ports, ingest it as a carrier, share with customs, and look."""
+    """Simulate a quarter of a few ports, ingest it as a carrier, share with customs, and look."""
     from cargowatch.auth.service import principal_for_username
     from cargowatch.config import get_settings
     from cargowatch.custody.cli import timeline
@@ -70,8 +70,8 @@ def demo(
         out=world,
         trips=trips,
         seed=2025,
-        start="2025-03-01",
-        days=30,
+        start="2025-01-01",
+        days=90,  # long enough for inspections and their outcomes in the first two months
         origins="ECGYE,ECPSJ,COCTG",
         destinations="BEANR,NLRTM,DEHAM",
         scenario_rate=0.01,

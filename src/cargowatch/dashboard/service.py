@@ -129,8 +129,12 @@ def overview(session: Session, *, principal: Principal) -> Overview:
     weeks = trips.join(alerts, on="week", how="full", coalesce=True).join(
         seized, on="week", how="full", coalesce=True
     )
-    if weeks.height:  # the half year up to the newest week with trips
-        newest = trips["week"].max() if trips.height else weeks["week"].max()
+    if weeks.height:  # the half year up to the newest busy week (stray old or future records
+        # such as sample messages do not move the window)
+        busy = (
+            trips.filter(pl.col("trips") >= 0.05 * pl.col("trips").max()) if trips.height else weeks
+        )
+        newest = busy["week"].max()
         weeks = weeks.filter(
             pl.col("week") > pl.lit(newest) - pl.duration(weeks=WEEKS_SHOWN),
             pl.col("week") <= pl.lit(newest),
