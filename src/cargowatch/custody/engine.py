@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar, cast
 
 import msgspec
@@ -189,10 +190,13 @@ class Inputs:
     sites: list[Site]
 
 
+BY_TIME = attrgetter("time", "id")
+
+
 def _utc(value: Any) -> datetime:
     """A stored time as an aware UTC datetime (SQLite gives text, PostgreSQL a datetime)."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, str):  # stored as naive UTC text; one parse, no replace() (8x cheaper)
+        return datetime.fromisoformat(value + "+00:00")
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
@@ -233,6 +237,7 @@ def load(
     params: list[object] = [org_id, *where_params]
     events: dict[str, list[EventRow]] = defaultdict(list)
     decode = msgspec.json.decode
+    parse = datetime.fromisoformat  # SQLite gives naive UTC text: '+00:00' makes it aware
     driver: Any = connection.connection.driver_connection
     cursor = driver.cursor()
     try:
@@ -262,7 +267,7 @@ def load(
                     box,
                     etype,
                     code,
-                    _utc(when),
+                    parse(when + "+00:00") if sqlite else _utc(when),
                     booking,
                     locode,
                     facility,
@@ -279,7 +284,7 @@ def load(
     finally:
         cursor.close()
     for rows in events.values():
-        rows.sort(key=lambda e: (e.time, e.id))
+        rows.sort(key=BY_TIME)
     boxes = set(events)
 
     def only(column: Any) -> Any:
@@ -322,7 +327,8 @@ def load(
         )
         for row in cursor.fetchall():
             if row[1] in boxes:
-                readings[row[1]].append(ReadingRow(row[0], row[1], _utc(row[2]), *row[3:]))
+                when = parse(row[2] + "+00:00") if sqlite else _utc(row[2])
+                readings[row[1]].append(ReadingRow(row[0], row[1], when, *row[3:]))
     finally:
         cursor.close()
     releases: dict[str, list[Any]] = defaultdict(list)
@@ -390,7 +396,7 @@ def _trips_of(rows: list[EventRow]) -> list[tuple[str | None, list[EventRow]]]:
             by_booking.setdefault("", []).append(e)
     out: list[tuple[str | None, list[EventRow]]] = []
     for b, rs in by_booking.items():
-        rs.sort(key=lambda e: (e.time, e.id))
+        rs.sort(key=BY_TIME)
         out.append((b or None, rs))
     return out
 
