@@ -70,7 +70,7 @@ def custody_settings() -> CustodySettings:
     return settings_file(CustodySettings, get_settings().custody_settings)
 
 
-@dataclass
+@dataclass(slots=True)
 class EventRow:
     """The parts of an event custody needs."""
 
