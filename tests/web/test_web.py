@@ -222,3 +222,45 @@ def test_forms_need_the_session_token_and_pages_the_session(world: dict[str, Any
     assert upload.status_code == 303
     assert "run" in client.get("/ingest").text
     assert client.get("/api/v1/targets").status_code == 401  # the API still wants a token
+
+
+def test_a_quarantined_record_is_corrected_and_replayed_from_the_ingest_page(
+    engine: Engine,
+) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from cargowatch.app import create_app
+    from cargowatch.ingest.models import QuarantineRecord
+
+    _people(engine)
+    client = TestClient(create_app(engine=engine), follow_redirects=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+    client.post(
+        "/login", data={"username": "carrier-user", "password": PASSWORD, "csrf": token.group(1)}
+    )
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/ingest").text)
+    assert csrf is not None
+    [good, bad] = trip_events(box="CSQU3054383", booking="B1")[:2]
+    bad["eventDateTime"] = "yesterday"
+    client.post(
+        "/ingest",
+        data={"csrf": csrf.group(1)},
+        files={"files": ("feed.ndjson", ndjson([good, bad]))},
+    )
+    page = client.get("/ingest").text
+    found = re.search(r'href="/quarantine/(\d+)"', page)
+    assert found is not None and "eventDateTime" in page
+    record = int(found.group(1))
+    shown = client.get(f"/quarantine/{record}").text
+    assert "yesterday" in shown
+    fixed = json.dumps(dict(bad, eventDateTime=good["eventDateTime"]))
+    done = client.post(f"/quarantine/{record}/fix", data={"csrf": csrf.group(1), "raw": fixed})
+    assert done.status_code == 303
+    assert "1 stored" in client.get("/ingest").text
+    with unit_of_work(engine) as s:
+        assert s.get(QuarantineRecord, record).status == "replayed"  # type: ignore[union-attr]
+    other = TestClient(create_app(engine=engine))  # not signed in: to the sign-in page
+    assert "/login" in str(other.get(f"/quarantine/{record}").url)

@@ -450,3 +450,35 @@ async def replay(
         "quarantined."
     )
     return RedirectResponse("/ingest", status_code=303)
+
+
+@router.get("/quarantine/{record_id}", response_class=HTMLResponse)
+def quarantined_page(
+    request: Request, record_id: int, session: SessionDep, user: WebPrincipal
+) -> HTMLResponse:
+    """One quarantined record as received, with the field and reason, to correct (audited)."""
+    record = ingest_service.get_quarantined(session, principal=user, record_id=record_id)
+    return render(request, "quarantined.html", user=user, q=record)
+
+
+@router.post("/quarantine/{record_id}/fix", dependencies=[Depends(check_csrf)])
+def fix_and_replay(
+    request: Request,
+    record_id: int,
+    user: WebPrincipal,
+    engine: Annotated[Engine, Depends(get_engine_dep)],
+    raw: Annotated[str, Form()],
+) -> Response:
+    """Replace a quarantined record with its correction (audited) and replay it."""
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work(engine) as session:
+        ingest_service.fix_quarantined(
+            session, principal=user, record_id=record_id, raw=raw.replace("\r\n", "\n").encode()
+        )
+    run, counts = replay_quarantine(principal=user, ids=[record_id], engine=engine)
+    request.session["flash"] = (
+        f"Record {record_id} corrected and replayed as run {run.id}: {counts.stored:,} stored, "
+        f"{counts.quarantined:,} still quarantined."
+    )
+    return RedirectResponse("/ingest", status_code=303)
