@@ -365,3 +365,44 @@ def test_a_bill_of_lading_naming_another_consignee_is_a_finding(engine: Engine) 
     assert "Other Importers BV" in changed["reason"] and "Acme Fruits Ltd" in changed["reason"]
     assert walk_evidence(engine, p.org_id, json.loads(changed["evidence"])) == []
     assert found("ACME FRUITS LIMITED") == []  # the same company, written otherwise
+
+
+def test_network_paths_to_a_seized_trip_are_the_reason(engine: Engine) -> None:
+    from cargowatch.risk.rules.network import LinkedToSeizure
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    head = (
+        "booking_ref,bl_number,container,iso_type,shipper_id,consignee_id,notify_id,"
+        "forwarder_id,carrier_code,commodity_hs,commodity_desc,gross_kg,place_of_receipt,pol,"
+        "pod,place_of_delivery,transshipment_ports,vessel_imo,voyage,declared_seals,booked_at"
+    )
+    rows = [
+        ("BA", "CSQU3054383", "S1", "C1"),
+        ("BB", "MSCU1234566", "S1", "C2"),
+        ("BC", "TCNU1234560", "S3", "C2"),
+        ("BD", "HLXU1234565", "S4", "C4"),
+    ]
+    lines = [
+        f"{b},BL{b},{box},45R1,{sh},{co},,,MSCU,080390,Bananas,21000,ECGYE,ECGYE,BEANR,"
+        f"BEANR,,,,ML{b},2025-02-20T00:00:00Z"
+        for b, box, sh, co in rows
+    ]
+    bodies = ["\n".join([head, *lines]).encode() + b"\n"]
+    bodies += [ndjson(trip_events(box=box, booking=b, seal=f"ML{b}")) for b, box, _, _ in rows]
+    bodies.append(
+        b"ts,container,booking_ref,locode,authority_party_id,method,result,substance,"
+        b"quantity_kg,concealment,insider_suspected,reference\n2025-03-16T12:00:00Z,"
+        b"CSQU3054383,BA,BEANR,,SCAN,SEIZURE,cocaine,100,RIP_ON_RIP_OFF,YES,CASE-7\n"
+    )
+    for body in bodies:
+        ingest_bytes(principal=p, stream=io.BytesIO(body), source="x", engine=engine)
+    with engine.connect() as conn:
+        ctx = load_context(conn, p.org_id, RiskSettings(), datetime.now(UTC))
+    found = {r["trip_id"]: r for r in LinkedToSeizure().evaluate(ctx).to_dicts()}
+    keys = dict(ctx.trips.select("trip_key", "trip_id").iter_rows())
+    seized, one, two, none = (keys[f"{box}/{b}"] for b, box, _, _ in rows)
+    assert seized not in found and none not in found
+    assert "shipper S1" in found[one]["reason"] and found[one]["score"] == 0.1
+    assert "consignee C2" in found[two]["reason"] and "shipper S1" in found[two]["reason"]
+    assert found[two]["score"] == pytest.approx(0.05)
+    assert json.loads(found[two]["evidence"])["trips"] == [one, seized]

@@ -112,6 +112,7 @@ class RiskSettings:
             "seal": 0.4,
         }
     )
+    network_max_trips: int = 50  # an entity shared by more trips (a big consignee) links none
     anomaly_weight: float = 0.15  # the most anomalous trips of a lane add up to this
     anomaly_top_share: float = 0.1  # only the top share of a lane's anomaly ranks counts
     learned_weight: float = 0.5  # the supervised model's probability, times this
