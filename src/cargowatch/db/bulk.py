@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -46,14 +46,7 @@ def bulk_write(
     iterator = iter(rows)
     if dialect == "sqlite":
         sql = f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
-        cur = driver.cursor()
-        try:
-            while chunk := list(islice(iterator, CHUNK)):
-                cur.executemany(sql, chunk)
-                written += int(cur.rowcount)
-        finally:
-            cur.close()
-        return written
+        return _executemany(driver, sql, iterator)
     stage = f"stage_{name}"
     with driver.cursor() as cur:
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
@@ -85,18 +78,24 @@ def bulk_insert(
     iterator = iter(rows)
     if dialect == "sqlite":
         sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join('?' * len(columns))})"
-        cur = driver.cursor()
-        try:
-            while chunk := list(islice(iterator, CHUNK)):
-                cur.executemany(sql, chunk)
-                written += len(chunk)
-        finally:
-            cur.close()
-        return written
+        return _executemany(driver, sql, iterator)
     with driver.cursor() as cur:
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
         with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:
             for row in iterator:
                 copy.write_row(row)
                 written += 1
+    return written
+
+
+def _executemany(driver: Any, sql: str, rows: Iterator[Sequence[object]]) -> int:
+    """SQLite's executemany over chunks of rows; returns the rows written."""
+    written = 0
+    cur = driver.cursor()
+    try:
+        while chunk := list(islice(rows, CHUNK)):
+            cur.executemany(sql, chunk)
+            written += int(cur.rowcount)
+    finally:
+        cur.close()
     return written

@@ -72,24 +72,17 @@ def record_outcome(
     engine = engine or get_engine()
     with unit_of_work(engine) as session:
         row = service.record_outcome(session, principal=principal, trip_id=trip_id, **fields)
-        if row["new"] and row["owner_org_id"] != principal.org_id:
-            audit.record(
-                session,
-                actor=principal,
-                action="inspection.record",
-                entity_type="trip",
-                entity_id=trip_id,
-                after={k: v for k, v in row.items() if k != "new"},
-            )
-        elif row["new"]:
-            audit.record(
-                session,
-                actor=principal,
-                action="inspection.record",
-                entity_type="trip",
-                entity_id=trip_id,
-                after={k: v for k, v in row.items() if k != "new"},
-            )
+        if not row["new"]:  # a retry: stored already, nothing changes
+            return row
+        audit.record(
+            session,
+            actor=principal,
+            action="inspection.record",
+            entity_type="trip",
+            entity_id=trip_id,
+            after={k: v for k, v in row.items() if k != "new"},
+        )
+        if row["owner_org_id"] == principal.org_id:
             build(session, org_id=principal.org_id, containers=[row["container"]])
             trips = session.scalars(
                 select(Trip.id).where(
