@@ -193,6 +193,10 @@ def test_forms_need_the_session_token_and_pages_the_session(world: dict[str, Any
     assert token is not None
     forged = client.post("/login", data={"username": "carrier-user", "password": PASSWORD})
     assert forged.status_code == 403
+    wrong = client.post(
+        "/login", data={"username": "carrier-user", "password": "guess", "csrf": token.group(1)}
+    )
+    assert wrong.status_code == 401
     signed = client.post(
         "/login",
         data={
@@ -222,6 +226,12 @@ def test_forms_need_the_session_token_and_pages_the_session(world: dict[str, Any
     assert upload.status_code == 303
     assert "run" in client.get("/ingest").text
     assert client.get("/api/v1/targets").status_code == 401  # the API still wants a token
+    client.post("/logout", headers={"X-CSRF-Token": fresh.group(1)})
+    from cargowatch.audit.models import AuditEntry
+
+    with unit_of_work() as s:
+        actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert {"auth.login_failed", "auth.login", "inspection.record", "auth.logout"} <= set(actions)
 
 
 def test_a_quarantined_record_is_corrected_and_replayed_from_the_ingest_page(

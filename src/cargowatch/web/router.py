@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cargowatch.api import get_engine_dep, get_session
+from cargowatch.audit import service as audit
 from cargowatch.auth.service import principal_for_password
 from cargowatch.custody import service as custody
 from cargowatch.custody.models import Alert, Trip
@@ -94,6 +95,13 @@ def login(
     try:
         principal = principal_for_password(session, username.strip(), password)
     except NotAuthenticated:
+        audit.record(
+            session,
+            actor=f"web:{username.strip()[:100]}",
+            action="auth.login_failed",
+            entity_type="user",
+            entity_id=username.strip()[:100],
+        )
         return render(
             request,
             "login.html",
@@ -102,6 +110,14 @@ def login(
             user=None,
             error="Unknown user or wrong password.",
         )
+    audit.record(
+        session,
+        actor=principal,
+        action="auth.login",
+        entity_type="user",
+        entity_id=principal.username,
+        after={"via": "web"},
+    )
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
     request.session["user"] = principal.username
     request.session["until"] = (datetime.now() + timedelta(hours=SESSION_HOURS)).isoformat()
@@ -109,8 +125,13 @@ def login(
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
-def logout(request: Request) -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
     """Forget the session."""
+    who = str(request.session.get("user") or "")
+    if who:
+        audit.record(
+            session, actor=f"web:{who}", action="auth.logout", entity_type="user", entity_id=who
+        )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
