@@ -274,3 +274,27 @@ def test_a_quarantined_record_is_corrected_and_replayed_from_the_ingest_page(
         assert s.get(QuarantineRecord, record).status == "replayed"  # type: ignore[union-attr]
     other = TestClient(create_app(engine=engine))  # not signed in: to the sign-in page
     assert "/login" in str(other.get(f"/quarantine/{record}").url)
+
+
+def test_sign_in_is_refused_after_repeated_failures(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from cargowatch.app import create_app
+
+    _people(engine)
+    client = TestClient(create_app(engine=engine), follow_redirects=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+
+    def attempt(password: str) -> int:
+        return client.post(
+            "/login",
+            data={"username": "customs-user", "password": password, "csrf": token.group(1)},
+        ).status_code
+
+    assert [attempt(f"guess-{i}") for i in range(5)] == [401] * 5
+    assert attempt(PASSWORD) == 429  # even the right password waits out the window
+    other = client.post(
+        "/login", data={"username": "carrier-user", "password": PASSWORD, "csrf": token.group(1)}
+    )
+    assert other.status_code == 303  # other users are not locked out

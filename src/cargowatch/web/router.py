@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,11 +13,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cargowatch.api import get_engine_dep, get_session
 from cargowatch.audit import service as audit
+from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.service import principal_for_password
 from cargowatch.custody import service as custody
 from cargowatch.custody.models import Alert, Trip
@@ -42,6 +43,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
 PAGE = 25
+LOGIN_ATTEMPTS = 5  # failed sign-ins for one user name within LOGIN_WINDOW before refusing
+LOGIN_WINDOW = timedelta(minutes=15)
 SINGULAR = {
     "events": "event",
     "alerts": "alert",
@@ -91,7 +94,28 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password; on success the session cookie names the user."""
+    """Check the password; on success the session cookie names the user. After
+    LOGIN_ATTEMPTS failed attempts for a user name within LOGIN_WINDOW, further attempts are
+    refused until the window has passed (counted from the audit log)."""
+    name = username.strip()[:100]
+    since = datetime.now(UTC) - LOGIN_WINDOW
+    failures = session.scalar(
+        select(func.count()).where(
+            AuditEntry.action == "auth.login_failed",
+            AuditEntry.entity_id == name,
+            AuditEntry.ts >= since,
+        )
+    )
+    if (failures or 0) >= LOGIN_ATTEMPTS:
+        minutes = int(LOGIN_WINDOW.total_seconds() // 60)
+        return render(
+            request,
+            "login.html",
+            status_code=429,
+            next=_safe_next(next),
+            user=None,
+            error=f"Too many failed attempts for {name}: try again in {minutes} minutes.",
+        )
     try:
         principal = principal_for_password(session, username.strip(), password)
     except NotAuthenticated:
