@@ -298,3 +298,23 @@ def test_sign_in_is_refused_after_repeated_failures(engine: Engine) -> None:
         "/login", data={"username": "carrier-user", "password": PASSWORD, "csrf": token.group(1)}
     )
     assert other.status_code == 303  # other users are not locked out
+
+
+def test_an_ingester_lands_on_the_ingest_page(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from cargowatch.app import create_app
+
+    _people(engine)
+    with unit_of_work(engine) as s:
+        create_user(
+            s, actor="test", org_slug="carrier", username="feed", role="ingester", password=PASSWORD
+        )
+    client = TestClient(create_app(engine=engine))
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+    page = client.post(
+        "/login", data={"username": "feed", "password": PASSWORD, "csrf": token.group(1)}
+    )
+    assert page.url.path == "/ingest" and "Targeting queue" not in page.text
+    assert client.get("/queue").status_code == 403  # the queue is not an ingester's

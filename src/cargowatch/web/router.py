@@ -161,8 +161,10 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> Response:
     """What is tracked, alerted, targeted, inspected and ingested, with charts over time."""
+    if not user.can("events:read"):  # an ingester's page is the ingest page
+        return RedirectResponse("/ingest", status_code=303)
     o = overview(session, principal=user)
     weeks = [datetime.fromisoformat(str(w["week"])) for w in o.weekly]
     by_week = charts.lines(
