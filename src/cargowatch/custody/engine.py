@@ -1047,14 +1047,14 @@ def _store_part(
     if fresh:
         # plain executemany, then the ids back by key: SQLite's RETURNING goes row by row here
         session.execute(insert(TRIPS), fresh)
-        boxes = [m["container"] for m in fresh]
-        key_ids.update(
-            session.execute(
-                select(Trip.trip_key, Trip.id).where(
-                    Trip.org_id == org_id, Trip.container.between(min(boxes), max(boxes))
-                )
-            ).all()
-        )
+        for keys in _chunks([m["trip_key"] for m in fresh], FEW_CONTAINERS):
+            key_ids.update(
+                session.execute(
+                    select(Trip.trip_key, Trip.id).where(
+                        Trip.org_id == org_id, Trip.trip_key.in_(keys)
+                    )
+                ).all()
+            )
     ids = [key_ids[m["trip_key"]] for m in made]
     rows_out = [
         _alert_row(org_id, trip_id, f)

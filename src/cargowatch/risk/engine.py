@@ -25,13 +25,11 @@ from cargowatch.risk.settings import RiskSettings, risk_settings
 ASSESSMENTS = cast(Table, Assessment.__table__)
 
 
-def findings_of(ctx: Context, only: Iterable[str] | None = None) -> pl.DataFrame:
+def findings_of(ctx: Context) -> pl.DataFrame:
     """Every registered rule's findings, weighted (settings.weights), with family and version."""
     parts = []
     weights = ctx.settings.weights
     for slug, rule_cls in RULES:
-        if only is not None and slug not in only:
-            continue
         rule = rule_cls()
         found = rule.evaluate(ctx)
         if found.height == 0:
@@ -80,10 +78,12 @@ def train(
     """Fit and store a new model version on the organisation's trips and outcomes so far."""
     s = settings or risk_settings()
     ctx = load_context(session.connection(), org_id, s, now or datetime.now(UTC))
-    return _train(session, ctx, features(ctx, findings_of(ctx)), trained_by)
+    return _train(session, ctx, features(ctx, findings_of(ctx)), trained_by)[0]
 
 
-def _train(session: Session, ctx: Context, frame: pl.DataFrame, trained_by: str) -> RiskModel:
+def _train(
+    session: Session, ctx: Context, frame: pl.DataFrame, trained_by: str
+) -> tuple[RiskModel, Fitted]:
     labels = ctx.outcomes.group_by("trip_id").agg(pl.col("seized").max())
     fitted = fit(frame, labels, ctx.settings.min_positives)
     version = int(
@@ -101,7 +101,7 @@ def _train(session: Session, ctx: Context, frame: pl.DataFrame, trained_by: str)
     )
     session.add(row)
     session.flush()
-    return row
+    return row, fitted
 
 
 def score(
@@ -109,12 +109,11 @@ def score(
     *,
     org_id: int,
     trip_ids: Iterable[int] | None = None,
-    missing_only: bool = False,
     now: datetime | None = None,
     settings: RiskSettings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> int:
-    """Score trips (all, the given ones, or those without a score) and store the results.
+    """Score trips (all, or the given ones) and store the results.
 
     Norms need the whole population, so every trip is evaluated; only the asked ones are
     written. Without a trained model, an anomaly-only model is trained and stored first."""
@@ -128,9 +127,8 @@ def score(
     frame = features(ctx, findings)
     step("applying the learned layer")
     model = latest_model(session, org_id)
-    if model is None:
-        row = _train(session, ctx, frame, "cargowatch (first scoring)")  # on what is loaded
-        model = row, Fitted.load(row.blob, json.loads(row.metrics))
+    if model is None:  # trained on what is loaded already
+        model = _train(session, ctx, frame, "cargowatch (first scoring)")
     model_row, fitted = model
     learned = frame.select("trip_id", "lane").with_columns(
         fitted.anomaly_rank(frame).alias("anomaly")
@@ -166,12 +164,8 @@ def score(
     if trip_ids is not None:
         wanted = pl.Series("trip_id", sorted(set(trip_ids)), dtype=pl.Int64)
         fused = fused.filter(pl.col("trip_id").is_in(wanted.implode()))
-    if missing_only:
-        done = set(session.scalars(select(Assessment.trip_id).where(Assessment.org_id == org_id)))
-        fused = fused.filter(~pl.col("trip_id").is_in(list(done)))
     step(f"writing {fused.height:,} scores")
-    everything = trip_ids is None and not missing_only
-    _write(session, org_id, fused, findings, model_row.version, s, now, everything)
+    _write(session, org_id, fused, findings, model_row.version, s, now, trip_ids is None)
     return fused.height
 
 

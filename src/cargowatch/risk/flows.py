@@ -29,9 +29,8 @@ def score(
     """Score the organisation's trips (all, or only those without a score); returns how many."""
     principal.require("events:write")
     with unit_of_work(engine or get_engine()) as session:
-        n = risk.score(
-            session, org_id=principal.org_id, missing_only=not full, now=now, progress=progress
-        )
+        only = None if full else risk.unscored(session, principal.org_id)
+        n = risk.score(session, org_id=principal.org_id, trip_ids=only, now=now, progress=progress)
         audit.record(
             session,
             actor=principal,
