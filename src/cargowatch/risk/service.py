@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cargowatch.auth.principal import Principal
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.custody.service import get_trip, visible_trips
+from cargowatch.db.base import sqlite_timestamp
 from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.registers.specs import REGISTERS, TABLES
@@ -41,18 +42,10 @@ class Target:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape (CLI --format json and the API)."""
-        return {
-            "trip_id": self.trip_id,
-            "container": self.container,
-            "booking_ref": self.booking_ref,
-            "score": self.score,
-            "origin": self.origin,
-            "destination": self.destination,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-            "inspected": self.inspected,
-            "reasons": self.reasons,
-        }
+        out = asdict(self)
+        for name in ("started_at", "ended_at"):
+            out[name] = out[name].isoformat() if out[name] else None
+        return out
 
 
 def inspection_of_trip(principal: Principal) -> ColumnElement[bool]:
@@ -277,11 +270,8 @@ def record_outcome(
         "reference": reference or f"cargowatch-{trip.id}-{when:%Y%m%dT%H%M%S}",
         "run_id": None,
     }
-    stored = session.get_bind().dialect.name
     written = dict(row)
-    if stored == "sqlite":
-        from cargowatch.db.base import sqlite_timestamp
-
+    if session.get_bind().dialect.name == "sqlite":  # the bulk path writes SQLite's text form
         written["ts"] = sqlite_timestamp(when)
     new = bulk_write(
         session,

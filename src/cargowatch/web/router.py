@@ -21,6 +21,7 @@ from cargowatch.audit import service as audit
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.service import principal_for_password
 from cargowatch.custody import service as custody
+from cargowatch.custody.engine import timeline as custody_timeline
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.dashboard.service import TARGET_SCORE, overview
 from cargowatch.exceptions import CargowatchError, NotAuthenticated
@@ -313,7 +314,8 @@ def trip_page(
 ) -> HTMLResponse:
     """The story of a container's trip: custody, seals, alerts, findings, telemetry, map."""
     trip = custody.get_trip(session, principal=user, trip_id=trip_id)
-    timeline = custody.trip_timeline(session, principal=user, trip_id=trip_id)
+    events = custody.trip_events(session, trip)  # read once: timeline, ledger, map
+    timeline = custody_timeline(events)
     alerts = [
         (a, _evidence_links(json.loads(a.evidence)))
         for a in custody.trip_alerts(session, principal=user, trip_id=trip_id)
@@ -323,7 +325,6 @@ def trip_page(
         findings = [(f, _evidence_links(f["evidence"])) for f in assessment["findings"]]
     except CargowatchError:
         assessment, findings = None, []
-    events = custody.trip_events(session, trip)
     ledger = [e for e in events if e.seals or e.code in ("RMVD", "RSEA", "INSP")]
     start = (trip.started_at or datetime.min) - timedelta(hours=12)
     end = (trip.ended_at or datetime.max) + timedelta(hours=12)
