@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime
@@ -31,6 +32,9 @@ class Trip(Base):
     destination: Mapped[str | None] = mapped_column(String(5), nullable=True)
     events: Mapped[int] = mapped_column(Integer, default=0)
     stripped: Mapped[bool] = mapped_column(Boolean, default=False)
+    # carried cargo (some laden move): only such trips with a booking are targets; an empty
+    # repositioning leg stays in custody but cannot carry contraband to a consignee
+    laden: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     alerts: Mapped[int] = mapped_column(Integer, default=0)
     # where the container stood and how long the inland legs took, for risk features:
     # JSON [[role, facility, from, until, first event id, last event id], ...]

@@ -9,7 +9,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
-from cargowatch.custody.engine import EventRow, load, timeline
+from cargowatch.custody.checks import split_trips, timeline
+from cargowatch.custody.inputs import EventRow, load
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.exceptions import NotFound
 from cargowatch.sharing.service import visible
@@ -54,9 +55,7 @@ def trip_alerts(session: Session, *, principal: Principal, trip_id: int) -> list
 def trip_events(session: Session, trip: Trip) -> list[EventRow]:
     """The events a trip was built from, in order."""
     inputs = load(session, trip.org_id, containers=[trip.container])
-    from cargowatch.custody.engine import _trips_of
-
-    for booking, rows in _trips_of(inputs.events.get(trip.container, [])):
+    for booking, rows in split_trips(inputs.events.get(trip.container, [])):
         if (booking or None) == trip.booking_ref:
             return rows
     return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
@@ -22,3 +22,5 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # share of the daily targeting queue picked to explore (None: the risk settings' default)
+    explore_share: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -61,8 +61,16 @@ def targets(
         bool, typer.Option("--include-inspected", help="Keep trips already inspected.")
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    explore: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the queue picked to explore (random or least known trips); "
+            "default: your organisation's setting; 0: the pure ranking."
+        ),
+    ] = None,
 ) -> None:
-    """The targeting queue: the trips to inspect first, with their top reasons."""
+    """The targeting queue: the trips to inspect first, with their top reasons. Some are
+    picked to explore (marked so), so that outcomes teach more than the model's own choices."""
     from cargowatch.db.engine import unit_of_work
     from cargowatch.risk.service import targets as queue
 
@@ -78,6 +86,7 @@ def targets(
             port=port or None,
             min_score=min_score,
             include_inspected=include_inspected,
+            explore=explore,
         )
     if fmt is Format.json:
         sys.stdout.write(json.dumps([t.as_dict() for t in rows], indent=2) + "\n")
@@ -85,8 +94,9 @@ def targets(
     if fmt is Format.csv:
         out = csv.writer(sys.stdout)
         out.writerow(
-            ["trip_id", "container", "booking_ref", "score", "origin", "destination", "reasons"]
-        )
+            ["trip_id", "container", "booking_ref", "score", "origin", "destination", "picked",
+             "reasons"]
+        )  # fmt: skip
         for t in rows:
             out.writerow(
                 [
@@ -96,6 +106,7 @@ def targets(
                     t.score,
                     t.origin or "",
                     t.destination or "",
+                    t.picked,
                     " | ".join(r["reason"] for r in t.reasons),
                 ]
             )
@@ -103,7 +114,11 @@ def targets(
     table = Table("score", "trip", "container / booking", "route", "top reasons", show_lines=True)
     for t in rows:
         route = " > ".join(x for x in (t.origin, t.destination) if x)
-        reasons = "\n".join(f"[bold]{r['score']:.2f}[/] {r['reason']}" for r in t.reasons[:3])
+        reasons = "\n".join(
+            f"[bold]+{100 * r['score']:.1f}[/] {r['reason']}" for r in t.reasons[:3]
+        )
+        if t.picked != "score":
+            reasons = f"[italic]picked to explore ({t.picked.split('-')[1]})[/]\n" + reasons
         table.add_row(
             f"{t.score:.1f}",
             str(t.trip_id),
@@ -117,22 +132,28 @@ def targets(
 
 
 def explain(trip: Annotated[int, typer.Argument(help="Trip id.")]) -> None:
-    """Every finding behind a trip's score, with its evidence."""
+    """How a trip's score is built: from the base rate, what each finding added (a waterfall
+    that adds up to the score), what it was worth here, and its evidence."""
     from cargowatch.db.engine import unit_of_work
     from cargowatch.risk.service import assessment
 
     principal = cli_principal()
     with unit_of_work() as session:
         a = assessment(session, principal=principal, trip_id=trip)
-    learned = "-" if a["learned"] is None else f"{a['learned']:.2f}"
+    boosted = "" if a["learned"] is None else f", boosted model {100 * a['learned']:.1f}"
     console.print(
-        f"trip {trip}: score [bold]{a['score']:.1f}[/] (rules {a['rules']:.2f}, anomaly rank "
-        f"{a['anomaly']:.2f}, model v{a['model_version']} {learned})"
+        f"trip {trip}: score [bold]{a['score']:.1f}[/] = the chance in 100 that an inspection "
+        f"finds something (model v{a['model_version']}; findings alone "
+        f"{100 * a['rules']:.1f}{boosted}; lane anomaly rank {a['anomaly']:.2f})"
     )
-    table = Table("score", "family", "rule", "reason", "evidence")
+    table = Table("points", "running", "family", "finding", "reason", "evidence")
+    running = 100 * (a["base_rate"] or 0.0)
+    table.add_row("", f"{running:.2f}", "", "base rate", "A trip with no finding.", "")
     for f in a["findings"]:
+        running += 100 * f["score"]
         table.add_row(
-            f"{f['score']:.2f}",
+            f"{100 * f['score']:+.2f}",
+            f"{running:.2f}",
             f["family"],
             f"{f['rule']} v{f['rule_version']}",
             f["reason"],
@@ -143,24 +164,51 @@ def explain(trip: Annotated[int, typer.Argument(help="Trip id.")]) -> None:
 
 @model_app.command("train")
 def train() -> None:
-    """Train a new model version on your trips and the outcomes recorded so far."""
+    """Train a new model version on your trips and the outcomes recorded so far (a full
+    'score' does this by itself when outcomes were recorded since the newest model)."""
     from cargowatch.risk.flows import train as run
 
     principal = cli_principal()
     with console.status("training"):
         m = run(principal=principal)
-    supervised = "supervised + anomaly" if "coefficients" in m else "anomaly only"
+    boosted = m["boosted"]["share"]
     console.print(
-        f"model v{m['version']} ({supervised}): {m['trips']:,} trips, {m['outcomes']:,} outcomes, "
-        f"{m['positives']:,} seizures"
-        + (
-            f", cross-validated average precision {m['cv_average_precision']}"
-            if "cv_average_precision" in m
-            else ""
-        )
+        f"model v{m['version']}: {m['trips']:,} trips ({m['eligible']:,} targets), "
+        f"{m['outcomes']:,} inspected, {m['positives']:,} seizures, base rate "
+        f"{m['base_rate']:.2%}" + (f"; boosted model {boosted:.0%} of the blend" if boosted else "")
     )
-    if "coefficients" not in m:
-        console.print("(a supervised layer needs more seizures among the recorded outcomes)")
+    if not m["positives"]:
+        console.print("(no seizure among the outcomes yet: the findings weigh their priors)")
+
+
+@model_app.command("findings")
+def findings(
+    version: Annotated[int | None, typer.Option(help="Model version (default newest).")] = None,
+) -> None:
+    """What each finding is worth here: how often it fires, how often inspections of trips
+    carrying it found something, its prior and its learned weight."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.risk.service import model_findings
+
+    principal = cli_principal()
+    with unit_of_work() as session:
+        v, rows = model_findings(session, principal=principal, version=version)
+    table = Table(
+        "finding", "fires on", "of targets", "inspected", "seized", "hit rate", "prior",
+        "weight", title=f"model v{v}",
+    )  # fmt: skip
+    for name, m in rows.items():
+        table.add_row(
+            name,
+            f"{m['fired']:,}",
+            f"{m['share']:.2%}",
+            str(m["inspected"]),
+            str(m["seized"]),
+            f"{m['hit_rate']:.1%}",
+            f"{m['prior']:.2f}",
+            f"{m['weight']:.2f}",
+        )
+    console.print(table)
 
 
 @model_app.command("list")
@@ -173,7 +221,7 @@ def list_models() -> None:
 
     principal = cli_principal()
     principal.require("events:read")
-    table = Table("version", "trained (UTC)", "by", "trips", "outcomes", "seizures", "cv AP")
+    table = Table("version", "trained (UTC)", "by", "trips", "inspected", "seizures", "boosted")
     with unit_of_work() as session:
         for row in session.scalars(
             select(RiskModel)
@@ -181,14 +229,15 @@ def list_models() -> None:
             .order_by(RiskModel.version)
         ):
             m = json.loads(row.metrics)
+            share = (m.get("boosted") or {}).get("share") or 0
             table.add_row(
                 str(row.version),
                 f"{row.trained_at:%Y-%m-%d %H:%M}",
                 row.trained_by,
-                f"{m['trips']:,}",
-                f"{m['outcomes']:,}",
-                f"{m['positives']:,}",
-                str(m.get("cv_average_precision", "-")),
+                f"{m.get('trips', 0):,}",
+                f"{m.get('outcomes', 0):,}",
+                f"{m.get('positives', 0):,}",
+                f"{share:.0%}",
             )
     console.print(table)
 
@@ -251,31 +300,60 @@ def metrics() -> None:
 
 
 def backtest(
-    world: Annotated[Path, typer.Argument(help="A simulated world (with truth.json).")],
+    world: Annotated[Path, typer.Argument(help="A simulated world to judge (with truth.json).")],
     out: Annotated[
         Path | None, typer.Option(help="Where to write the report (default WORLD/backtest).")
     ] = None,
+    train_world: Annotated[
+        Path | None,
+        typer.Option(
+            "--train-world",
+            help="Learn on this world (all its outcomes) and judge WORLD without its own.",
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Keep the judged world's store in this SQLite file (reused if there)."),
+    ] = None,
+    train_store: Annotated[
+        Path | None, typer.Option(help="Keep the training world's store here (reused if there).")
+    ] = None,
 ) -> None:
-    """Judge targeting on a simulated world: train on the period with outcomes, rank the later
-    trips, compare with the truth; prints the figures and writes gain.png and report.html."""
+    """Judge targeting on a simulated world: learn from the period with outcomes (or from
+    another world), rank the later trips, compare with the truth and with three naive rules;
+    prints the figures and writes gain.png, reliability.png, report.html and metrics.json."""
     from cargowatch.risk.backtest import metrics as figures
-    from cargowatch.risk.backtest import report, run
+    from cargowatch.risk.backtest import run
+    from cargowatch.risk.report import FINDING_HEAD, finding_rows, report
 
     with console.status("backtest") as status:
-        ranked = run(world, progress=lambda text: status.update(f"backtest: {text}"))
+        ranked = run(
+            world,
+            store=store,
+            train_world=train_world,
+            train_store=train_store,
+            progress=lambda text: status.update(f"backtest: {text}"),
+        )
         m = figures(ranked)
         png, page, data = report(ranked, m, out or world / "backtest")
+    naive = m["naive"]
     console.print(
-        f"{m['trips']:,} later-period trips, {m['positives']} contaminated "
-        f"(base rate {m['base_rate']:.2%}), average precision {m['average_precision']}"
+        (f"learned on {train_world}; " if train_world else "")
+        + f"{m['trips']:,} later-period targets, {m['positives']} contaminated "
+        f"(base rate {m['base_rate']:.2%}), average precision {m['average_precision']} "
+        f"(three naive rules: {naive['average_precision']})"
     )
-    table = Table("budget", "inspected", "found", "recall", "precision", "best possible", "lift")
+    table = Table(
+        "budget", "inspected", "found", "recall", "naive rules", "precision", "best possible",
+        "lift",
+    )  # fmt: skip
     for b, v in m["budgets"].items():
         table.add_row(
             b,
             str(v["inspected"]),
             str(v["found"]),
             f"{v['recall']:.1%}",
+            f"{naive['budgets'][b]['recall']:.1%}",
             f"{v['precision']:.1%}",
             f"{v['best_precision']:.1%}",
             f"{v['lift']}x",
@@ -290,6 +368,11 @@ def backtest(
     for name, v in m["by_family"].items():
         fam.add_row(name, *(f"{v[b]:.0%}" for b in budgets))
     console.print(fam)
+    found = Table(*FINDING_HEAD)
+    for row in finding_rows(m):
+        found.add_row(*(str(c) for c in row))
+    console.print(found)
+    console.print(f"calibration: Brier score {m['calibration']['brier']}")
     console.print(f"gain curve: {png}\nreport: {page}\nfigures: {data}")
 
 

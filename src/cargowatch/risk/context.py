@@ -121,6 +121,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             t.c.stays,
             t.c.inland_hours,
             t.c.delivery_hours,
+            t.c.laden,
             m.c.id,
             m.c.shipper_id,
             m.c.consignee_id,
@@ -147,6 +148,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             "stays": pl.String,
             "inland_hours": pl.Float64,
             "delivery_hours": pl.Float64,
+            "laden": pl.Boolean,
             "manifest_id": pl.Int64,
             "shipper_id": pl.String,
             "consignee_id": pl.String,
@@ -210,6 +212,10 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             pl.coalesce("origin", "pol").alias("origin"),
             pl.coalesce("destination", "pod").alias("destination"),
             pl.col("commodity_hs").str.slice(0, 4).alias("hs4"),
+            # a target: a trip that can carry contraband to a consignee
+            (pl.col("booking_ref").is_not_null() & pl.col("laden").fill_null(True)).alias(
+                "eligible"
+            ),
         )
         .sort("trip_id")
     )
@@ -221,6 +227,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             Alert.type,
             Alert.severity,
             Alert.at,
+            Alert.place,
             Alert.explanation,
             Alert.evidence,
         ).where(Alert.org_id == org_id),
@@ -230,6 +237,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             "type": pl.String,
             "severity": pl.Int64,
             "at": "time",
+            "place": pl.String,
             "explanation": pl.String,
             "evidence": pl.String,
         },

@@ -56,7 +56,7 @@ def train(
             action="risk.model.train",
             entity_type="risk_model",
             entity_id=row.version,
-            after={k: v for k, v in metrics.items() if k != "coefficients"},
+            after={k: v for k, v in metrics.items() if k not in ("findings", "features")},
         )
     return metrics
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -35,6 +36,8 @@ class Assessment(Base):
     rules: Mapped[float] = mapped_column(Float)  # 0..1, the rules' fused contribution
     anomaly: Mapped[float] = mapped_column(Float)  # 0..1, rank of the anomaly score on its lane
     learned: Mapped[float | None] = mapped_column(Float, nullable=True)  # model probability
+    # how little the outcomes so far say about this trip's findings (exploration picks by it)
+    uncertainty: Mapped[float | None] = mapped_column(Float, nullable=True)
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # JSON: every finding, best first (rule, family, rule_version, score, reason, evidence);
     # the first few are the reasons the queue shows. One row per trip keeps a million-trip
@@ -57,3 +60,22 @@ class RiskModel(Base):
     features: Mapped[str] = mapped_column(Text)  # JSON list of feature names, in order
     metrics: Mapped[str] = mapped_column(Text)  # JSON: trips, outcomes, positives, fit scores
     blob: Mapped[bytes] = mapped_column(LargeBinary)  # joblib dump of the fitted estimators
+
+
+class QueuePick(Base):
+    """A trip the targeting queue put forward on a day, how, and with what chance: outcomes
+    of inspections it led to are weighted by the inverse of that chance when a model learns."""
+
+    __tablename__ = "queue_picks"
+    __table_args__ = (
+        UniqueConstraint("org_id", "trip_id", "day", name="uq_queue_picks_day"),
+        Index("ix_queue_picks_trip", "trip_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    how: Mapped[str] = mapped_column(String(32))  # score, explore-random, explore-uncertain
+    propensity: Mapped[float] = mapped_column(Float)  # chance the trip was picked that day
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,13 +14,25 @@ from cargowatch.risk import flows, service
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 
 
+class Worth(BaseModel):
+    """What a finding was worth here: inspected trips that carried it (at the trip's port
+    when any there), and how many of them were seized."""
+
+    inspected: int | None = None
+    seized: int | None = None
+    port: str | None = None
+
+
 class Reason(BaseModel):
-    """One reason of a score: the rule, its contribution, a sentence and the proof."""
+    """One reason of a score: the finding, the points it added (0..1 of the probability), its
+    log-odds weight, a sentence with what it was worth here, and the proof."""
 
     rule: str
     score: float
+    weight: float | None = None
     reason: str
     evidence: dict[str, Any]
+    worth: Worth | None = None
 
 
 class TargetRead(BaseModel):
@@ -36,6 +48,8 @@ class TargetRead(BaseModel):
     ended_at: datetime | None
     inspected: bool
     reasons: list[Reason]
+    picked: Literal["score", "explore-random", "explore-uncertain"] = "score"
+    propensity: float = 1.0
 
 
 @router.get("/targets", response_model=list[TargetRead])
@@ -47,8 +61,13 @@ def targets(
     port: str | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     include_inspected: bool = False,
+    explore: Annotated[
+        float | None,
+        Query(ge=0, lt=1, description="Share picked to explore; default the organisation's."),
+    ] = None,
 ) -> list[TargetRead]:
-    """The caller's targeting queue, best first (100 trips unless a budget or limit is given)."""
+    """The caller's targeting queue, best first (100 trips unless a budget or limit is given);
+    a share of it is picked to explore, marked in picked, with the chance it had."""
     rows = service.targets(
         session,
         principal=principal,
@@ -57,19 +76,23 @@ def targets(
         port=port,
         min_score=min_score,
         include_inspected=include_inspected,
+        explore=explore,
     )
     return [TargetRead.model_validate(t.__dict__) for t in rows]
 
 
 class Finding(BaseModel):
-    """A rule's finding on a trip."""
+    """A finding on a trip: its step in the score's waterfall (score: the points it added,
+    0..1), its log-odds weight, what it was worth here, and its proof."""
 
     rule: str
     family: str
     rule_version: int
     score: float
+    weight: float | None = None
     reason: str
     evidence: dict[str, Any]
+    worth: Worth | None = None
 
 
 class AssessmentRead(BaseModel):
@@ -77,9 +100,11 @@ class AssessmentRead(BaseModel):
 
     trip_id: int
     score: float
+    base_rate: float | None = None
     rules: float
     anomaly: float
     learned: float | None
+    uncertainty: float | None = None
     model_version: int | None
     scored_at: datetime
     findings: list[Finding]
@@ -137,3 +162,13 @@ def record_outcome(
 def outcome_metrics(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Hit rates of the inspections recorded so far, by score band."""
     return service.performance(session, principal=principal)
+
+
+@router.get("/risk/findings")
+def risk_findings(
+    session: SessionDep, principal: PrincipalDep, version: int | None = None
+) -> dict[str, Any]:
+    """What each finding is worth here (newest model unless a version is given): how often
+    it fires, inspected and seized trips that carried it, hit rate, prior and weight."""
+    v, rows = service.model_findings(session, principal=principal, version=version)
+    return {"version": v, "findings": rows}

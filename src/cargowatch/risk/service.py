@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
@@ -18,7 +18,7 @@ from cargowatch.db.base import sqlite_timestamp
 from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.registers.specs import REGISTERS, TABLES
-from cargowatch.risk.models import Assessment
+from cargowatch.risk.models import Assessment, QueuePick, RiskModel
 from cargowatch.risk.settings import risk_settings
 
 INSPECTIONS = TABLES["inspections"]
@@ -27,7 +27,7 @@ MANIFEST = TABLES["manifest"]
 
 @dataclass(frozen=True)
 class Target:
-    """A trip in the targeting queue, with why."""
+    """A trip in the targeting queue, with why and how it was picked."""
 
     trip_id: int
     container: str
@@ -39,6 +39,10 @@ class Target:
     ended_at: datetime | None
     inspected: bool
     reasons: list[dict[str, Any]]
+    # score: by its rank; explore-random: drawn at random among the rest of the queue;
+    # explore-uncertain: among the rest, the trip whose findings outcomes know least about
+    picked: str = "score"
+    propensity: float = 1.0  # the chance it had to be picked so (inverse weights outcomes)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape (CLI --format json and the API)."""
@@ -72,6 +76,31 @@ def _inspected(principal: Principal) -> ColumnElement[bool]:
     return exists().where(inspection_of_trip(principal))
 
 
+MIN_POINTS = 0.0005  # a finding that adds less than 0.05 points is no reason to inspect
+PICKS = ("score", "explore-random", "explore-uncertain")
+
+
+def eligible() -> ColumnElement[bool]:
+    """A trip that can carry contraband to a consignee: laden, with a booking. Empty
+    repositioning legs stay in custody and on the trip page, not in the queue."""
+    return and_(Trip.booking_ref.is_not(None), Trip.laden.is_(True))
+
+
+def top_reasons(findings: str | bytes, kept: int) -> list[dict[str, Any]]:
+    """The findings that added most to a score, strongest first (those that add nothing are
+    findings, not reasons)."""
+    decoded: list[dict[str, Any]] = msgspec.json.decode(findings)
+    return [f for f in decoded if f.get("score", 0) >= MIN_POINTS][:kept]
+
+
+def explore_share(session: Session, org_id: int) -> float:
+    """The organisation's exploration share of the queue (its own setting, else the default)."""
+    from cargowatch.orgs.models import Organisation
+
+    own = session.scalar(select(Organisation.explore_share).where(Organisation.id == org_id))
+    return float(own) if own is not None else risk_settings().explore_share
+
+
 ORDERS = {
     "score": "highest score first",
     "newest": "newest trip first",
@@ -93,23 +122,29 @@ def queue(
     min_score: float | None = None,
     include_inspected: bool = False,
     order: str = "score",
+    explore: float | None = None,
+    today: date | None = None,
 ) -> tuple[list[Target], int]:
     """A page of the caller's targeting queue and how many trips the filters leave.
 
     budget: the top share of those trips; port: loaded or discharged there; lane: origin and
     destination countries as 'EC>BE'; carrier: the manifest's carrier code; alert_type: trips
-    with such a custody alert."""
+    with such a custody alert. explore: the share of the queue picked to explore (None: the
+    organisation's setting; 0: the pure ranking); exploration applies to the first page of a
+    queue by score, is the same all day, and each pick is recorded with its chance."""
     principal.require("events:read")
     if budget is not None and not 0 < budget <= 1:
         raise InvalidInput(f"budget must be a share between 0 and 1, got {budget}")
     if order not in ORDERS:
         raise InvalidInput(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    if explore is not None and not 0 <= explore < 1:
+        raise InvalidInput(f"explore must be a share from 0 to below 1, got {explore}")
     query = (
         select(
             Trip, Assessment.score, Assessment.findings, _inspected(principal).label("inspected")
         )
         .join(Assessment, Assessment.trip_id == Trip.id)
-        .where(visible_trips(principal))
+        .where(visible_trips(principal), eligible())
     )
     if port:
         code = port.strip().upper()
@@ -144,6 +179,12 @@ def queue(
     if budget is not None:
         total = min(total, math.ceil(budget * total))
         limit = total if limit is None else min(limit, total)
+    share = explore_share(session, principal.org_id) if explore is None else explore
+    shown = limit if limit is not None else total
+    n_explore = round(share * shown) if order == "score" and offset == 0 and shown >= 2 else 0
+    kept = risk_settings().reasons_kept  # the strongest findings are the reasons shown
+    if n_explore:
+        return _explored(session, principal, query, shown, n_explore, kept, today), total
     if order == "newest":
         query = query.order_by(Trip.started_at.desc(), Trip.id)
     elif order == "container":
@@ -154,27 +195,112 @@ def queue(
         best = query.order_by(None).order_by(Assessment.score.desc(), Trip.id).limit(total)
         ids = [row[0].id for row in session.execute(best)]
         query = query.where(Trip.id.in_(ids))
-    kept = risk_settings().reasons_kept  # the strongest findings are the reasons shown
     if offset:
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(int(limit))
     rows = [
-        Target(
-            trip.id,
-            trip.container,
-            trip.booking_ref,
-            score,
-            trip.origin,
-            trip.destination,
-            trip.started_at,
-            trip.ended_at,
-            bool(was_inspected),
-            msgspec.json.decode(findings)[:kept],
-        )
+        _target(trip, score, findings, was_inspected, kept)
         for trip, score, findings, was_inspected in session.execute(query)
     ]
     return rows, total
+
+
+def _target(
+    trip: Trip,
+    score: float,
+    findings: str,
+    inspected: Any,
+    kept: int,
+    picked: str = "score",
+    propensity: float = 1.0,
+) -> Target:
+    return Target(
+        trip.id,
+        trip.container,
+        trip.booking_ref,
+        score,
+        trip.origin,
+        trip.destination,
+        trip.started_at,
+        trip.ended_at,
+        bool(inspected),
+        top_reasons(findings, kept),
+        picked,
+        propensity,
+    )
+
+
+def _explored(
+    session: Session,
+    principal: Principal,
+    query: Select[*tuple[Any, ...]],
+    shown: int,
+    n_explore: int,
+    kept: int,
+    today: date | None,
+) -> list[Target]:
+    """The top of the ranking, then the exploration picks: half the trips whose findings the
+    outcomes know least about, half drawn at random (the same draw all day); each pick is
+    recorded with the chance it had, for the model to weigh the outcome it leads to."""
+    day = today or datetime.now(UTC).date()
+    by_score = query.order_by(Assessment.score.desc(), Trip.id)
+    top = list(session.execute(by_score.limit(shown - n_explore)))
+    taken = [row[0].id for row in top]
+    rest = query.where(Trip.id.not_in(taken)) if taken else query
+    pool = int(
+        session.scalar(select(func.count()).select_from(rest.order_by(None).subquery())) or 0
+    )
+    n_uncertain = n_explore // 2
+    uncertain = list(
+        session.execute(
+            rest.where(Assessment.uncertainty > 0)
+            .order_by(Assessment.uncertainty.desc(), Trip.id)
+            .limit(n_uncertain)
+        )
+    )
+    chosen = {row[0].id for row in uncertain}
+    rest = rest.where(Trip.id.not_in(chosen)) if chosen else rest
+    seed = day.toordinal() * 7919 + principal.org_id * 104_729
+    draw = (Trip.id * 2_654_435_761 + seed) % 2_147_483_647  # the same every time that day
+    n_random = n_explore - len(uncertain)
+    drawn = list(session.execute(rest.order_by(draw, Trip.id).limit(n_random)))
+    chance = n_random / max(pool - len(uncertain), 1)
+    out = [_target(t, sc, f, i, kept) for t, sc, f, i in top]
+    out += [_target(t, sc, f, i, kept, "explore-uncertain", 1.0) for t, sc, f, i in uncertain]
+    out += [_target(t, sc, f, i, kept, "explore-random", min(1.0, chance)) for t, sc, f, i in drawn]
+    _record_picks(session, principal.org_id, day, out)
+    return out
+
+
+def _record_picks(session: Session, org_id: int, day: date, picks: list[Target]) -> None:
+    """Store the day's exploration picks once each (a second read of the queue adds none)."""
+    explored = [t for t in picks if t.picked != "score"]
+    if not explored:
+        return
+    known = set(
+        session.scalars(
+            select(QueuePick.trip_id).where(
+                QueuePick.org_id == org_id,
+                QueuePick.day == day,
+                QueuePick.trip_id.in_([t.trip_id for t in explored]),
+            )
+        )
+    )
+    now = datetime.now(UTC)
+    for t in explored:
+        if t.trip_id not in known:
+            session.add(
+                QueuePick(
+                    org_id=org_id,
+                    trip_id=t.trip_id,
+                    day=day,
+                    how=t.picked,
+                    propensity=t.propensity,
+                    created_at=now,
+                )
+            )
+    session.flush()
 
 
 def targets(
@@ -186,9 +312,11 @@ def targets(
     port: str | None = None,
     min_score: float | None = None,
     include_inspected: bool = False,
+    explore: float | None = None,
 ) -> list[Target]:
     """The caller's targeting queue, best first: the top share (budget) or number (limit) of
-    the scored trips it may see, optionally at one port (origin or destination)."""
+    the scored trips it may see, optionally at one port (origin or destination), with its
+    share of exploration picks (explore; None: the organisation's setting)."""
     rows, _ = queue(
         session,
         principal=principal,
@@ -197,6 +325,7 @@ def targets(
         port=port,
         min_score=min_score,
         include_inspected=include_inspected,
+        explore=explore,
     )
     return rows
 
@@ -207,12 +336,20 @@ def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[
     row = session.scalar(select(Assessment).where(Assessment.trip_id == trip.id))
     if row is None:
         raise NotFound(f"trip {trip_id} has no score yet (run 'cargowatch score')")
+    metrics = session.scalar(
+        select(RiskModel.metrics).where(
+            RiskModel.org_id == row.org_id, RiskModel.version == row.model_version
+        )
+    )
+    base = msgspec.json.decode(metrics).get("base_rate") if metrics else None
     return {
         "trip_id": trip.id,
         "score": row.score,
+        "base_rate": base,  # the score of a trip with no finding, 0..1
         "rules": row.rules,
         "anomaly": row.anomaly,
         "learned": row.learned,
+        "uncertainty": row.uncertainty,
         "model_version": row.model_version,
         "scored_at": row.scored_at.isoformat(),
         "findings": msgspec.json.decode(row.findings),
@@ -321,3 +458,21 @@ def performance(session: Session, *, principal: Principal) -> dict[str, Any]:
         "hit_rate": round(seized / len(rows), 4) if rows else None,
         "by_score": table,
     }
+
+
+def model_findings(
+    session: Session, *, principal: Principal, version: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Per finding of a model of the caller's organisation (default the newest): how often
+    it fires, how often inspections of trips carrying it found something, prior and weight."""
+    principal.require("events:read")
+    query = select(RiskModel).where(RiskModel.org_id == principal.org_id)
+    if version is not None:
+        query = query.where(RiskModel.version == version)
+    row = session.scalar(query.order_by(RiskModel.version.desc()))
+    if row is None:
+        raise NotFound("no model yet (run 'cargowatch score')")
+    metrics = msgspec.json.decode(row.metrics)
+    table = metrics.get("findings") or {}
+    ordered = dict(sorted(table.items(), key=lambda kv: -float(kv[1].get("weight", 0))))
+    return row.version, ordered

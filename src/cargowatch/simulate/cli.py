@@ -54,11 +54,21 @@ def simulate(
     malformed_rate: Annotated[
         float, typer.Option(help="Share of records deliberately malformed.")
     ] = 0.0005,
+    noise: Annotated[
+        str,
+        typer.Option(
+            help="Legitimate twins of every crime trace: low, default or high (x0.4, x1, x2.5)."
+        ),
+    ] = "default",
 ) -> None:
     """Write a simulated world of ports, companies, staff and container trips, with planted
     criminal scenarios, in every format cargowatch reads, and truth.json with the ground truth."""
     from cargowatch.simulate.generator import DEFAULT_MIX, SimConfig
     from cargowatch.simulate.generator import simulate as run
+    from cargowatch.simulate.twins import NOISE_LEVELS
+
+    if noise not in NOISE_LEVELS:
+        raise InvalidInput(f"--noise {noise!r}: expected one of {', '.join(NOISE_LEVELS)}")
 
     weights = dict(DEFAULT_MIX)
     if mix:
@@ -86,6 +96,7 @@ def simulate(
         inspection_rate=inspection_rate,
         outcome_share=outcome_share,
         malformed_rate=malformed_rate,
+        noise=noise,
     )
     with progress_bar("simulating") as bar:
         task = bar.add_task("trips", total=trips)
@@ -102,6 +113,8 @@ def simulate(
     for mo, count in sorted(truth["summary"]["by_mo"].items()):
         table.add_row(f"scenario {mo}", str(count))
     table.add_row("scenarios with an insider", str(truth["summary"]["with_insider"]))
+    twins = truth["twins"]["planted"]
+    table.add_row(f"legitimate twins ({noise} noise)", f"{sum(twins.values()):,}")
     console.print(table)
     console.print(f"ingest it with: cargowatch ingest {out / 'data'}")
     console.print(f"ground truth:   {out / 'truth.json'}")

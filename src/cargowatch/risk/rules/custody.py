@@ -9,24 +9,34 @@ from typing import ClassVar
 
 import polars as pl
 
+from cargowatch.custody.checks import LEGS
 from cargowatch.risk.context import Context
-from cargowatch.risk.rules.base import RiskRule, empty, register
+from cargowatch.risk.rules.base import RiskRule, empty, evidence, register
 
 
 class AlertRule(RiskRule):
     """Findings from custody alerts of some types (their severity sets the score)."""
 
     types: ClassVar[tuple[str, ...]]
+    # types whose finding names the leg of the trip where it happened (seal-changed-hub...)
+    by_leg: ClassVar[frozenset[str]] = frozenset()
 
     def evaluate(self, ctx: Context) -> pl.DataFrame:
-        """One finding per trip and alert type of this family."""
+        """One finding per trip and alert type (and leg) of this family."""
         alerts = ctx.alerts.filter(pl.col("type").is_in(self.types))
         if alerts.height == 0:
             return empty()
         severity = {int(k): v for k, v in ctx.settings.severity_scores.items()}
+        leg = pl.col("evidence").str.extract(r'"leg":"([a-z-]+)"', 1)
+        alerts = alerts.with_columns(
+            pl.when(pl.col("type").is_in(list(self.by_leg)) & leg.is_not_null())
+            .then(pl.concat_str(pl.col("type"), pl.lit("-"), leg))
+            .otherwise(pl.col("type"))
+            .alias("finding")
+        )
         grouped = (
             alerts.sort(["severity", "alert_id"], descending=[True, False])
-            .group_by("trip_id", "type", maintain_order=True)
+            .group_by("trip_id", "finding", maintain_order=True)
             .agg(
                 pl.col("severity").first(),
                 pl.col("explanation").first(),
@@ -38,7 +48,7 @@ class AlertRule(RiskRule):
         inner = pl.col("evidence").str.strip_chars().str.slice(1)  # the alert's own ids
         return grouped.select(
             "trip_id",
-            pl.col("type").alias("rule"),
+            pl.col("finding").alias("rule"),
             pl.col("severity")
             .replace_strict(severity, default=0.0, return_dtype=pl.Float64)
             .alias("score"),
@@ -56,6 +66,14 @@ class AlertRule(RiskRule):
         )
 
 
+def _legged(types: tuple[str, ...], by_leg: frozenset[str]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for t in types
+        for name in ((t, *(f"{t}-{leg}" for leg in LEGS)) if t in by_leg else (t,))
+    )
+
+
 @register
 class SealIntegrity(AlertRule):
     slug = "seal-integrity"
@@ -67,8 +85,46 @@ class SealIntegrity(AlertRule):
         "seal-removed",
         "seal-typo",
     )
-    findings = types
-    summary = "Seals that differ from the declared ones, change between hand-overs or are cut."
+    by_leg = frozenset(types[:4])
+    findings = (*_legged(types, by_leg), "seal-changed-repeatedly")
+    summary = (
+        "Seals that differ from the declared ones, change between hand-overs or are cut, "
+        "named by the leg of the trip where it happened; several such on one trip."
+    )
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """Per leg, and once more for a trip whose seals went wrong on two legs or more."""
+        found = super().evaluate(ctx)
+        legs = found.filter(pl.col("rule") != "seal-typo").with_columns(
+            pl.col("rule").str.extract(f"({'|'.join(LEGS)})$", 1).alias("leg")
+        )
+        repeated = (
+            legs.group_by("trip_id")
+            .agg(
+                pl.col("leg").n_unique().alias("legs"),
+                pl.col("score").max(),
+            )
+            .filter(pl.col("legs") >= 2)
+        )
+        if repeated.height == 0:
+            return found
+        again = (
+            repeated.join(ctx.alerts.select("trip_id", "alert_id"), on="trip_id", how="left")
+            .group_by("trip_id", "legs", "score")
+            .agg(pl.col("alert_id").unique().sort())
+        )
+        return pl.concat(
+            [
+                found,
+                again.select(
+                    "trip_id",
+                    pl.lit("seal-changed-repeatedly").alias("rule"),
+                    pl.col("score"),
+                    pl.format("Seals went wrong on {} legs of this trip.", "legs").alias("reason"),
+                    evidence(alerts=pl.col("alert_id")).alias("evidence"),
+                ),
+            ]
+        )
 
 
 @register
