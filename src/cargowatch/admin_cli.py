@@ -70,6 +70,25 @@ def orgs_create(
     console.print(f"organisation {org.slug} created (id {org.id})")
 
 
+@orgs_app.command("explore")
+def orgs_explore(
+    slug: Annotated[str, typer.Argument(help="The organisation.")],
+    share: Annotated[
+        float | None,
+        typer.Argument(help="Share of the daily queue picked to explore (omit: the default)."),
+    ] = None,
+) -> None:
+    """Set the share of an organisation's targeting queue picked to explore (0.1 suggested):
+    random or least known trips, so that outcomes teach more than the model's own picks."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.orgs.service import set_explore_share
+
+    with unit_of_work() as session:
+        org = set_explore_share(session, actor=local_admin(), slug=slug, share=share)
+        shown = "the default" if org.explore_share is None else f"{org.explore_share:.0%}"
+    console.print(f"{slug} explores {shown} of its queue")
+
+
 @orgs_app.command("list")
 def orgs_list() -> None:
     """List organisations."""

@@ -180,6 +180,12 @@ def check_trip(
                 {"events": [warn.id]},
             )
         )
+    # every alert names the leg of the trip it happened on (seal alerts know it already)
+    legs = legs_of(rows)
+    for f in found:
+        if "leg" not in f.evidence and f.at is not None:
+            before = [e for e in rows if e.time <= f.at]
+            f.evidence["leg"] = legs[(before[-1] if before else rows[0]).id]
     return found
 
 
@@ -695,6 +701,7 @@ def cross_trip(
                             {
                                 "events": [ra[0].id, rb[0].id],
                                 "other_trip": f"{other[0]}/{other[1]}",
+                                "types": sorted(isos),  # two boxes: often two size-types
                             },
                         )
                     )

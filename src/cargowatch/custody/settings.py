@@ -31,6 +31,9 @@ class CustodySettings:
     outlier_speed_kmh: float = 150  # a fix reached faster than this from both sides is an outlier
     outlier_min_m: float = 3000  # ... when it is at least this far from both neighbours
     planned_place_m: float = 1500  # an opening this close to a reported stuffing or stripping
+    # places where the doors of many unrelated consignees' boxes are opened: candidate sites
+    common_place_cell_deg: float = 0.01  # grid cell (about 1 km)
+    common_place_min_consignees: int = 3
     reseal_inspection_hours: float = 12  # an inspection this close to a seal change explains it
 
 

@@ -47,3 +47,21 @@ def get_org(session: Session, *, slug: str) -> Organisation:
 def list_orgs(session: Session) -> list[Organisation]:
     """Every organisation, by slug (local administration)."""
     return list(session.scalars(select(Organisation).order_by(Organisation.slug)))
+
+
+def set_explore_share(
+    session: Session, *, actor: Principal | str, slug: str, share: float | None
+) -> Organisation:
+    """Set the share of the organisation's daily targeting queue picked to explore (None:
+    back to the default of the risk settings)."""
+    if share is not None and not 0 <= share < 1:
+        raise InvalidInput(f"explore share must be from 0 to below 1, got {share}")
+    org = get_org(session, slug=slug)
+    before = org.explore_share
+    org.explore_share = share
+    session.flush()
+    audit.record(
+        session, actor=actor, action="org.explore_share", entity_type="organisation",
+        entity_id=org.id, before={"explore_share": before}, after={"explore_share": share},
+    )  # fmt: skip
+    return org

@@ -17,6 +17,10 @@ from cargowatch.admin_cli import cli_principal
 from cargowatch.cli import console, err_console
 
 model_app = typer.Typer(help="The learned layer of risk scoring.", no_args_is_help=True)
+sites_app = typer.Typer(
+    help="Candidate sites: places where many consignees' boxes are opened off every listed site.",
+    no_args_is_help=True,
+)
 outcomes_app = typer.Typer(
     help="Inspection outcomes: the feedback targeting learns from.", no_args_is_help=True
 )
@@ -376,6 +380,62 @@ def backtest(
     console.print(f"gain curve: {png}\nreport: {page}\nfigures: {data}")
 
 
+@sites_app.command("candidates")
+def site_candidates() -> None:
+    """Places where the doors of several unrelated consignees' laden boxes were opened off
+    every listed site: likely warehouses or inspection areas no register lists."""
+    from cargowatch.custody.places import candidates
+    from cargowatch.db.engine import unit_of_work
+
+    principal = cli_principal()
+    with unit_of_work() as session:
+        rows = candidates(session, principal=principal)
+    table = Table("latitude", "longitude", "consignees", "trips", "openings", "first", "last")
+    for r in rows:
+        table.add_row(
+            f"{r['latitude']:.5f}",
+            f"{r['longitude']:.5f}",
+            str(r["consignees"]),
+            str(r["trips"]),
+            str(r["openings"]),
+            (r["first"] or "")[:10],
+            (r["last"] or "")[:10],
+        )
+    console.print(table)
+    if not rows:
+        err_console.print("no candidate site")
+
+
+@sites_app.command("confirm")
+def site_confirm(
+    latitude: Annotated[float, typer.Argument(help="Latitude of the place.")],
+    longitude: Annotated[float, typer.Argument(help="Longitude of the place.")],
+    radius_m: Annotated[float, typer.Option(help="Geofence radius in metres.")] = 600,
+    kind: Annotated[str, typer.Option(help="WAREHOUSE, CFS, DEPOT, ...")] = "WAREHOUSE",
+    uses: Annotated[
+        str, typer.Option(help="What may happen there: STUFFING;STRIPPING;STORAGE;INSPECTION.")
+    ] = "STRIPPING;STUFFING",
+    site_id: Annotated[str | None, typer.Option(help="Its id in the register.")] = None,
+) -> None:
+    """Confirm a candidate site: it joins your sites register, and the trips with openings
+    there are rebuilt and rescored."""
+    from cargowatch.risk.flows import confirm_site
+
+    principal = cli_principal()
+    row = confirm_site(
+        principal=principal,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        kind=kind.upper(),
+        uses=uses,
+        site_id=site_id,
+    )
+    console.print(
+        f"site {row['site_id']} confirmed; {len(row['containers'])} containers rebuilt and rescored"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the risk commands to the root command."""
     app.command("score")(score)
@@ -384,3 +444,4 @@ def register(app: typer.Typer) -> None:
     app.command("backtest")(backtest)
     app.add_typer(model_app, name="model")
     app.add_typer(outcomes_app, name="outcomes")
+    app.add_typer(sites_app, name="sites")

@@ -92,7 +92,9 @@ def prepare(ctx: Context, forest: Any) -> Prepared:
     context = context.with_columns(L.anomaly_rank(forest, context).alias("anomaly"))
     findings = L.with_anomaly(findings, context, ctx.settings)
     eligible = context.filter(pl.col("eligible")).select("trip_id")
-    window = ctx.now - timedelta(days=ctx.settings.outcome_window_days)
+    # the outcomes of the last outcome_window_days before the newest one
+    newest = ctx.outcomes["ts"].max() if ctx.outcomes.height else None
+    window = (newest or ctx.now) - timedelta(days=ctx.settings.outcome_window_days)  # type: ignore[operator]
     labels = (
         ctx.outcomes.filter(pl.col("ts") >= window)
         .join(eligible, on="trip_id", how="semi")
@@ -139,8 +141,10 @@ def _fit(session: Session, prep: Prepared, forest: Any) -> L.Fitted:
     # how much of a finding the targets carry, on average: no finding can be worth more than
     # its rarity allows (one that fires on a tenth of the trips cannot pick one crime in ten)
     eligible = prep.context.filter(pl.col("eligible")).select("trip_id")
+    # (smoothed towards prior_share over prior_trips pseudo-trips: a small store says little)
+    n, a = eligible.height, s.rarity_pseudo_trips
     mass = {
-        r: float(v) / max(eligible.height, 1)
+        r: (float(v) + a * s.rarity_prior_share) / (n + a)
         for r, v in x_all.join(eligible, on="trip_id", how="semi")
         .group_by("rule")
         .agg(pl.col("x").sum())
@@ -448,7 +452,7 @@ def predict(prep: Prepared, fitted: L.Fitted) -> tuple[pl.DataFrame, pl.DataFram
             .otherwise(pl.lit("lowers")),
             ((pl.col("p") - pl.col("rules")).abs() * 100).round(1),
         ).alias("reason"),
-        pl.lit('{"models":[]}').alias("evidence"),
+        pl.lit('{"models":[@@version@@]}').alias("evidence"),
         pl.lit("learned").alias("family"),
         pl.lit(1, pl.Int32).alias("rule_version"),
         pl.lit(None, pl.Int64).alias("inspected"),
@@ -546,6 +550,7 @@ def _write(
             )
             .struct.json_encode()
             .str.replace(f'"{mark}"', pl.col("evidence"), literal=True)
+            .str.replace("@@version@@", str(version), literal=True)
             .alias("json"),
         )
     )  # fmt: skip

@@ -116,3 +116,31 @@ def update_after_ingest(
         if not ids:
             return 0
         return risk.score(session, org_id=principal.org_id, trip_ids=ids)
+
+
+def confirm_site(
+    *, principal: Principal, engine: Engine | None = None, **place: Any
+) -> dict[str, Any]:
+    """Confirm a candidate site: it joins the organisation's sites register, the containers
+    with openings near it are rebuilt (those openings are now planned) and rescored."""
+    from cargowatch.custody import places
+
+    engine = engine or get_engine()
+    with unit_of_work(engine) as session:
+        row = places.confirm(session, principal=principal, **place)
+        audit.record(
+            session,
+            actor=principal,
+            action="sites.confirm",
+            entity_type="site",
+            entity_id=row["site_id"],
+            after={k: v for k, v in row.items() if k != "containers"},
+        )
+        boxes = row["containers"]
+        if boxes:
+            build(session, org_id=principal.org_id, containers=boxes)
+            trips = session.scalars(
+                select(Trip.id).where(Trip.org_id == principal.org_id, Trip.container.in_(boxes))
+            ).all()
+            risk.score(session, org_id=principal.org_id, trip_ids=trips)
+    return row

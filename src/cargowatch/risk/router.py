@@ -172,3 +172,28 @@ def risk_findings(
     it fires, inspected and seized trips that carried it, hit rate, prior and weight."""
     v, rows = service.model_findings(session, principal=principal, version=version)
     return {"version": v, "findings": rows}
+
+
+class SiteConfirm(BaseModel):
+    """A candidate site to add to the organisation's sites register."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    radius_m: float = Field(default=600, ge=50, le=20_000)
+    kind: Literal["FARM", "PACKHOUSE", "DEPOT", "TERMINAL", "CFS", "WAREHOUSE"] = "WAREHOUSE"
+    uses: str = Field(default="STRIPPING;STUFFING", pattern=r"^[A-Z;]+$")
+    site_id: str | None = Field(default=None, max_length=100)
+
+
+@router.get("/sites/candidates")
+def site_candidates(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """Places where several unrelated consignees' laden boxes were opened off every site."""
+    from cargowatch.custody.places import candidates
+
+    return candidates(session, principal=principal)
+
+
+@router.post("/sites/candidates/confirm", status_code=201)
+def confirm_site(body: SiteConfirm, engine: EngineDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Confirm a candidate site; the trips with openings there are rebuilt and rescored."""
+    return flows.confirm_site(principal=principal, engine=engine, **body.model_dump())

@@ -261,8 +261,8 @@ def _explored(
     )
     chosen = {row[0].id for row in uncertain}
     rest = rest.where(Trip.id.not_in(chosen)) if chosen else rest
-    seed = day.toordinal() * 7919 + principal.org_id * 104_729
-    draw = (Trip.id * 2_654_435_761 + seed) % 2_147_483_647  # the same every time that day
+    seed = (day.toordinal() % 9973) * 1009 + principal.org_id  # small: no overflow below
+    draw = ((Trip.id + seed) * 2_654_435_761) % 4_294_967_291  # the same all that day
     n_random = n_explore - len(uncertain)
     drawn = list(session.execute(rest.order_by(draw, Trip.id).limit(n_random)))
     chance = n_random / max(pool - len(uncertain), 1)

@@ -78,6 +78,8 @@ class RiskSettings:
     dwell_score: float = 0.15
     recent_registration_days: int = 365
     recent_registration_score: float = 0.3
+    weeks_before_days: int = 90  # registered this close to the booking: set up for it?
+    weeks_before_score: float = 0.4
     not_aeo_score: float = 0.08
     first_trade_score: float = 0.1
     first_trade_history_days: int = 30  # a lane needs this much history before a first trade counts
@@ -116,19 +118,18 @@ class RiskSettings:
     anomaly_top_share: float = 0.1  # only the top share of a lane's anomaly ranks is a finding
     # learning what findings are worth (docs/risk.md, "The score")
     prior_base_rate: float = 0.005  # prior chance that a trip with no finding is contaminated
-    prior_logodds_per_score: float = 4.5  # a finding's prior log-odds weight per unit of strength
-    prior_rarity: float = 0.25  # share of crimes one finding may catch, at most, a priori
+    prior_logodds_per_score: float = 6.0  # a finding's prior log-odds weight per unit of strength
+    prior_rarity: float = 0.1  # share of crimes one finding may catch, at most, a priori
+    rarity_pseudo_trips: int = 200  # how many trips a finding's firing share is smoothed over
+    rarity_prior_share: float = 0.01  # ... towards this share (a store of a few trips)
     prior_sd: float = 1.25  # how far outcomes may move a weight before they outweigh its prior
     intercept_sd: float = 2.0
     anomaly_prior: float = 0.4  # prior log-odds weight of the lane anomaly finding
     prior_strength: float = 4.0  # inspections a finding's prior hit rate counts as
     outcome_window_days: int = 365  # outcomes older than this teach nothing
-    max_sample_weight: float = 5.0  # cap of an outcome's inverse-propensity weight (x mean)
+    max_sample_weight: float = 3.0  # cap of an outcome's inverse-propensity weight (x mean)
     boost_min_positives: int = 25  # seizures before the boosted model may join the blend
     explore_share: float = 0.1  # share of the queue picked to explore (an organisation's own wins)
-    # places where the doors of many unrelated consignees' boxes are opened: candidate sites
-    common_place_cell_deg: float = 0.01  # grid cell (about 1 km)
-    common_place_min_consignees: int = 3
     reasons_kept: int = 5  # reasons stored with each score
 
 

@@ -415,7 +415,9 @@ class Simulation(Writing):
                 if m.seals:
                     m.seals = (seal,)
             if rng.random() < 0.5:  # reported as a reseal, or just a new number at the next move
-                when = moves[i].when - _h(rng, 1, 8)
+                when = moves[i - 1].when + (moves[i].when - moves[i - 1].when) * rng.uniform(
+                    0.3, 0.9
+                )
                 moves.insert(i, Move("RSEA", when, moves[i].port, moves[i].site, (seal,), False))
         if self.twin("seal_from_batch"):  # another seal of the shipper's batch
             number = int(t.seal[2:]) + rng.choice((-1, 1)) * rng.randrange(11, 400)
@@ -461,7 +463,9 @@ class Simulation(Writing):
             else:
                 hauliers = self.world.hauliers_destination[t.dest.country]
                 t.pickup["subcontractor"] = rng.choice([x for x in hauliers if x != t.haulier_d])
-            t.pickup["double_dispatch"] = self.twin("double_dispatch")
+            # conditional on a subcontract (already scaled by the noise level): its own rate
+            t.pickup["double_dispatch"] = rng.random() < TWINS["double_dispatch"].rate
+            self.twins["double_dispatch"] += int(t.pickup["double_dispatch"])
         if self.twin("release_changed_by_agent"):
             brokers = [p.party_id for p in self.world.parties.values() if p.role == "FORWARDER"]
             t.pickup["agent"] = t.forwarder or rng.choice(brokers)

@@ -1,12 +1,21 @@
 """Built-in risk rules, one module per family; importing this registers them."""
 
-from cargowatch.risk.rules import custody, insider, network, norms, parties, routing
+from cargowatch.risk.rules import (
+    coherence,
+    custody,
+    insider,
+    network,
+    norms,
+    parties,
+    routing,
+)
 from cargowatch.risk.rules.base import RULES, Finding, RiskRule
 
 __all__ = [
     "RULES",
     "Finding",
     "RiskRule",
+    "coherence",
     "custody",
     "insider",
     "network",

@@ -132,8 +132,51 @@ class DoorTelemetry(AlertRule):
     slug = "door-telemetry"
     family = "telemetry"
     types = ("door-opened-outside-site", "door-opened-unplanned", "unplanned-stop", "shock")
-    findings = types
-    summary = "Door, light and e-seal openings off site or unplanned; stops on inland legs."
+    findings = (*types, "door-opened-at-common-place")
+    summary = (
+        "Door, light and e-seal openings off site or unplanned; stops on inland legs; "
+        "openings off site where many unrelated consignees' boxes are opened too."
+    )
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """An opening off site at a place where the boxes of several other consignees were
+        opened too is a finding of its own (a candidate site), not an opening in the wild."""
+        from cargowatch.custody.places import OUTSIDE, common_places, parse_places
+        from cargowatch.custody.settings import custody_settings
+
+        found = super().evaluate(ctx)
+        outside = ctx.alerts.filter(pl.col("type") == OUTSIDE)
+        if outside.height == 0:
+            return found
+        c = custody_settings()
+        openings = parse_places(outside).join(
+            ctx.trips.select("trip_id", pl.col("consignee_id").alias("consignee")),
+            on="trip_id",
+            how="left",
+        )
+        places = common_places(openings, c.common_place_cell_deg, c.common_place_min_consignees)
+        common = places.group_by("trip_id").agg(pl.col("common").all(), pl.col("consignees").max())
+        common = common.filter(pl.col("common"))
+        if common.height == 0:
+            return found
+        moved = found.join(common, on="trip_id", how="left").with_columns(
+            pl.when((pl.col("rule") == OUTSIDE) & pl.col("common").fill_null(False))
+            .then(pl.lit("door-opened-at-common-place"))
+            .otherwise(pl.col("rule"))
+            .alias("rule"),
+            pl.when((pl.col("rule") == OUTSIDE) & pl.col("common").fill_null(False))
+            .then(
+                pl.format(
+                    "{} Boxes of {} consignees were opened around there too: a candidate "
+                    "site ('cargowatch sites candidates').",
+                    pl.col("reason"),
+                    pl.col("consignees"),
+                )
+            )
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+        )
+        return moved.select(found.columns)
 
 
 @register
@@ -151,12 +194,49 @@ class ReleaseIntegrity(AlertRule):
     family = "release"
     types = (
         "release-collected-by-unauthorised-party",
+        "release-collected-by-other-haulier",
         "release-modified-by-unusual-actor",
         "pickup-attempt-after-collection",
         "quick-pickup",
     )
-    findings = types
-    summary = "Collection without the release right, unusual changes, attempts after collection."
+    findings = (*types, "release-anomalies-together")
+    summary = (
+        "Collection without the release right or by another haulier, unusual changes, "
+        "attempts after collection, quick pick-ups; several of them on one release."
+    )
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """Each release anomaly, and once more when two kinds or more hit one release: a
+        subcontractor or a quick pick-up alone is routine, together with more is a pattern."""
+        found = super().evaluate(ctx)
+        together = (
+            found.group_by("trip_id")
+            .agg(pl.col("rule").n_unique().alias("kinds"), pl.col("rule").sort().alias("rules"))
+            .filter(pl.col("kinds") >= 2)
+        )
+        if together.height == 0:
+            return found
+        ids = (
+            ctx.alerts.filter(pl.col("type").is_in(list(self.types)))
+            .group_by("trip_id")
+            .agg(pl.col("alert_id").sort())
+        )
+        return pl.concat(
+            [
+                found,
+                together.join(ids, on="trip_id").select(
+                    "trip_id",
+                    pl.lit("release-anomalies-together").alias("rule"),
+                    (((pl.col("kinds") - 1) / 2).clip(upper_bound=1.0) * 0.85).alias("score"),
+                    pl.format(
+                        "{} kinds of release anomaly on this collection: {}.",
+                        "kinds",
+                        pl.col("rules").list.join(", "),
+                    ).alias("reason"),
+                    evidence(alerts=pl.col("alert_id")).alias("evidence"),
+                ),
+            ]
+        )
 
 
 @register
@@ -164,5 +244,37 @@ class Cloned(AlertRule):
     slug = "cloned"
     family = "cloned"
     types = ("cloned-container-number", "cloned-seal", "invalid-container-number")
-    findings = types
-    summary = "The same container number or seal number on two trips at once."
+    findings = (*types, "cloned-container-other-type")
+    summary = (
+        "The same container number or seal number on two trips at once; with two "
+        "size-types, two physical boxes."
+    )
+
+    def evaluate(self, ctx: Context) -> pl.DataFrame:
+        """A number used twice at once by boxes of two size-types is a finding of its own: a
+        clerk who keys a wrong number does not change the box's type."""
+        found = super().evaluate(ctx)
+        two = (
+            ctx.alerts.filter(
+                (pl.col("type") == "cloned-container-number")
+                & (
+                    pl.col("evidence")
+                    .str.extract(r'"types":\[([^\]]*)\]', 1)
+                    .str.count_matches(",")
+                    >= 1
+                )
+            )
+            .select("trip_id")
+            .unique()
+        )
+        if two.height == 0:
+            return found
+        other = pl.col("trip_id").is_in(two["trip_id"].implode()) & (
+            pl.col("rule") == "cloned-container-number"
+        )
+        return found.with_columns(
+            pl.when(other)
+            .then(pl.lit("cloned-container-other-type"))
+            .otherwise(pl.col("rule"))
+            .alias("rule")
+        )

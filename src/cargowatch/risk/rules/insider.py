@@ -131,7 +131,14 @@ def exposures(ctx: Context) -> pl.DataFrame:
         )
         .join(
             by_day.select(
-                "trip_id", "facility", "day", "arrived", "left", "first_event", "last_event"
+                "trip_id",
+                "role",
+                "facility",
+                "day",
+                "arrived",
+                "left",
+                "first_event",
+                "last_event",
             ),
             on=["facility", "day"],
         )
@@ -148,9 +155,28 @@ def exposures(ctx: Context) -> pl.DataFrame:
         .select("trip_id", "access_id", pl.lit(True).alias("by_alert"))
         .unique()
     )
-    # close: near a moment the custody engine already found suspicious on this very trip
-    pairs = pairs.join(close_alert, on=["trip_id", "access_id"], how="left").with_columns(
-        pl.col("by_alert").fill_null(False).alias("close")
+    # the stays in which this trip's seals went wrong: who had access then is who could
+    leg_role = {"origin-terminal": "origin", "transshipment": "hub",
+                "destination-terminal": "destination"}  # fmt: skip
+    seal_stays = (
+        ctx.alerts.with_columns(
+            pl.col("evidence").str.extract(r'"leg":"([a-z-]+)"', 1).alias("leg")
+        )
+        .filter(pl.col("leg").is_in(list(leg_role)))
+        .select("trip_id", pl.col("leg").replace_strict(leg_role).alias("role"))
+        .unique()
+        .with_columns(pl.lit(True).alias("in_window"))
+    )
+    # close: near a moment the custody engine already found suspicious on this very trip, or
+    # in the stay where its seal was changed
+    pairs = (
+        pairs.join(close_alert, on=["trip_id", "access_id"], how="left")
+        .join(seal_stays, on=["trip_id", "role"], how="left")
+        .with_columns(
+            (pl.col("by_alert").fill_null(False) | pl.col("in_window").fill_null(False)).alias(
+                "close"
+            )
+        )
     )
     pairs = pairs.with_columns(
         pl.when(pl.col("close"))
@@ -170,23 +196,27 @@ class InsiderExposure(RiskRule):
 
     slug = "insider-exposure"
     family = "insider"
-    findings = ("insider-exposure",)
+    findings = ("insider-exposure", "insider-on-site")
     summary = "Badge activity at the facility while the container was there that breaks a pattern."
 
     def evaluate(self, ctx: Context) -> pl.DataFrame:
-        """One finding per exposed trip, with its strongest swipe and how many there were."""
+        """Per exposed trip, the strongest odd swipe linked to its custody alerts (near one,
+        or in the stay where its seal went wrong), and apart the strongest other one."""
         pairs = exposures(ctx)
         if pairs.height == 0:
             return empty()
         best = (
             pairs.sort("score", descending=True)
-            .group_by("trip_id", maintain_order=True)
+            .group_by("trip_id", "close", maintain_order=True)
             .agg(pl.all().first(), pl.len().alias("swipes"), pl.col("access_id").alias("ids"))
         )
         text = pl.col("kind").replace_strict(KIND_TEXT, default="")
         return best.select(
             "trip_id",
-            pl.lit("insider-exposure").alias("rule"),
+            pl.when(pl.col("close"))
+            .then(pl.lit("insider-exposure"))
+            .otherwise(pl.lit("insider-on-site"))
+            .alias("rule"),
             pl.col("score").clip(upper_bound=1.0),
             pl.format(
                 "Badge {} entered {} at {} on {} {}, while the container was there{}.",
@@ -198,7 +228,7 @@ class InsiderExposure(RiskRule):
                 .then(pl.concat_str(text, pl.lit(", its holder's vetting refused or expired")))
                 .otherwise(text),
                 pl.when(pl.col("close"))
-                .then(pl.lit(", close to a custody alert of this trip"))
+                .then(pl.lit(", when and where this trip's custody went wrong"))
                 .otherwise(pl.format(", with {} containers on site", "present")),
             ).alias("reason"),
             evidence(

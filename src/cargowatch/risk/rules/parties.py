@@ -27,6 +27,7 @@ class Consignee(RiskRule):
     family = "parties"
     findings = (
         "front-company-profile",
+        "consignee-registered-weeks-before",
         "recently-registered-consignee",
         "consignee-not-aeo",
         "first-trade-on-lane",
@@ -56,6 +57,17 @@ class Consignee(RiskRule):
             ).alias("reason"),
             _proof().alias("evidence"),
         )
+        weeks = trips.filter(age < s.weeks_before_days).select(
+            "trip_id",
+            pl.lit("consignee-registered-weeks-before").alias("rule"),
+            pl.lit(s.weeks_before_score).alias("score"),
+            pl.format(
+                "Consignee {} was registered only {} days before this shipment was booked.",
+                "consignee_id",
+                age,
+            ).alias("reason"),
+            _proof().alias("evidence"),
+        )
         not_aeo = trips.filter(pl.col("consignee_aeo").not_()).select(
             "trip_id",
             pl.lit("consignee-not-aeo").alias("rule"),
@@ -67,7 +79,7 @@ class Consignee(RiskRule):
         )
         history_from = trips["when"].min()
         if history_from is None:  # no trip has a consignee: nothing more to say
-            return pl.concat([recent, not_aeo])
+            return pl.concat([recent, weeks, not_aeo])
         lane = pl.concat_str(
             pl.col("origin").str.slice(0, 2),
             pl.col("destination").str.slice(0, 2),
@@ -122,7 +134,7 @@ class Consignee(RiskRule):
                 _proof().alias("evidence"),
             )
         )
-        return pl.concat([profile, recent, not_aeo, first, notify])
+        return pl.concat([profile, weeks, recent, not_aeo, first, notify])
 
 
 def _name(column: str) -> pl.Expr:
