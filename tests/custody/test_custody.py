@@ -262,7 +262,6 @@ def test_planted_scenarios_raise_their_alerts_and_noise_raises_few(
     with unit_of_work(engine) as s:
         rows = s.execute(select(Trip.trip_key, Alert.type, Alert.severity)
                          .join(Alert, Alert.trip_id == Trip.id)).all()  # fmt: skip
-        n_trips = len(s.scalars(select(Trip.id)).all())
     by_trip: dict[str, set[tuple[str, int]]] = defaultdict(set)
     for key, kind, severity in rows:
         by_trip[key].add((kind, severity))
@@ -288,11 +287,19 @@ def test_planted_scenarios_raise_their_alerts_and_noise_raises_few(
         if scenario["mo"] in CUSTODY_MOS and visible:
             assert any(sev >= 4 for _k, sev in by_trip.get(key, set())), scenario
     assert checked >= 10
+    # honest trips raise severe alerts too: the legitimate twins of every trace (a carrier's
+    # reseal, a phytosanitary check, a subcontractor nobody registered), about as often as
+    # the simulator planted them, not more
     twins = {s.get("genuine_booking_ref") for s in truth["scenarios"]}
     noisy = [k for k, al in by_trip.items() if k not in planted
              and k.split("/")[1] not in twins and any(sev >= 4 and kind != "cloned-seal"
                                                       for kind, sev in al)]  # fmt: skip
-    assert len(noisy) <= 0.02 * n_trips, noisy
+    planted_twins = truth["twins"]["planted"]
+    severe_twins = sum(planted_twins.get(t, 0) for t in (
+        "carrier_reseal", "seal_from_batch", "seal_added", "phyto_check", "subcontracted_pickup",
+        "double_dispatch", "unlisted_premises", "roadside_check", "gps_outlier",
+        "number_misread"))  # fmt: skip
+    assert 0 < len(noisy) <= severe_twins, (len(noisy), severe_twins)
 
 
 def test_thresholds_come_from_a_settings_file(

@@ -24,7 +24,7 @@ from tests.builders import org_with_user
 
 SMALL = dict(trips=700, days=40, origins=("ECGYE", "COCTG"), destinations=("BEANR", "NLRTM"),
              scenario_rate=0.08, smart_share=0.4, malformed_rate=0.002,
-             inspection_rate=0.08)  # fmt: skip
+             inspection_rate=0.3, outcome_share=0.9)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +107,11 @@ def test_each_scenario_leaves_the_traces_its_truth_names(
                     load = next(e for e in events if e.event_code == "LOAD")
                     assert _seals(load) and _seals(load)[0] not in (declared or ""), sc
                 elif name == "long_dwell_at_destination":
-                    disc = [e for e in events if e.event_code == "DISC"][-1]
-                    gtot = [e for e in events if e.event_code == "GTOT"][-1]
-                    assert gtot.event_time - disc.event_time > timedelta(hours=48), sc
+                    discs = [e for e in events if e.event_code == "DISC"]
+                    gtots = [e for e in events if e.event_code == "GTOT"]
+                    if not discs or not gtots:  # a move lost as noise: nothing to measure
+                        continue
+                    assert gtots[-1].event_time - discs[-1].event_time > timedelta(hours=48), sc
                 elif name == "insider_access":
                     badge = trace.split(":")[2]
                     rows = s.execute(select(access).where(access.c.badge_id == badge)).all()
@@ -153,7 +155,8 @@ def test_each_scenario_leaves_the_traces_its_truth_names(
                 elif name == "seal_changed_at_transshipment":
                     codes = [(e.event_code, e.unlocode, tuple(_seals(e))) for e in events]
                     hub_seals = {seal for c, u, seal in codes if u == sc["where"]["hub"][:5]}
-                    assert len(hub_seals) >= 2, (sc, codes)
+                    # a new seal at the hub (its discharge may be lost as noise)
+                    assert any(x[0] not in (declared or "") for x in hub_seals if x), (sc, codes)
                 else:
                     continue
                 checked[name] += 1
@@ -184,3 +187,68 @@ def test_outcomes_exist_for_the_early_period_only(world: tuple[Path, dict[str, A
     rows = (out / "data" / "registers" / "inspections.csv").read_text().splitlines()[1:]
     assert rows and all(r.split(",")[0] < limit for r in rows)
     assert any(",SEIZURE," in r for r in rows)
+
+
+def test_every_trace_of_every_crime_has_a_legitimate_twin() -> None:
+    from cargowatch.simulate.scenarios import CRIMES, UNTWINNED
+    from cargowatch.simulate.twins import TWINS
+
+    for crime in CRIMES.values():
+        for trace, twins in crime.traces.items():
+            assert twins or trace in UNTWINNED, (crime.name, trace)
+            assert set(twins) <= set(TWINS), (crime.name, trace, twins)
+            for twin in twins:  # and the twin says so itself
+                assert trace in TWINS[twin].mimics or TWINS[twin].per != "trip", (twin, trace)
+
+
+def test_twins_are_planted_at_their_rates_scaled_by_the_noise_level(tmp_path: Path) -> None:
+    from cargowatch.simulate.twins import NOISE_LEVELS, TWINS
+
+    small = {**SMALL, "trips": 600, "scenario_rate": 0.01}
+    planted = {}
+    for level in ("low", "high"):
+        truth = simulate(tmp_path / level, SimConfig(seed=7, noise=level, **small))  # type: ignore[arg-type]
+        assert truth["twins"]["level"] == level
+        planted[level] = truth["twins"]["planted"]
+    trips = small["trips"]
+    for name in ("long_dwell", "notify_is_consignee", "quick_pickup", "empty_leg"):
+        expected = TWINS[name].rate * NOISE_LEVELS["high"] * trips
+        assert planted["high"][name] == pytest.approx(expected, rel=0.45), name
+        assert planted["high"][name] > planted["low"].get(name, 0), name
+    assert planted["high"]["overtime"] > 2 * planted["low"]["overtime"]
+    with pytest.raises(ValueError, match="noise must be one of"):
+        SimConfig(noise="loud") and simulate(tmp_path / "x", SimConfig(noise="loud", trips=1))
+
+
+def test_inspections_never_look_at_the_hidden_label(tmp_path: Path) -> None:
+    """With every inspection drawn at random, planted and honest trips are inspected at the
+    same rate: the selection sees what an officer sees, never whether a crime was planted."""
+    config = SimConfig(seed=9, trips=3000, days=40, origins=("ECGYE",), destinations=("BEANR",),
+                       scenario_rate=0.2, inspection_rate=0.2, inspection_random_share=1.0,
+                       outcome_share=1.0, smart_share=0.0)  # fmt: skip
+    truth = simulate(tmp_path, config)
+    rows = (tmp_path / "data" / "registers" / "inspections.csv").read_text().splitlines()[1:]
+    inspected = {(r.split(",")[1], r.split(",")[2]) for r in rows}
+    planted = {(s["container"], s["booking_ref"]) for s in truth["scenarios"]}
+    crime_rate = len(inspected & planted) / len(planted)
+    honest_rate = len(inspected - planted) / (config.trips - len(planted))
+    assert len(planted) > 400 and honest_rate > 0.05
+    assert crime_rate == pytest.approx(honest_rate, rel=0.25), (crime_rate, honest_rate)
+
+
+def test_a_front_company_is_named_alike_on_the_bill_and_the_manifest(
+    world: tuple[Path, dict[str, Any]],
+) -> None:
+    """Its eBL must not give it away by a made-up name (a label leak fixed)."""
+    out, truth = world
+    fronts = {c for s in truth["scenarios"] if s["mo"] == "front_company" for c in s["companies"]}
+    parties = (out / "data" / "registers" / "parties.csv").read_text()
+    names = {line.split(",")[0]: line.split(",")[1] for line in parties.splitlines()[1:]}
+    documents = [
+        json.loads(line)
+        for f in sorted((out / "data" / "ebl").glob("*.ndjson"))
+        for line in f.read_text().splitlines()
+    ]
+    assert fronts and all(f in names for f in fronts)
+    named = {d["documentParties"]["consignee"]["partyName"] for d in documents}
+    assert not any(n.endswith(" Ltd") and n.split()[0] in fronts for n in named)

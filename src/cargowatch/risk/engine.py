@@ -162,10 +162,12 @@ def _fit(session: Session, prep: Prepared, forest: Any) -> L.Fitted:
     # the trips that could have been inspected while these outcomes were recorded
     context = prep.context.filter(pl.col("eligible"))
     if labels.height:
-        first, last = labels["inspected_at"].min(), labels["inspected_at"].max()
-        pool = context.filter(
-            (pl.col("started_at") <= last) & (pl.col("started_at") >= first - timedelta(days=60))  # type: ignore[operator]
-        )
+        # from the first inspected trip's start to the last inspection
+        first = context.join(labels, on="trip_id", how="semi")["started_at"].min()
+        last = labels["inspected_at"].max()
+        window = (pl.col("started_at") <= last) & (pl.col("started_at") >= first)
+        inspected_trip = pl.col("trip_id").is_in(labels["trip_id"].implode())
+        pool = context.filter(window.fill_null(False) | inspected_trip)
     else:
         pool = context.head(0)
     pool = pool.join(labels.select("trip_id", "seized"), on="trip_id", how="left")
@@ -188,12 +190,13 @@ def _fit(session: Session, prep: Prepared, forest: Any) -> L.Fitted:
     y = lab["seized"].cast(pl.Int8).to_numpy().astype(float)
     x_lab = x_pool[inspected][:, : len(names)] if len(names) else np.zeros((len(y), 0))
     mu = np.array([prior[n] for n in names])
+    sd = np.array([L.prior_sd(prior[n], s) for n in names])
     b0_prior = L.logit(s.prior_base_rate)
 
     def fit_rules(
         x: np.ndarray[Any, Any], yy: np.ndarray[Any, Any], ww: np.ndarray[Any, Any]
     ) -> tuple[float, np.ndarray[Any, Any]]:
-        return L.fit_logistic(x, yy, ww, mu, s.prior_sd, b0_prior, s.intercept_sd)
+        return L.fit_logistic(x, yy, ww, mu, sd, b0_prior, s.intercept_sd)
 
     b0, beta = fit_rules(x_lab, y, w)
     fitted = L.Fitted(
@@ -361,9 +364,7 @@ def predict(prep: Prepared, fitted: L.Fitted) -> tuple[pl.DataFrame, pl.DataFram
     s = prep.ctx.settings
     weights = {n: fitted.weight(n, s) for n in prep.findings["rule"].unique().to_list()}
     x = L.strengths(prep.findings, fitted.scale).with_columns(
-        (pl.col("rule").replace_strict(weights, return_dtype=pl.Float64) * pl.col("x")).alias(
-            "weight"
-        )
+        (L.lookup("rule", weights, 0.0) * pl.col("x")).alias("weight")
     )
     b0 = fitted.intercept
     steps = (
@@ -405,7 +406,7 @@ def predict(prep: Prepared, fitted: L.Fitted) -> tuple[pl.DataFrame, pl.DataFram
         x.with_columns(
             (
                 pl.col("x")
-                / (1 + pl.col("rule").replace_strict(inspected_counts, default=0).cast(pl.Float64))
+                / (1 + L.lookup("rule", {k: float(v) for k, v in inspected_counts.items()}, 0.0))
             ).alias("u")
         )
         .group_by("trip_id")

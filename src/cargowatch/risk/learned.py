@@ -217,6 +217,14 @@ def prior_weight(s: RiskSettings, nominal: float) -> float:
     return s.prior_logodds_per_score * nominal
 
 
+def lookup(column: str, mapping: dict[str, float], default: float | None) -> pl.Expr:
+    """The value mapping gives each name in column (default for the others), as floats (an
+    empty mapping too: polars would leave the names as they are)."""
+    if not mapping:
+        return pl.lit(default, pl.Float64)
+    return pl.col(column).replace_strict(mapping, default=default, return_dtype=pl.Float64)
+
+
 def capped_prior(weight: float, mass: float, s: RiskSettings) -> float:
     """A prior log-odds weight no higher than the finding's rarity allows: its likelihood
     ratio cannot exceed the share of crimes it could catch (prior_rarity) over the share of
@@ -226,16 +234,18 @@ def capped_prior(weight: float, mass: float, s: RiskSettings) -> float:
     return min(weight, max(0.0, math.log(s.prior_rarity / mass)))
 
 
+def prior_sd(prior: float, s: RiskSettings) -> float:
+    """How far outcomes may move a finding's weight: as far as prior_strength inspections at
+    its prior hit rate would hold it (a Beta prior's strength, in log-odds), within bounds."""
+    rate = 1 / (1 + math.exp(-(logit(s.prior_base_rate) + prior)))
+    sd = 1 / math.sqrt(s.prior_strength * rate * (1 - rate))
+    return min(max(sd, s.prior_sd_min), s.prior_sd_max)
+
+
 def strengths(findings: pl.DataFrame, scale: dict[str, float]) -> pl.DataFrame:
     """Per finding row: its strength 0..1 (rule score over the finding's scale)."""
     return findings.with_columns(
-        (
-            pl.col("score")
-            / pl.col("rule").replace_strict(scale, default=None, return_dtype=pl.Float64)
-        )
-        .fill_null(1.0)
-        .clip(0.0, 1.0)
-        .alias("x")
+        (pl.col("score") / lookup("rule", scale, None)).fill_null(1.0).clip(0.0, 1.0).alias("x")
     )
 
 
@@ -262,7 +272,7 @@ def fit_logistic(
     y: np.ndarray[Any, Any],
     w: np.ndarray[Any, Any],
     prior: np.ndarray[Any, Any],
-    prior_sd: float,
+    prior_sd: np.ndarray[Any, Any] | float,
     intercept_prior: float,
     intercept_sd: float,
 ) -> tuple[float, np.ndarray[Any, Any]]:
@@ -275,7 +285,8 @@ def fit_logistic(
     if x.shape[0] == 0:
         return intercept_prior, prior.copy()
     mu = np.concatenate([[intercept_prior], prior])
-    inv_var = np.concatenate([[1 / intercept_sd**2], np.full(k, 1 / prior_sd**2)])
+    sd = np.broadcast_to(np.asarray(prior_sd, dtype=float), (k,))
+    inv_var = np.concatenate([[1 / intercept_sd**2], 1 / sd**2])
     design = np.hstack([np.ones((x.shape[0], 1)), x])
 
     def loss(theta: np.ndarray[Any, Any]) -> tuple[float, np.ndarray[Any, Any]]:

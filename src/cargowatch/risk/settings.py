@@ -122,10 +122,13 @@ class RiskSettings:
     prior_rarity: float = 0.1  # share of crimes one finding may catch, at most, a priori
     rarity_pseudo_trips: int = 200  # how many trips a finding's firing share is smoothed over
     rarity_prior_share: float = 0.01  # ... towards this share (a store of a few trips)
-    prior_sd: float = 1.25  # how far outcomes may move a weight before they outweigh its prior
+    # how far outcomes may move a weight: as far as prior_strength inspections would hold it,
+    # within these bounds (log-odds)
+    prior_sd_min: float = 0.75
+    prior_sd_max: float = 2.5
     intercept_sd: float = 2.0
     anomaly_prior: float = 0.4  # prior log-odds weight of the lane anomaly finding
-    prior_strength: float = 4.0  # inspections a finding's prior hit rate counts as
+    prior_strength: float = 4.0  # inspections a finding's prior counts as
     outcome_window_days: int = 365  # outcomes older than this teach nothing
     max_sample_weight: float = 3.0  # cap of an outcome's inverse-propensity weight (x mean)
     boost_min_positives: int = 25  # seizures before the boosted model may join the blend

@@ -464,7 +464,7 @@ class Writing:
         for a, b, la, lo in t.stops:  # a truck standing where no site is
             readings.extend((a + (b - a) * q, la, lo, False) for q in (0.1, 0.5, 0.9))
         readings.extend((w, la, lo, True) for w, la, lo, _ok in opens)
-        readings.sort(key=lambda r: r[0])
+        readings.sort(key=lambda r: (r[0], not r[3]))  # an opening wins a shared second
         for _ in range(t.gps_outliers):  # one fix kilometres off (a door opening's, at times)
             doors = [i for i, r in enumerate(readings) if r[3]]
             i = rng.choice(doors) if doors and rng.random() < 0.3 else rng.randrange(len(readings))

@@ -175,7 +175,9 @@ class SealSwitch(Crime):
         i = rng.choice([2, 3] + ([4] if t.hub else []))
         donor = next((r for r in reversed(p.sim.recent) if r.seal != t.seal), None)
         cloned = donor is not None and rng.random() < 0.5
-        seal = donor.seal if cloned and donor else p.new_seal()
+        # a copy of the seal really on the donor's door (not the number its B/L declares)
+        seen = next((m.seals[0] for m in donor.moves if m.seals), donor.seal) if donor else ""
+        seal = seen if cloned else p.new_seal()
         p.reseal_from(i, seal)
         p.truth["when"], p.truth["where"] = iso(t.moves[i].when), {"at": t.moves[i].port.locode}
         p.traces.append("cloned_seal" if cloned else "seal_mismatch_at_handover")

@@ -92,6 +92,7 @@ TWINS: dict[str, Twin] = {
                 "seal_changed_at_transshipment",
                 "seal_changed_between_discharge_and_gate_out",
                 "reseal_without_inspection",
+                "seal_mismatch_at_handover",
             ),
             "a carrier replaces a damaged seal at a terminal (an RSEA event or none at all), "
             "with no inspection on record",
