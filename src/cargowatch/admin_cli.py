@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from cargowatch.auth.principal import ROLES, Principal
-from cargowatch.cli import console, local_admin, state
 from cargowatch.config import get_settings
+from cargowatch.console import console, local_admin, state
 from cargowatch.orgs.models import ORG_KINDS
 
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)

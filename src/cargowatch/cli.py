@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cargowatch import __version__
+from cargowatch.console import console, err_console, local_admin, progress_bar, state
 from cargowatch.exceptions import CargowatchError
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def progress_bar(label: str) -> Progress:
-    """A transient progress bar on stderr: label, bar, done of total, time left."""
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    )
-
 
 app = typer.Typer(
     name="cargowatch",
@@ -36,24 +18,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-class CliState:
-    """Options given on the root command."""
-
-    acting_as: str = ""
-
-
-state = CliState()
-
-
-def local_admin() -> str:
-    """How the audit log names the operator of a local administration command."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return f"cli:{who}"
 
 
 def version_callback(value: bool) -> None:
@@ -77,6 +41,9 @@ def root(
 ) -> None:
     """cargowatch: gather custody events, rebuild each container's chain of custody, rank risk."""
     state.acting_as = acting_as
+
+
+__all__ = ["app", "console", "err_console", "local_admin", "main", "progress_bar", "state"]
 
 
 def _register() -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from cargowatch.admin_cli import cli_principal
-from cargowatch.cli import console
+from cargowatch.console import console
 from cargowatch.exceptions import NotFound
 
 custody_app = typer.Typer(help="Trips and their chain of custody.", no_args_is_help=True)
@@ -91,7 +91,7 @@ def alerts(
 @custody_app.command("rebuild")
 def rebuild() -> None:
     """Rebuild every trip and alert of your organisation from what is stored."""
-    from cargowatch.cli import progress_bar
+    from cargowatch.console import progress_bar
     from cargowatch.custody.flows import rebuild as run
 
     principal = cli_principal()

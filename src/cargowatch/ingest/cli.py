@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from cargowatch.admin_cli import cli_principal
-from cargowatch.cli import console, err_console
+from cargowatch.console import console, err_console
 from cargowatch.ingest.service import Counts
 
 quarantine_app = typer.Typer(

@@ -125,7 +125,7 @@ def start_run(session: Session, *, principal: Principal, source: str) -> IngestR
     return run
 
 
-def _quarantine_rows(
+def quarantine_rows(
     principal: Principal, run_id: int | None, source: str, fmt: str
 ) -> Callable[[SourceRecord, RecordError], dict[str, object]]:
     def row(record: SourceRecord, err: RecordError) -> dict[str, object]:
@@ -147,7 +147,7 @@ def _quarantine_rows(
     return row
 
 
-def _quarantine(session: Session, rows: list[dict[str, object]]) -> None:
+def quarantine(session: Session, rows: list[dict[str, object]]) -> None:
     """Keep bad records; one already kept from the same place with the same content is skipped."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(pg_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
@@ -176,26 +176,26 @@ def ingest_stream(
         if register is not None:
             read, stored, dup, failed, notes = registers.ingest_csv(
                 session, principal=principal, run_id=run_id, stream=stream, source=source,
-                register=register, quarantine=_quarantine, progress=progress,
+                register=register, quarantine=quarantine, progress=progress,
             )  # fmt: skip
             return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed, notes=notes)
         if problem is not None:
-            make = _quarantine_rows(principal, run_id, source, "csv")
+            make = quarantine_rows(principal, run_id, source, "csv")
             kept = stream.read(UNKNOWN_KEEP)
-            _quarantine(session, [make(SourceRecord("header", 1, kept), RecordError("", problem))])
+            quarantine(session, [make(SourceRecord("header", 1, kept), RecordError("", problem))])
             return Counts(read=1, quarantined=1)
     if fmt == "dcsa-ebl-3.0" or (fmt is None and documents.sniff(head)):
-        make = _quarantine_rows(principal, run_id, source, "dcsa-ebl-3.0")
+        make = quarantine_rows(principal, run_id, source, "dcsa-ebl-3.0")
         read, stored, dup, failed = documents.ingest_documents(
             session, principal=principal, run_id=run_id, records=json_records(stream, ()),
-            quarantine=lambda bad: _quarantine(session, [make(r, e) for r, e in bad]),
+            quarantine=lambda bad: quarantine(session, [make(r, e) for r, e in bad]),
         )  # fmt: skip
         return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed)
     if fmt == "telemetry" or (fmt is None and telemetry.sniff(head)):
-        make = _quarantine_rows(principal, run_id, source, "telemetry")
+        make = quarantine_rows(principal, run_id, source, "telemetry")
         read, stored, dup, failed = telemetry.ingest_messages(
             session, principal=principal, run_id=run_id, records=json_records(stream, ()),
-            quarantine=lambda bad: _quarantine(session, [make(r, e) for r, e in bad]),
+            quarantine=lambda bad: quarantine(session, [make(r, e) for r, e in bad]),
             batch_size=batch_size, progress=progress,
         )  # fmt: skip
         return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed)
@@ -209,14 +209,14 @@ def ingest_stream(
             "manifest, persons, access, releases, inspections), or smart-container telemetry "
             "NDJSON; use --format to force one",
         )  # fmt: skip
-        make = _quarantine_rows(principal, run_id, source, "unknown")
-        _quarantine(session, [make(SourceRecord("file", None, kept), err)])
+        make = quarantine_rows(principal, run_id, source, "unknown")
+        quarantine(session, [make(SourceRecord("file", None, kept), err)])
         counts.read = counts.quarantined = 1
         return counts
     adapter, chosen = found
     strict = fmt is not None
     writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=run_id)
-    make = _quarantine_rows(principal, run_id, source, chosen)
+    make = quarantine_rows(principal, run_id, source, chosen)
     rows: list[EventRow] = []
     lines: list[int | None] = []
     raws: list[bytes] = []
@@ -236,7 +236,7 @@ def ingest_stream(
             lines.clear()
             raws.clear()
         if bad:
-            _quarantine(session, bad)
+            quarantine(session, bad)
             bad.clear()
         if retractions:
             counts.retracted += writer.write_retractions(retractions)

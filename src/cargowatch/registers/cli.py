@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cargowatch.admin_cli import cli_principal, shares_app
-from cargowatch.cli import console
+from cargowatch.console import console
 from cargowatch.exceptions import InvalidInput
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from cargowatch.admin_cli import cli_principal
-from cargowatch.cli import console, err_console
+from cargowatch.console import console, err_console
 
 model_app = typer.Typer(help="The learned layer of risk scoring.", no_args_is_help=True)
 sites_app = typer.Typer(

@@ -118,7 +118,7 @@ class RiskSettings:
     anomaly_top_share: float = 0.1  # only the top share of a lane's anomaly ranks is a finding
     # learning what findings are worth (docs/risk.md, "The score")
     prior_base_rate: float = 0.005  # prior chance that a trip with no finding is contaminated
-    prior_logodds_per_score: float = 6.0  # a finding's prior log-odds weight per unit of strength
+    prior_logodds_per_score: float = 8.0  # a finding's prior log-odds weight per unit of strength
     prior_rarity: float = 0.1  # share of crimes one finding may catch, at most, a priori
     rarity_pseudo_trips: int = 200  # how many trips a finding's firing share is smoothed over
     rarity_prior_share: float = 0.01  # ... towards this share (a store of a few trips)

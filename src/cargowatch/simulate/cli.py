@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cargowatch.cli import console, progress_bar
+from cargowatch.console import console, progress_bar
 from cargowatch.exceptions import InvalidInput
 
 

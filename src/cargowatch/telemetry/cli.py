@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cargowatch.admin_cli import cli_principal
-from cargowatch.cli import console, err_console
+from cargowatch.console import console, err_console
 
 
 def listen(

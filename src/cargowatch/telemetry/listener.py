@@ -133,8 +133,8 @@ class Listener:
         with unit_of_work(self.engine) as session:
             stored = write(session, rows) if rows else 0
             if bad:
-                make = ingest._quarantine_rows(self.principal, None, "mqtt", "telemetry")
-                ingest._quarantine(session, [make(r, e) for r, e in bad])
+                make = ingest.quarantine_rows(self.principal, None, "mqtt", "telemetry")
+                ingest.quarantine(session, [make(r, e) for r, e in bad])
         for r, e in bad:
             log.warning("quarantined a message on %s: %s", r.location, e)
         # acknowledged only now that the batch is committed
