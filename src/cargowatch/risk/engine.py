@@ -427,18 +427,9 @@ def predict(prep: Prepared, fitted: L.Fitted) -> tuple[pl.DataFrame, pl.DataFram
             pl.col("u").fill_null(0.0).alias("uncertainty"),
         )
     )
-    reasons = (
-        steps.join(trips.select("trip_id", "destination"), on="trip_id", how="left")
-        .join(worth, on=["rule", "destination"], how="left")
-        .with_columns(
-            pl.concat_str(
-                pl.col("reason").str.strip_chars_end("."),
-                pl.lit(". "),
-                pl.col("worth_text").fill_null(
-                    "No inspected trip carried it yet: it weighs what its rule gives it."
-                ),
-            ).alias("reason")
-        )
+    # what it was worth here is stored as counts; the sentence is written when it is read
+    reasons = steps.join(trips.select("trip_id", "destination"), on="trip_id", how="left").join(
+        worth, on=["rule", "destination"], how="left"
     )
     adjust = scored.filter((pl.col("p") - pl.col("rules")).abs() >= 0.005).select(
         "trip_id",
@@ -468,8 +459,7 @@ def predict(prep: Prepared, fitted: L.Fitted) -> tuple[pl.DataFrame, pl.DataFram
 
 def _worth(prep: Prepared, fitted: L.Fitted) -> pl.DataFrame:
     """(rule, destination) -> how many inspected trips carried the finding there (else
-    anywhere) and how many of them were seized, as a sentence."""
-    days = prep.ctx.settings.outcome_window_days
+    anywhere: port is then empty) and how many of them were seized."""
     x = prep.findings.filter(pl.col("score") > 0).select("trip_id", "rule")
     lab = prep.labels.join(prep.context.select("trip_id", "destination"), on="trip_id")
     carried = x.join(lab, on="trip_id")
@@ -486,27 +476,6 @@ def _worth(prep: Prepared, fitted: L.Fitted) -> pl.DataFrame:
         pairs.join(by_port, on=["rule", "destination"], how="left")
         .join(overall, on="rule", how="left")
         .with_columns(
-            pl.when(pl.col("n_port") > 0)
-            .then(
-                pl.format(
-                    "Found in {} of {} inspected trips that carried it at {} in {} days.",
-                    "k_port",
-                    "n_port",
-                    "destination",
-                    pl.lit(days),
-                )
-            )
-            .when(pl.col("n") > 0)
-            .then(
-                pl.format(
-                    "Found in {} of {} inspected trips that carried it in {} days.",
-                    "k",
-                    "n",
-                    pl.lit(days),
-                )
-            )
-            .otherwise(pl.lit(None, pl.String))
-            .alias("worth_text"),
             pl.coalesce("n_port", "n").cast(pl.Int64).alias("inspected"),
             pl.coalesce("k_port", "k").cast(pl.Int64).alias("seized"),
             pl.when(pl.col("n_port") > 0)
@@ -514,7 +483,7 @@ def _worth(prep: Prepared, fitted: L.Fitted) -> pl.DataFrame:
             .otherwise(pl.lit(None, pl.String))
             .alias("port"),
         )
-        .select("rule", "destination", "worth_text", "inspected", "seized", "port")
+        .select("rule", "destination", "inspected", "seized", "port")
     )
 
 

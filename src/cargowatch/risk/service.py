@@ -86,11 +86,32 @@ def eligible() -> ColumnElement[bool]:
     return and_(Trip.booking_ref.is_not(None), Trip.laden.is_(True))
 
 
-def top_reasons(findings: str | bytes, kept: int) -> list[dict[str, Any]]:
+def worth_sentence(worth: dict[str, Any] | None, days: int) -> str:
+    """What a finding was worth here, in words, from the counts stored with it."""
+    worth = worth or {}
+    n, k, port = worth.get("inspected"), worth.get("seized"), worth.get("port")
+    if not n:
+        return "No inspected trip carried it yet: it weighs what its rule gives it."
+    where = f" at {port}" if port else ""
+    return f"Found in {k} of {n} inspected trips that carried it{where} in {days} days."
+
+
+def with_worth(findings: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
+    """The findings with what each was worth here added to its reason."""
+    out = []
+    for f in findings:
+        if "worth" in f and f.get("rule") != "model-adjustment":
+            reason = str(f.get("reason", "")).rstrip(".")
+            f = {**f, "reason": f"{reason}. {worth_sentence(f['worth'], days)}"}
+        out.append(f)
+    return out
+
+
+def top_reasons(findings: str | bytes, kept: int, days: int = 365) -> list[dict[str, Any]]:
     """The findings that added most to a score, strongest first (those that add nothing are
-    findings, not reasons)."""
+    findings, not reasons), each with what it was worth here."""
     decoded: list[dict[str, Any]] = msgspec.json.decode(findings)
-    return [f for f in decoded if f.get("score", 0) >= MIN_POINTS][:kept]
+    return with_worth([f for f in decoded if f.get("score", 0) >= MIN_POINTS][:kept], days)
 
 
 def explore_share(session: Session, org_id: int) -> float:
@@ -182,9 +203,11 @@ def queue(
     share = explore_share(session, principal.org_id) if explore is None else explore
     shown = limit if limit is not None else total
     n_explore = round(share * shown) if order == "score" and offset == 0 and shown >= 2 else 0
-    kept = risk_settings().reasons_kept  # the strongest findings are the reasons shown
+    settings = risk_settings()
+    kept = settings.reasons_kept  # the strongest findings are the reasons shown
+    days = settings.outcome_window_days
     if n_explore:
-        return _explored(session, principal, query, shown, n_explore, kept, today), total
+        return _explored(session, principal, query, shown, n_explore, kept, today, days), total
     if order == "newest":
         query = query.order_by(Trip.started_at.desc(), Trip.id)
     elif order == "container":
@@ -200,7 +223,7 @@ def queue(
     if limit is not None:
         query = query.limit(int(limit))
     rows = [
-        _target(trip, score, findings, was_inspected, kept)
+        _target(trip, score, findings, was_inspected, kept, days=days)
         for trip, score, findings, was_inspected in session.execute(query)
     ]
     return rows, total
@@ -214,6 +237,7 @@ def _target(
     kept: int,
     picked: str = "score",
     propensity: float = 1.0,
+    days: int = 365,
 ) -> Target:
     return Target(
         trip.id,
@@ -225,7 +249,7 @@ def _target(
         trip.started_at,
         trip.ended_at,
         bool(inspected),
-        top_reasons(findings, kept),
+        top_reasons(findings, kept, days),
         picked,
         propensity,
     )
@@ -239,6 +263,7 @@ def _explored(
     n_explore: int,
     kept: int,
     today: date | None,
+    days: int,
 ) -> list[Target]:
     """The top of the ranking, then the exploration picks: half the trips whose findings the
     outcomes know least about, half drawn at random (the same draw all day); each pick is
@@ -352,7 +377,9 @@ def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[
         "uncertainty": row.uncertainty,
         "model_version": row.model_version,
         "scored_at": row.scored_at.isoformat(),
-        "findings": msgspec.json.decode(row.findings),
+        "findings": with_worth(
+            msgspec.json.decode(row.findings), risk_settings().outcome_window_days
+        ),
     }
 
 
