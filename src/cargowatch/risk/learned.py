@@ -317,8 +317,14 @@ def propensities(
     rows = rng.choice(n, size=min(n, FIT_SAMPLE), replace=False) if n > FIT_SAMPLE else None
     fit_x = matrix if rows is None else matrix[rows]
     fit_y = inspected if rows is None else inspected[rows]
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     model = LogisticRegression(C=0.5, max_iter=1000)
-    model.fit(np.log1p(np.clip(fit_x, 0, None)), fit_y)
+    with warnings.catch_warnings():  # an estimate of chances, not a model to report on
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(np.log1p(np.clip(fit_x, 0, None)), fit_y)
     p: np.ndarray[Any, Any] = model.predict_proba(np.log1p(np.clip(matrix, 0, None)))[:, 1]
     clipped: np.ndarray[Any, Any] = np.clip(p, base * 0.1, 1.0)
     return clipped

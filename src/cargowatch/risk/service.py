@@ -8,7 +8,18 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
@@ -287,7 +298,10 @@ def _explored(
     chosen = {row[0].id for row in uncertain}
     rest = rest.where(Trip.id.not_in(chosen)) if chosen else rest
     seed = (day.toordinal() % 9973) * 1009 + principal.org_id  # small: no overflow below
-    draw = ((Trip.id + seed) * 2_654_435_761) % 4_294_967_291  # the same all that day
+    big = BigInteger()  # PostgreSQL computes in the parameters' type: make it 64 bits
+    draw = ((cast(Trip.id, big) + literal(seed, big)) * literal(2_654_435_761, big)) % literal(
+        4_294_967_291, big
+    )  # the same all that day
     n_random = n_explore - len(uncertain)
     drawn = list(session.execute(rest.order_by(draw, Trip.id).limit(n_random)))
     chance = n_random / max(pool - len(uncertain), 1)
