@@ -51,8 +51,9 @@ browser:
 	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 
+# the first run is on SQLite whatever the command line set (make exports its variables)
 pytest: $(DEV) browser
-	$(BIN)/pytest
+	CARGOWATCH_TEST_POSTGRES_URL= $(BIN)/pytest
 
 pytest-postgres: $(DEV) browser
 	@if [ -n "$(CARGOWATCH_TEST_POSTGRES_URL)" ]; then \
