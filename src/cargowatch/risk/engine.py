@@ -83,6 +83,7 @@ class Prepared:
     findings: pl.DataFrame  # every finding, lane anomaly included, with strength x
     context: pl.DataFrame  # one row per trip with its context features and anomaly rank
     labels: pl.DataFrame  # trip_id, seized, inspected_at (inspected eligible trips)
+    eligible: pl.DataFrame  # trip_id of the trips that can be targets
 
 
 def prepare(ctx: Context, forest: Any) -> Prepared:
@@ -102,7 +103,7 @@ def prepare(ctx: Context, forest: Any) -> Prepared:
         .agg(pl.col("seized").max(), pl.col("ts").min().alias("inspected_at"))
         .sort("trip_id")
     )
-    return Prepared(ctx, findings, context, labels)
+    return Prepared(ctx, findings, context, labels, eligible)
 
 
 def fingerprint(prepared: Prepared) -> str:
@@ -140,12 +141,11 @@ def _fit(session: Session, prep: Prepared, forest: Any) -> L.Fitted:
     x_all = L.strengths(f, scale)
     # how much of a finding the targets carry, on average: no finding can be worth more than
     # its rarity allows (one that fires on a tenth of the trips cannot pick one crime in ten)
-    eligible = prep.context.filter(pl.col("eligible")).select("trip_id")
     # (smoothed towards prior_share over prior_trips pseudo-trips: a small store says little)
-    n, a = eligible.height, s.rarity_pseudo_trips
+    targets, a = prep.eligible.height, s.rarity_pseudo_trips
     mass = {
-        r: (float(v) + a * s.rarity_prior_share) / (n + a)
-        for r, v in x_all.join(eligible, on="trip_id", how="semi")
+        r: (float(v) + a * s.rarity_prior_share) / (targets + a)
+        for r, v in x_all.join(prep.eligible, on="trip_id", how="semi")
         .group_by("rule")
         .agg(pl.col("x").sum())
         .iter_rows()
@@ -234,7 +234,7 @@ def _metrics(
     """What the model learned, per finding: how often it fires, how often inspections of
     trips carrying it found something, its prior and its weight."""
     s = prep.ctx.settings
-    eligible = prep.context.filter(pl.col("eligible")).select("trip_id")
+    eligible = prep.eligible
     carried = x_all.filter(pl.col("x") > 0).join(eligible, on="trip_id", how="semi")
     fired = carried.group_by("rule").agg(pl.col("trip_id").n_unique().alias("fired"))
     hits = (
@@ -390,7 +390,7 @@ def predict(prep: Prepared, fitted: L.Fitted) -> tuple[pl.DataFrame, pl.DataFram
     if fitted.boosted is not None and fitted.blend > 0:
         matrix = np.hstack(
             [
-                L.wide(L.strengths(prep.findings, fitted.scale), trips["trip_id"], fitted.names),
+                L.wide(x, trips["trip_id"], fitted.names),
                 trips.select(list(L.CONTEXT)).to_numpy(),
             ]
         )

@@ -161,12 +161,9 @@ def with_anomaly(findings: pl.DataFrame, context: pl.DataFrame, s: RiskSettings)
             "lane",
             (pl.col("anomaly") * 100).floor().clip(upper_bound=99).cast(pl.Int64),
         ).alias("reason"),
-        pl.lit('{"trips":[]}').alias("evidence"),
+        pl.concat_str(pl.lit('{"trips":['), pl.col("trip_id"), pl.lit("]}")).alias("evidence"),
         pl.lit("learned").alias("family"),
         pl.lit(1, pl.Int32).alias("rule_version"),
-    )
-    anomalous = anomalous.with_columns(
-        pl.concat_str(pl.lit('{"trips":['), pl.col("trip_id"), pl.lit("]}")).alias("evidence")
     )
     return pl.concat([findings.cast({"rule_version": pl.Int32}), anomalous], how="vertical")
 

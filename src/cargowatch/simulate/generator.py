@@ -39,7 +39,6 @@ from cargowatch.simulate.world import COMMODITIES, Party, Person, Port, World, b
 from cargowatch.simulate.writers import Csv, Interchange, JsonArray, Rotating, dumps
 
 __all__ = ["DEFAULT_MIX", "SimConfig", "Simulation", "simulate"]
-MOS = tuple(CRIMES)
 # what an officer can see when picking a trip to inspect, and how much it weighs
 INSPECTION_WEIGHTS = {"seal_differs": 3.0, "young_consignee": 1.5, "not_aeo": 0.5, "hub": 0.5}
 INSPECTION_MEAN_WEIGHT = 1.7  # about the mean weight over all trips: keeps the overall rate
@@ -298,8 +297,8 @@ class Simulation(Writing):
                 address=f"{rng.randrange(1, 400)} Market Street",
             )
             self.young.append(trip.consignee)
-        elif self.young and rng.random() < 0.5 * TWINS["new_importer"].rate * self.level * 4:
-            trip.consignee = rng.choice(self.young)  # and its next ones, now and then
+        elif self.young and rng.random() < 2 * TWINS["new_importer"].rate * self.level:
+            trip.consignee = rng.choice(self.young)  # its next trips: twice as many as firsts
         if self.twin("notify_is_consignee"):
             trip.notify = trip.consignee
         self._schedule(trip)
