@@ -10,7 +10,7 @@ from rich.table import Table
 
 from cargowatch.auth.principal import ROLES, Principal
 from cargowatch.config import get_settings
-from cargowatch.console import console, local_admin, state
+from cargowatch.console import console, err_console, local_admin, state
 from cargowatch.orgs.models import ORG_KINDS
 
 db_app = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
@@ -19,6 +19,9 @@ users_app = typer.Typer(
     help="Users of an organisation (local administration).", no_args_is_help=True
 )
 tokens_app = typer.Typer(help="API tokens (local administration).", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit log: read it, and check that its hash chain is intact.", no_args_is_help=True
+)
 shares_app = typer.Typer(
     help="Share your organisation's events with another.", no_args_is_help=True
 )
@@ -138,6 +141,76 @@ def users_list(org: Annotated[str, typer.Option(help="Only this organisation.")]
     console.print(table)
 
 
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Disable a user: its web sessions end and its API tokens are revoked."""
+    from cargowatch.auth.sessions import set_active
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        set_active(session, actor=local_admin(), username=username, active=False)
+    console.print(f"user {username} disabled; its sessions ended and its tokens revoked")
+
+
+@users_app.command("enable")
+def users_enable(username: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Enable a disabled user again (its old tokens stay revoked)."""
+    from cargowatch.auth.sessions import set_active
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        set_active(session, actor=local_admin(), username=username, active=True)
+    console.print(f"user {username} enabled")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="The user.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Give a user a new web password (asked for twice, or read from stdin); every session of
+    the user ends."""
+    from cargowatch.auth.sessions import set_password
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.exceptions import InvalidInput
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True)
+        if typer.prompt("Again", hide_input=True) != password:
+            raise InvalidInput("the two passwords differ")
+    with unit_of_work() as session:
+        n = set_password(session, actor=local_admin(), username=username, password=password)
+    console.print(f"password of {username} set; {n} session(s) ended")
+
+
+@users_app.command("sessions")
+def users_sessions(
+    username: Annotated[str, typer.Argument(help="The user.")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="End every live session.")] = False,
+) -> None:
+    """List a user's web sessions (or end them all with --revoke)."""
+    from cargowatch.auth.sessions import list_sessions, revoke_sessions
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        if revoke:
+            n = revoke_sessions(session, actor=local_admin(), username=username)
+            console.print(f"{n} session(s) of {username} ended")
+            return
+        table = Table("id", "started (UTC)", "last seen", "client", "ended", "why")
+        for ws in list_sessions(session, actor=local_admin(), username=username):
+            table.add_row(
+                str(ws.id), f"{ws.created_at:%Y-%m-%d %H:%M}", f"{ws.last_seen_at:%Y-%m-%d %H:%M}",
+                ws.client, f"{ws.revoked_at:%Y-%m-%d %H:%M}" if ws.revoked_at else "",
+                ws.revoked_why or "",
+            )  # fmt: skip
+    console.print(table)
+
+
 @tokens_app.command("create")
 def tokens_create(
     username: Annotated[str, typer.Argument(help="The user the token acts as.")],
@@ -219,6 +292,41 @@ def shares_list() -> None:
     console.print(table)
 
 
+@audit_app.command("list")
+def audit_list(
+    action: Annotated[str, typer.Option(help="Only this action, e.g. auth.login.")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many, newest first.")] = 50,
+) -> None:
+    """The newest audit entries of the whole store (local administration)."""
+    from cargowatch.audit.service import list_entries
+    from cargowatch.db.engine import unit_of_work
+
+    table = Table("id", "time (UTC)", "actor", "action", "entity", "after")
+    with unit_of_work() as session:
+        for e in list_entries(session, principal=None, action=action or None, limit=limit):
+            table.add_row(
+                str(e.id), e.ts.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action,
+                f"{e.entity_type} {e.entity_id}", (e.after or "")[:80],
+            )  # fmt: skip
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain over the whole log; exit 1 naming the first broken row."""
+    from cargowatch.audit.service import verify
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        v = verify(session)
+    if not v.ok:
+        err_console.print(
+            f"audit log broken at row {v.broken_id}: {v.problem} ({v.rows} rows intact before it)"
+        )
+        raise typer.Exit(1)
+    console.print(f"audit log intact: {v.rows} rows, head {v.head}")
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -227,7 +335,15 @@ def serve(
     import uvicorn
 
     from cargowatch.app import create_app
+    from cargowatch.config import LOOPBACK, get_settings
 
+    if host not in LOOPBACK and len(get_settings().secret_key) < 32:
+        err_console.print(
+            f"refusing to serve on {host}: other machines could reach a server whose session key "
+            "is the embedded one. Set CARGOWATCH_SECRET_KEY to a random secret of 32+ "
+            "characters (and CARGOWATCH_ENV=prod behind https), or serve on 127.0.0.1."
+        )
+        raise typer.Exit(2)
     console.print(f"cargowatch on http://{host}:{port} (web interface; API docs at /docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
@@ -239,4 +355,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(tokens_app, name="tokens")
     app.add_typer(shares_app, name="shares")
+    app.add_typer(audit_app, name="audit")
     app.command("serve")(serve)

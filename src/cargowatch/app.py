@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from cargowatch import __version__
+from cargowatch.audit.router import router as audit_router
 from cargowatch.auth.router import router as auth_router
 from cargowatch.config import Settings, get_settings
 from cargowatch.custody.router import router as custody_router
@@ -18,15 +19,25 @@ from cargowatch.exceptions import CargowatchError, NotAuthenticated
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
-from cargowatch.web.pages import STATIC, ServerTiming, web_error
+from cargowatch.web.pages import STATIC, SecurityHeaders, ServerTiming, web_error
 from cargowatch.web.router import router as web_router
 from cargowatch.web.session import SESSION_HOURS
+
+API_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cargowatch API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script></body></html>
+"""
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A configured cargowatch API (OpenAPI at /docs)."""
     settings = settings or get_settings()
     app = FastAPI(
+        docs_url=None,  # served below from the vendored Swagger UI (no CDN)
+        redoc_url=None,
         title="cargowatch",
         version=__version__,
         description=(
@@ -49,18 +60,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Liveness: the service answers."""
         return {"status": "ok", "version": __version__}
 
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """The interactive API reference, from vendored assets."""
+        return HTMLResponse(API_DOCS)
+
     app.include_router(events_router)
     app.include_router(ingest_router)
     app.include_router(auth_router)
+    app.include_router(audit_router)
     app.include_router(registers_router)
     app.include_router(custody_router)
     app.include_router(risk_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(ServerTiming)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key,
+        secret_key=settings.session_key(),
         session_cookie="cargowatch_session",
         max_age=SESSION_HOURS * 3600,
         same_site="strict",

@@ -10,7 +10,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-not-secret"
+KEY_FILE = "session.key"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def default_data_dir() -> Path:
@@ -27,7 +28,7 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
-    secret_key: str = DEV_SECRET
+    secret_key: str = ""
     user: str = ""
     ingest_batch_size: int = 20_000
     custody_settings: Path | None = None
@@ -38,11 +39,43 @@ class Settings(BaseSettings):
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'cargowatch.db'}"
-        if self.env != "dev" and self.secret_key == DEV_SECRET:
+        if self.env == "prod" and len(self.secret_key) < 32:
             raise ValueError(
-                f"CARGOWATCH_SECRET_KEY must be set to a real secret when env={self.env}"
+                "CARGOWATCH_SECRET_KEY must be set to a random secret of 32+ characters when "
+                "env=prod (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    def session_key(self) -> str:
+        """The key that signs web session cookies: CARGOWATCH_SECRET_KEY when set, otherwise a
+        random key made on first use and kept in the data folder, readable by its owner only."""
+        if self.secret_key:
+            return self.secret_key
+        return private_secret(self.data_dir / KEY_FILE)
+
+
+def private_folder(path: Path) -> Path:
+    """path as a folder, created readable by its owner only (0700) when it is new."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+    return path
+
+
+def private_secret(path: Path) -> str:
+    """The secret kept in path, made (48 random bytes, file mode 0600) when the file is new."""
+    import secrets
+
+    private_folder(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise ValueError(f"{path}: the session key is shorter than 32 characters") from None
+        return key
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

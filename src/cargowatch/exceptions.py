@@ -53,3 +53,10 @@ class Conflict(CargowatchError):
 
     http_status = 409
     exit_code = 7
+
+
+class TooManyAttempts(CargowatchError):
+    """Too many failed sign-ins from this address (for this user, or at all): wait."""
+
+    http_status = 429
+    exit_code = 8

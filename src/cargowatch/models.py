@@ -1,7 +1,7 @@
 """Imports every domain's ORM models so that metadata and migrations see all tables."""
 
 from cargowatch.audit.models import AuditEntry
-from cargowatch.auth.models import ApiToken, User
+from cargowatch.auth.models import ApiToken, SignInAttempt, User, WebSession
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
@@ -28,9 +28,11 @@ __all__ = [
     "Retraction",
     "RiskModel",
     "Share",
+    "SignInAttempt",
     "TransportCall",
     "TransportDocument",
     "Trip",
     "TripSeal",
     "User",
+    "WebSession",
 ]

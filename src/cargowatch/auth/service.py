@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cargowatch.audit import service as audit
 from cargowatch.auth.models import ApiToken, User
 from cargowatch.auth.principal import ROLES, Principal
-from cargowatch.auth.security import hash_password, new_token, token_digest, verify_password
+from cargowatch.auth.security import hash_password, new_token, token_digest
 from cargowatch.db.base import utcnow
 from cargowatch.exceptions import Conflict, InvalidInput, NotAuthenticated, NotFound
 from cargowatch.orgs.models import Organisation
@@ -134,21 +134,6 @@ def principal_for_token(session: Session, token: str) -> Principal:
         raise NotAuthenticated("API token revoked or expired")
     if not user.active:
         raise NotAuthenticated("user is deactivated")
-    return _principal(user, org)
-
-
-def principal_for_password(session: Session, username: str, password: str) -> Principal:
-    """The caller a username and password stand for."""
-    row = session.execute(
-        select(User, Organisation)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(User.username == username)
-    ).first()
-    if row is None or row[0].password_hash is None:
-        raise NotAuthenticated("unknown user or wrong password")
-    user, org = row
-    if not user.active or not verify_password(user.password_hash or "", password):
-        raise NotAuthenticated("unknown user or wrong password")
     return _principal(user, org)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
@@ -96,24 +95,15 @@ def targets(
         sys.stdout.write(json.dumps([t.as_dict() for t in rows], indent=2) + "\n")
         return
     if fmt is Format.csv:
-        out = csv.writer(sys.stdout)
-        out.writerow(
+        from cargowatch.exports import write_csv
+
+        write_csv(
+            sys.stdout,
             ["trip_id", "container", "booking_ref", "score", "origin", "destination", "picked",
-             "reasons"]
+             "reasons"],
+            ([t.trip_id, t.container, t.booking_ref, t.score, t.origin, t.destination, t.picked,
+              " | ".join(r["reason"] for r in t.reasons)] for t in rows),
         )  # fmt: skip
-        for t in rows:
-            out.writerow(
-                [
-                    t.trip_id,
-                    t.container,
-                    t.booking_ref or "",
-                    t.score,
-                    t.origin or "",
-                    t.destination or "",
-                    t.picked,
-                    " | ".join(r["reason"] for r in t.reasons),
-                ]
-            )
         return
     table = Table("score", "trip", "container / booking", "route", "top reasons", show_lines=True)
     for t in rows:

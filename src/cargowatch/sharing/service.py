@@ -14,6 +14,8 @@ from cargowatch.exceptions import InvalidInput
 from cargowatch.orgs.service import get_org
 from cargowatch.sharing.models import SHARE_SCOPES, Share
 
+PERSONAL = "personal-data"
+
 
 def grant(
     session: Session, *, principal: Principal, grantee_slug: str, scope: str, value: str = ""
@@ -22,6 +24,11 @@ def grant(
     principal.require("shares:manage")
     if scope not in SHARE_SCOPES:
         raise InvalidInput(f"scope {scope!r}: expected one of {', '.join(SHARE_SCOPES)}")
+    if scope == PERSONAL:
+        principal.require("users:manage")
+        raise InvalidInput(
+            "personal data is shared per role: 'cargowatch shares grant-personal' (admins only)"
+        )
     if scope == "container" and not value:
         raise InvalidInput("a container share needs the container number")
     grantee = get_org(session, slug=grantee_slug)
@@ -58,6 +65,8 @@ def revoke(session: Session, *, principal: Principal, share_id: int) -> None:
         from cargowatch.exceptions import NotFound
 
         raise NotFound(f"no share {share_id}")
+    if share.scope == PERSONAL:  # who may read staff records is the admins' call alone
+        principal.require("users:manage")
     before = {"grantee_org_id": share.grantee_org_id, "scope": share.scope, "value": share.value}
     session.delete(share)
     audit.record(

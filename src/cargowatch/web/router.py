@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,18 +13,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cargowatch.api import get_engine_dep, get_session
 from cargowatch.audit import service as audit
-from cargowatch.audit.models import AuditEntry
-from cargowatch.auth.service import principal_for_password
+from cargowatch.auth.sessions import end_session, sign_in, start_session
 from cargowatch.custody import service as custody
 from cargowatch.custody.engine import timeline as custody_timeline
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.dashboard.service import TARGET_SCORE, overview
-from cargowatch.exceptions import CargowatchError, NotAuthenticated
+from cargowatch.exceptions import CargowatchError, NotAuthenticated, TooManyAttempts
 from cargowatch.ingest import service as ingest_service
 from cargowatch.ingest.flows import ingest_bytes, replay_quarantine
 from cargowatch.registers.specs import TABLES
@@ -33,7 +32,6 @@ from cargowatch.risk import service as risk
 from cargowatch.telemetry.service import readings_for_container
 from cargowatch.web import charts
 from cargowatch.web.session import (
-    SESSION_HOURS,
     WebPrincipal,
     check_csrf,
     csrf_token,
@@ -44,8 +42,6 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
 PAGE = 25
-LOGIN_ATTEMPTS = 5  # failed sign-ins for one user name within LOGIN_WINDOW before refusing
-LOGIN_WINDOW = timedelta(minutes=15)
 SINGULAR = {
     "events": "event",
     "alerts": "alert",
@@ -91,69 +87,43 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 def login(
     request: Request,
     session: SessionDep,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
+    engine: Annotated[Engine, Depends(get_engine_dep)],
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the password; on success the session cookie names the user. After
-    LOGIN_ATTEMPTS failed attempts for a user name within LOGIN_WINDOW, further attempts are
-    refused until the window has passed (counted from the audit log)."""
-    name = username.strip()[:100]
-    since = datetime.now(UTC) - LOGIN_WINDOW
-    failures = session.scalar(
-        select(func.count()).where(
-            AuditEntry.action == "auth.login_failed",
-            AuditEntry.entity_id == name,
-            AuditEntry.ts >= since,
-        )
-    )
-    if (failures or 0) >= LOGIN_ATTEMPTS:
-        minutes = int(LOGIN_WINDOW.total_seconds() // 60)
-        return render(
-            request,
-            "login.html",
-            status_code=429,
-            next=_safe_next(next),
-            user=None,
-            error=f"Too many failed attempts for {name}: try again in {minutes} minutes.",
-        )
+    """Check the password (counted per name and address before it is checked; see
+    auth.sessions.Limits); on success a new server-side session, its token in the cookie."""
+    client = request.client.host if request.client else "unknown"
     try:
-        principal = principal_for_password(session, username.strip(), password)
-    except NotAuthenticated:
-        audit.record(
-            session,
-            actor=f"web:{username.strip()[:100]}",
-            action="auth.login_failed",
-            entity_type="user",
-            entity_id=username.strip()[:100],
-        )
+        principal = sign_in(engine, session, username=username, password=password, client=client)
+    except (NotAuthenticated, TooManyAttempts) as exc:
+        too_many = isinstance(exc, TooManyAttempts)
         return render(
             request,
             "login.html",
-            status_code=401,
+            status_code=429 if too_many else 401,
             next=_safe_next(next),
             user=None,
-            error="Unknown user or wrong password.",
+            error=exc.message[0].upper() + exc.message[1:] + "."
+            if too_many
+            else "Unknown user or wrong password.",
         )
-    audit.record(
-        session,
-        actor=principal,
-        action="auth.login",
-        entity_type="user",
-        entity_id=principal.username,
-        after={"via": "web"},
+    token = start_session(
+        session, principal, client=client, user_agent=request.headers.get("user-agent", "")
     )
-    request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    request.session["user"] = principal.username
-    request.session["until"] = (datetime.now() + timedelta(hours=SESSION_HOURS)).isoformat()
+    request.session.clear()  # a fresh cookie (and CSRF token) for the signed-in user
+    request.session["sid"] = token
+    request.session["user"] = principal.username  # shown on error pages; not an authority
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
 def logout(request: Request, session: SessionDep) -> Response:
-    """Forget the session."""
+    """End the server-side session: its cookie is worthless from now on, even if copied."""
+    token = request.session.get("sid")
     who = str(request.session.get("user") or "")
-    if who:
+    if token and end_session(session, str(token)):
         audit.record(
             session, actor=f"web:{who}", action="auth.logout", entity_type="user", entity_id=who
         )

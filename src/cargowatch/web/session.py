@@ -1,4 +1,5 @@
-"""Signing in to the web interface: a signed session cookie, and a CSRF token on every form."""
+"""Signing in to the web interface: a signed cookie that carries a server-side session's token,
+and a CSRF token on every form."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from cargowatch.api import get_session
 from cargowatch.auth.principal import Principal
-from cargowatch.auth.service import principal_for_username
+from cargowatch.auth.sessions import SESSION_HOURS, principal_for_session
 from cargowatch.exceptions import CargowatchError, NotAuthenticated
 
-SESSION_HOURS = 8
+__all__ = ["SESSION_HOURS", "WebPrincipal", "check_csrf", "csrf_token", "web_principal"]
 
 
 class LoginRequired(CargowatchError):
@@ -51,13 +52,13 @@ async def check_csrf(request: Request) -> None:
 
 
 def web_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
-    """The signed-in user, or LoginRequired."""
-    username = request.session.get("user")
-    if not username:
+    """The signed-in user of a live server-side session, or LoginRequired."""
+    token = request.session.get("sid")
+    if not token:
         raise LoginRequired("sign in first")
     try:
-        return principal_for_username(session, str(username))
-    except (NotAuthenticated, CargowatchError):
+        return principal_for_session(session, str(token))
+    except NotAuthenticated:
         request.session.clear()
         raise LoginRequired("sign in again") from None
 
