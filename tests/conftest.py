@@ -70,6 +70,8 @@ def engine(
         shutil.copyfile(store_template, target)
         url = f"sqlite:///{target}"
     monkeypatch.setenv("CARGOWATCH_DATABASE_URL", url)
+    monkeypatch.setenv("CARGOWATCH_DATA_DIR", str(tmp_path / "data"))  # the session key's home
+    monkeypatch.delenv("CARGOWATCH_SECRET_KEY", raising=False)
     monkeypatch.delenv("CARGOWATCH_USER", raising=False)
     get_settings.cache_clear()
     dispose_engines()

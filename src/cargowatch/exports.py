@@ -1,6 +1,6 @@
 """Writing tables for spreadsheets without letting a cell run as a formula (OWASP's CSV
 injection guidance: a text cell that starts with = + - @, a tab or a carriage return is
-prefixed with a single quote; the csv module quotes the rest)."""
+prefixed with a single quote, and every text cell is quoted)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def safe_cell(value: Any) -> Any:
 
 def write_csv(stream: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A CSV table with every cell made safe (header included)."""
-    out = csv.writer(stream, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    out = csv.writer(stream, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     out.writerow([safe_cell(h) for h in header])
     for row in rows:
         out.writerow([safe_cell(v) for v in row])

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cargowatch.audit.chain import GENESIS, row_digest
@@ -35,8 +36,8 @@ def record(
     entity_id: object,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one audit entry in the current transaction, chained to the newest one."""
+) -> int:
+    """Append one audit entry in the current transaction, chained to the newest one; its id."""
     fields: dict[str, Any] = {
         "ts": utcnow(),
         "actor": actor.label if isinstance(actor, Principal) else actor,
@@ -48,11 +49,21 @@ def record(
         "before": _small(before),
         "after": _small(after),
     }
-    prev = _head(session)
-    entry = AuditEntry(**fields, prev_hash=prev, row_hash=row_digest(prev_hash=prev, **fields))
-    session.add(entry)
-    session.flush()
-    return entry
+    for attempt in range(3):
+        prev = _head(session)
+        values = {**fields, "prev_hash": prev, "row_hash": row_digest(prev_hash=prev, **fields)}
+        try:
+            new_id: int = session.execute(
+                insert(AuditEntry).values(**values).returning(AuditEntry.id)
+            ).scalar_one()
+            return new_id
+        except IntegrityError:
+            # SQLite read the head before this transaction took the write lock and another
+            # writer appended in between; the failed insert holds the lock now, so reading the
+            # head again cannot race (PostgreSQL serialises on the advisory lock instead)
+            if attempt == 2 or session.get_bind().dialect.name != "sqlite":
+                raise
+    raise AssertionError("unreachable")
 
 
 def _head(session: Session) -> str:

@@ -72,9 +72,7 @@ def _count(engine: Engine, key: str, limit: int, now: float, limits: Limits) -> 
                 ).first()
                 if row is None:
                     conn.execute(
-                        insert(SignInAttempt).values(
-                            key=key, failures=1, first_at=now, last_at=now
-                        )
+                        insert(SignInAttempt).values(key=key, failures=1, first_at=now, last_at=now)
                     )
                     return 1
                 stale = now - row.last_at > _wait(row.failures, limit, limits)
