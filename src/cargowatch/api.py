@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cargowatch.auth.principal import Principal
 from cargowatch.auth.service import principal_for_token
 from cargowatch.db.engine import unit_of_work
+from cargowatch.db.limits import MAX_ID, MAX_OFFSET
 from cargowatch.exceptions import NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from 'cargowatch tokens create'")
@@ -43,3 +44,8 @@ def get_principal(
 SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
+
+# Numbers from outside are bounded at the edge: beyond them a 422 names the field.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id.")]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from starlette.middleware.sessions import SessionMiddleware
 
 from cargowatch import __version__
@@ -15,7 +16,7 @@ from cargowatch.config import Settings, get_settings
 from cargowatch.custody.router import router as custody_router
 from cargowatch.db.engine import get_engine
 from cargowatch.events.router import router as events_router
-from cargowatch.exceptions import CargowatchError, NotAuthenticated
+from cargowatch.exceptions import CargowatchError, InvalidInput, NotAuthenticated
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
@@ -54,6 +55,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return web_error(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
         return JSONResponse({"detail": exc.message}, status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: DataError) -> Response:
+        # a value the edge let through but the store cannot hold: the caller's error, not ours
+        message = "a value is out of range or of the wrong type for the store"
+        if not request.url.path.startswith("/api/"):
+            return web_error(request, InvalidInput(message))
+        return JSONResponse({"detail": message}, status_code=422)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from cargowatch.api import PrincipalDep, SessionDep
+from cargowatch.api import IdPath, PrincipalDep, SessionDep
 from cargowatch.sharing import service as sharing
 
 
@@ -73,6 +73,6 @@ def create_share(body: ShareCreate, session: SessionDep, principal: PrincipalDep
 
 
 @router.delete("/shares/{share_id}", status_code=204)
-def delete_share(share_id: int, session: SessionDep, principal: PrincipalDep) -> None:
+def delete_share(share_id: IdPath, session: SessionDep, principal: PrincipalDep) -> None:
     """Withdraw a share the caller's organisation gave."""
     sharing.revoke(session, principal=principal, share_id=share_id)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from cargowatch.api import PrincipalDep, SessionDep
+from cargowatch.api import IdPath, PrincipalDep, SessionDep
 from cargowatch.custody import service
 from cargowatch.custody.models import Alert, Trip
 
@@ -85,13 +85,13 @@ def container_trips(container: str, session: SessionDep, principal: PrincipalDep
 
 
 @router.get("/trips/{trip_id}", response_model=TripRead)
-def trip(trip_id: int, session: SessionDep, principal: PrincipalDep) -> TripRead:
+def trip(trip_id: IdPath, session: SessionDep, principal: PrincipalDep) -> TripRead:
     """One trip."""
     return TripRead.of(service.get_trip(session, principal=principal, trip_id=trip_id))
 
 
 @router.get("/trips/{trip_id}/timeline", response_model=list[Interval])
-def trip_timeline(trip_id: int, session: SessionDep, principal: PrincipalDep) -> list[Interval]:
+def trip_timeline(trip_id: IdPath, session: SessionDep, principal: PrincipalDep) -> list[Interval]:
     """The custody timeline of a trip."""
     return [
         Interval(
@@ -108,7 +108,7 @@ def trip_timeline(trip_id: int, session: SessionDep, principal: PrincipalDep) ->
 
 
 @router.get("/trips/{trip_id}/alerts", response_model=list[AlertRead])
-def trip_alerts(trip_id: int, session: SessionDep, principal: PrincipalDep) -> list[AlertRead]:
+def trip_alerts(trip_id: IdPath, session: SessionDep, principal: PrincipalDep) -> list[AlertRead]:
     """A trip's alerts, most severe first."""
     return [
         AlertRead.of(a) for a in service.trip_alerts(session, principal=principal, trip_id=trip_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from cargowatch.api import EngineDep, PrincipalDep, SessionDep
+from cargowatch.api import EngineDep, IdPath, Offset, PrincipalDep, SessionDep
 from cargowatch.events import service
 from cargowatch.events.schemas import EventDetail, EventRead
 from cargowatch.ingest import flows
@@ -67,7 +67,7 @@ def container_events(
     principal: PrincipalDep,
     include_retracted: bool = True,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[EventRead]:
     """The events of one container the caller may see, oldest first."""
     events = service.list_events(
@@ -78,7 +78,7 @@ def container_events(
 
 
 @router.get("/events/{event_id}", response_model=EventDetail)
-def event_detail(event_id: int, session: SessionDep, principal: PrincipalDep) -> EventDetail:
+def event_detail(event_id: IdPath, session: SessionDep, principal: PrincipalDep) -> EventDetail:
     """One event with the raw record it came from."""
     view, source, raw = service.get_event(session, principal=principal, event_id=event_id)
     return EventDetail.with_raw(view, source, raw)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
+
+# a quarantined record is open until replayed or discarded; "all" lists every one
+QuarantineStatus = Literal["open", "replayed", "discarded", "all"]
 
 
 class IngestRun(Base):

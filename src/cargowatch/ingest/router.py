@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cargowatch.api import EngineDep, PrincipalDep, SessionDep
+from cargowatch.api import EngineDep, IdPath, IdQuery, Offset, PrincipalDep, SessionDep
 from cargowatch.ingest import flows, service
+from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.ingest.schemas import (
     IngestResult,
     QuarantineDetail,
@@ -32,10 +33,10 @@ def runs(
 def quarantine(
     session: SessionDep,
     principal: PrincipalDep,
-    status: str | None = "open",
-    run: int | None = None,
+    status: QuarantineStatus = "open",
+    run: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> QuarantinePage:
     """A page of quarantined records with their reasons."""
     items, total = service.list_quarantine(
@@ -46,7 +47,7 @@ def quarantine(
 
 @router.get("/quarantine/{record_id}", response_model=QuarantineDetail)
 def quarantine_detail(
-    record_id: int, session: SessionDep, principal: PrincipalDep
+    record_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> QuarantineDetail:
     """One quarantined record with its raw content."""
     rec = service.get_quarantined(session, principal=principal, record_id=record_id)

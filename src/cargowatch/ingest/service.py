@@ -340,7 +340,7 @@ def list_quarantine(
     """A page of the caller's organisation's quarantined records, and how many there are."""
     principal.require("quarantine:read")
     query = select(QuarantineRecord).where(QuarantineRecord.org_id == principal.org_id)
-    if status:
+    if status and status != "all":
         query = query.where(QuarantineRecord.status == status)
     if run_id is not None:
         query = query.where(QuarantineRecord.run_id == run_id)

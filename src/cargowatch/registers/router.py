@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from cargowatch.api import PrincipalDep, SessionDep
+from cargowatch.api import Offset, PrincipalDep, SessionDep
 from cargowatch.documents.service import documents_for_container
 from cargowatch.registers.service import list_rows
 from cargowatch.telemetry.service import readings_for_container
@@ -69,7 +69,7 @@ def register_rows(
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RegisterPage:
     """Rows of a register; any other query parameter filters a column (?badge_id=B100)."""
     filters = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}

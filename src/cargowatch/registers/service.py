@@ -294,6 +294,39 @@ def _personal_owners(session: Session, principal: Principal) -> list[int]:
     return owners
 
 
+def filter_value(f: Field, value: str) -> Any:
+    """A filter's text as the column's type; InvalidInput naming the column when it is not."""
+    from datetime import date, datetime
+
+    text_value = value.strip()
+    try:
+        if f.kind == "date":
+            return date.fromisoformat(text_value)
+        if f.kind == "datetime":
+            parsed = datetime.fromisoformat(text_value.replace("z", "Z"))
+            if parsed.tzinfo is None:
+                raise ValueError("no offset")
+            return parsed
+        if f.kind == "bool":
+            return {"true": True, "false": False}[text_value.lower()]
+        if f.kind == "float":
+            number = float(text_value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError("not finite")
+            return number
+    except (ValueError, KeyError):
+        expected = {
+            "date": "a date YYYY-MM-DD",
+            "datetime": "an ISO 8601 date-time with an offset",
+            "bool": "true or false",
+            "float": "a finite number",
+        }[f.kind]
+        raise InvalidInput(f"filter {f.name}: expected {expected}, got {value[:50]!r}") from None
+    if len(text_value) > 200:
+        raise InvalidInput(f"filter {f.name}: longer than 200 characters")
+    return text_value
+
+
 def list_rows(
     session: Session,
     *,
@@ -321,10 +354,13 @@ def list_rows(
     else:
         where = table.c.org_id == principal.org_id
     conditions: list[ColumnElement[bool]] = [where]
+    fields = {f.name: f for f in reg.fields}
     for name, value in (filters or {}).items():
-        if name not in reg.columns:
-            raise InvalidInput(f"{register} has no column {name!r}")
-        conditions.append(table.c[name] == value)
+        if name not in fields:
+            raise InvalidInput(
+                f"{register} has no column {name!r}; filter on one of {', '.join(reg.columns)}"
+            )
+        conditions.append(table.c[name] == filter_value(fields[name], value))
     query = select(table).where(and_(*conditions))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = [dict(r._mapping) for r in session.execute(query.order_by(table.c.id).limit(limit)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from cargowatch.api import EngineDep, PrincipalDep, SessionDep
+from cargowatch.api import EngineDep, IdPath, IdQuery, PrincipalDep, SessionDep
 from cargowatch.risk import flows, service
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
@@ -33,6 +33,9 @@ class Reason(BaseModel):
     reason: str
     evidence: dict[str, Any]
     worth: Worth | None = None
+    redacted: bool = Field(
+        default=False, description="Personal details (badge, zone, hours, vetting) withheld."
+    )
 
 
 class TargetRead(BaseModel):
@@ -93,6 +96,9 @@ class Finding(BaseModel):
     reason: str
     evidence: dict[str, Any]
     worth: Worth | None = None
+    redacted: bool = Field(
+        default=False, description="Personal details (badge, zone, hours, vetting) withheld."
+    )
 
 
 class AssessmentRead(BaseModel):
@@ -111,7 +117,7 @@ class AssessmentRead(BaseModel):
 
 
 @router.get("/trips/{trip_id}/risk", response_model=AssessmentRead)
-def trip_risk(trip_id: int, session: SessionDep, principal: PrincipalDep) -> AssessmentRead:
+def trip_risk(trip_id: IdPath, session: SessionDep, principal: PrincipalDep) -> AssessmentRead:
     """Why a trip scores what it does."""
     return AssessmentRead.model_validate(
         service.assessment(session, principal=principal, trip_id=trip_id)
@@ -149,7 +155,7 @@ class OutcomeRead(BaseModel):
 
 @router.post("/trips/{trip_id}/outcomes", response_model=OutcomeRead, status_code=201)
 def record_outcome(
-    trip_id: int, body: OutcomeCreate, engine: EngineDep, principal: PrincipalDep
+    trip_id: IdPath, body: OutcomeCreate, engine: EngineDep, principal: PrincipalDep
 ) -> OutcomeRead:
     """Record an inspection outcome; the container's trips are rebuilt and rescored at once."""
     row = flows.record_outcome(
@@ -166,7 +172,7 @@ def outcome_metrics(session: SessionDep, principal: PrincipalDep) -> dict[str, A
 
 @router.get("/risk/findings")
 def risk_findings(
-    session: SessionDep, principal: PrincipalDep, version: int | None = None
+    session: SessionDep, principal: PrincipalDep, version: IdQuery = None
 ) -> dict[str, Any]:
     """What each finding is worth here (newest model unless a version is given): how often
     it fires, inspected and seized trips that carried it, hit rate, prior and weight."""

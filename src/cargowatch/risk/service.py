@@ -30,6 +30,7 @@ from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.registers.specs import REGISTERS, TABLES
 from cargowatch.risk.models import Assessment, QueuePick, RiskModel
+from cargowatch.risk.privacy import PersonalGate
 from cargowatch.risk.settings import risk_settings
 
 INSPECTIONS = TABLES["inspections"]
@@ -233,10 +234,12 @@ def queue(
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(int(limit))
+    gate = PersonalGate(session, principal)
     rows = [
-        _target(trip, score, findings, was_inspected, kept, days=days)
+        _target(trip, score, findings, was_inspected, kept, days=days, gate=gate)
         for trip, score, findings, was_inspected in session.execute(query)
     ]
+    gate.audit("queue")
     return rows, total
 
 
@@ -249,7 +252,11 @@ def _target(
     picked: str = "score",
     propensity: float = 1.0,
     days: int = 365,
+    gate: PersonalGate | None = None,
 ) -> Target:
+    reasons = top_reasons(findings, kept, days)
+    if gate is not None:
+        reasons = gate.apply(reasons, owner_org_id=trip.org_id, trip_id=trip.id)
     return Target(
         trip.id,
         trip.container,
@@ -260,7 +267,7 @@ def _target(
         trip.started_at,
         trip.ended_at,
         bool(inspected),
-        top_reasons(findings, kept, days),
+        reasons,
         picked,
         propensity,
     )
@@ -305,9 +312,17 @@ def _explored(
     n_random = n_explore - len(uncertain)
     drawn = list(session.execute(rest.order_by(draw, Trip.id).limit(n_random)))
     chance = n_random / max(pool - len(uncertain), 1)
-    out = [_target(t, sc, f, i, kept) for t, sc, f, i in top]
-    out += [_target(t, sc, f, i, kept, "explore-uncertain", 1.0) for t, sc, f, i in uncertain]
-    out += [_target(t, sc, f, i, kept, "explore-random", min(1.0, chance)) for t, sc, f, i in drawn]
+    g = PersonalGate(session, principal)
+    out = [_target(t, sc, f, i, kept, days=days, gate=g) for t, sc, f, i in top]
+    out += [
+        _target(t, sc, f, i, kept, "explore-uncertain", 1.0, days=days, gate=g)
+        for t, sc, f, i in uncertain
+    ]
+    out += [
+        _target(t, sc, f, i, kept, "explore-random", min(1.0, chance), days=days, gate=g)
+        for t, sc, f, i in drawn
+    ]
+    g.audit("queue")
     _record_picks(session, principal.org_id, day, out)
     return out
 
@@ -381,7 +396,8 @@ def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[
         )
     )
     base = msgspec.json.decode(metrics).get("base_rate") if metrics else None
-    return {
+    gate = PersonalGate(session, principal)
+    out = {
         "trip_id": trip.id,
         "score": row.score,
         "base_rate": base,  # the score of a trip with no finding, 0..1
@@ -391,10 +407,14 @@ def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[
         "uncertainty": row.uncertainty,
         "model_version": row.model_version,
         "scored_at": row.scored_at.isoformat(),
-        "findings": with_worth(
-            msgspec.json.decode(row.findings), risk_settings().outcome_window_days
+        "findings": gate.apply(
+            with_worth(msgspec.json.decode(row.findings), risk_settings().outcome_window_days),
+            owner_org_id=trip.org_id,
+            trip_id=trip.id,
         ),
     }
+    gate.audit("trip")
+    return out
 
 
 OUTCOME_FIELDS = {f.name: f for f in REGISTERS["inspections"].fields}

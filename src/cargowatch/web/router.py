@@ -16,16 +16,18 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cargowatch.api import get_engine_dep, get_session
+from cargowatch.api import IdPath, get_engine_dep, get_session
 from cargowatch.audit import service as audit
 from cargowatch.auth.sessions import end_session, sign_in, start_session
 from cargowatch.custody import service as custody
 from cargowatch.custody.engine import timeline as custody_timeline
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.dashboard.service import TARGET_SCORE, overview
+from cargowatch.db.limits import MAX_OFFSET
 from cargowatch.exceptions import CargowatchError, NotAuthenticated, TooManyAttempts
 from cargowatch.ingest import service as ingest_service
 from cargowatch.ingest.flows import ingest_bytes, replay_quarantine
+from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
 from cargowatch.risk import service as risk
@@ -235,7 +237,7 @@ def queue_page(
     session: SessionDep,
     user: WebPrincipal,
     filters: Annotated[dict[str, str], Depends(_filters)],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_OFFSET // PAGE)] = 1,
 ) -> HTMLResponse:
     """The ranked trips with their top reasons; filters, sorting, paging; record an outcome."""
     context = _queue_context(session, user, filters, page)
@@ -246,7 +248,7 @@ def queue_page(
 @router.post("/trips/{trip_id}/outcome", dependencies=[Depends(check_csrf)])
 def record_outcome(
     request: Request,
-    trip_id: int,
+    trip_id: IdPath,
     user: WebPrincipal,
     engine: Annotated[Engine, Depends(get_engine_dep)],
     result: Annotated[str, Form()],
@@ -280,7 +282,7 @@ def _evidence_links(evidence: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 @router.get("/trips/{trip_id}", response_class=HTMLResponse)
 def trip_page(
-    request: Request, trip_id: int, session: SessionDep, user: WebPrincipal
+    request: Request, trip_id: IdPath, session: SessionDep, user: WebPrincipal
 ) -> HTMLResponse:
     """The story of a container's trip: custody, seals, alerts, findings, telemetry, map."""
     trip = custody.get_trip(session, principal=user, trip_id=trip_id)
@@ -393,7 +395,7 @@ def trip_page(
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_page(
-    request: Request, event_id: int, session: SessionDep, user: WebPrincipal
+    request: Request, event_id: IdPath, session: SessionDep, user: WebPrincipal
 ) -> HTMLResponse:
     """One event as it was received."""
     from cargowatch.events.service import get_event
@@ -413,7 +415,7 @@ def ingest_page(
     request: Request,
     session: SessionDep,
     user: WebPrincipal,
-    status: str = "open",
+    status: QuarantineStatus = "open",
 ) -> HTMLResponse:
     """Upload files, see runs and their counts, browse the quarantine, replay."""
     runs = ingest_service.list_runs(session, principal=user, limit=20)
@@ -472,7 +474,7 @@ async def replay(
 
 @router.get("/quarantine/{record_id}", response_class=HTMLResponse)
 def quarantined_page(
-    request: Request, record_id: int, session: SessionDep, user: WebPrincipal
+    request: Request, record_id: IdPath, session: SessionDep, user: WebPrincipal
 ) -> HTMLResponse:
     """One quarantined record as received, with the field and reason, to correct (audited)."""
     record = ingest_service.get_quarantined(session, principal=user, record_id=record_id)
@@ -482,7 +484,7 @@ def quarantined_page(
 @router.post("/quarantine/{record_id}/fix", dependencies=[Depends(check_csrf)])
 def fix_and_replay(
     request: Request,
-    record_id: int,
+    record_id: IdPath,
     user: WebPrincipal,
     engine: Annotated[Engine, Depends(get_engine_dep)],
     raw: Annotated[str, Form()],
