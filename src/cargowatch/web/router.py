@@ -24,7 +24,12 @@ from cargowatch.custody.engine import timeline as custody_timeline
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.dashboard.service import TARGET_SCORE, overview
 from cargowatch.db.limits import MAX_OFFSET
-from cargowatch.exceptions import CargowatchError, NotAuthenticated, TooManyAttempts
+from cargowatch.exceptions import (
+    CargowatchError,
+    InvalidInput,
+    NotAuthenticated,
+    TooManyAttempts,
+)
 from cargowatch.ingest import service as ingest_service
 from cargowatch.ingest.flows import ingest_bytes, replay_quarantine
 from cargowatch.ingest.models import QuarantineStatus
@@ -61,6 +66,7 @@ SINGULAR = {
     "other_trip": "trip",
 }
 RESULTS = ("NO_FINDING", "SEIZURE", "IRREGULARITY")
+TRUE, FALSE = {"1", "true", "on", "yes"}, {"", "0", "false", "off", "no"}
 METHODS = ("PHYSICAL", "SCAN", "DOG", "SEAL_CHECK")
 
 
@@ -176,8 +182,11 @@ def _filters(
     alert_type: str = "",
     min_score: str = "",
     order: str = "score",
-    include_inspected: str = "",
+    include_inspected: Annotated[str, Query(max_length=5)] = "",
 ) -> dict[str, str]:
+    flag = include_inspected.strip().lower()
+    if flag not in TRUE | FALSE:
+        raise InvalidInput(f"include_inspected: expected 1 or 0, got {include_inspected!r}")
     return {
         "port": port.strip(),
         "lane": lane.strip(),
@@ -185,7 +194,7 @@ def _filters(
         "alert_type": alert_type.strip(),
         "min_score": min_score.strip(),
         "order": order,
-        "include_inspected": "1" if include_inspected else "",
+        "include_inspected": "1" if flag in TRUE else "",
     }
 
 
