@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
 from sqlalchemy import Engine
@@ -78,8 +79,19 @@ def _changed(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return ev
 
 
+def uuid_for(name: str) -> str:
+    """The UUID a test's short event name stands for (DCSA 2.2 event ids are UUIDs)."""
+    try:
+        return str(uuid.UUID(name))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cargowatch-test:{name}"))
+
+
 def event22(**changes: Any) -> dict[str, Any]:
-    """A valid DCSA 2.2 equipment event with changes applied (None removes a field)."""
+    """A valid DCSA 2.2 equipment event with changes applied (None removes a field); a short
+    eventID ('c1') becomes the UUID uuid_for gives it."""
+    if isinstance(changes.get("eventID"), str):
+        changes["eventID"] = uuid_for(changes["eventID"])
     return _changed(EQUIPMENT_22, changes)
 
 

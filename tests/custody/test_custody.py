@@ -17,7 +17,7 @@ from cargowatch.custody.service import trip_alerts, trip_timeline, trips_of_cont
 from cargowatch.db.engine import unit_of_work
 from cargowatch.ingest.flows import ingest_bytes, ingest_paths
 from cargowatch.simulate.generator import SimConfig, simulate
-from tests.builders import event22, ndjson, org_with_user
+from tests.builders import event22, ndjson, org_with_user, uuid_for
 
 BOX = "CSQU3054383"
 SITES = """site_id,party_id,kind,locode,latitude,longitude,radius_m,authorised_for
@@ -121,11 +121,11 @@ def test_a_missing_gate_in_leaves_a_trip_and_a_gap(engine: Engine) -> None:
 def test_a_retracted_event_is_left_out(engine: Engine) -> None:
     p = org_with_user(engine, "carrier", kind="CARRIER")
     events = trip_events()
-    wrong = dict(events[3], eventID="wrong-load", eventDateTime="2025-03-09T10:00:00Z",
+    wrong = dict(events[3], eventID=uuid_for("wrong-load"), eventDateTime="2025-03-09T10:00:00Z",
                  seals=[{"sealNumber": "ZZ9", "sealType": "BLT"}])  # fmt: skip
     load(engine, p, ndjson([*events, wrong]))
     assert "seal-changed" in alerts_of(engine, p)
-    load(engine, p, ndjson([{"eventID": "wrong-load", "isRetracted": True}]))
+    load(engine, p, ndjson([{"eventID": uuid_for("wrong-load"), "isRetracted": True}]))
     assert "seal-changed" not in alerts_of(engine, p)
 
 
@@ -150,7 +150,12 @@ def test_a_reseal_after_an_inspection_is_not_an_alert(engine: Engine) -> None:
     for i, (code, when) in enumerate((("INSP", "2025-03-15T14:00:00Z"),
                                       ("RMVD", "2025-03-15T14:20:00Z"),
                                       ("RSEA", "2025-03-15T14:50:00Z"))):  # fmt: skip
-        ev = dict(events[4], eventID=f"insp-{i}", equipmentEventTypeCode=code, eventDateTime=when)
+        ev = dict(
+            events[4],
+            eventID=uuid_for(f"insp-{i}"),
+            equipmentEventTypeCode=code,
+            eventDateTime=when,
+        )
         if code == "RSEA":
             ev["seals"] = [{"sealNumber": "CUS1", "sealSource": "CUS", "sealType": "BLT"}]
         extra.append(ev)
@@ -324,7 +329,7 @@ def test_thresholds_come_from_a_settings_file(
 def test_a_seal_cut_off_without_inspection_is_an_alert(engine: Engine) -> None:
     p = org_with_user(engine, "carrier", kind="CARRIER")
     events = trip_events()
-    removed = dict(events[4], eventID="rmvd", equipmentEventTypeCode="RMVD",
+    removed = dict(events[4], eventID=uuid_for("rmvd"), equipmentEventTypeCode="RMVD",
                    eventDateTime="2025-03-15T20:00:00Z")  # fmt: skip
     load(engine, p, ndjson([*events, removed]))
     assert [a.type for a in alerts_of(engine, p)["seal-removed"]] == ["seal-removed"]

@@ -16,7 +16,7 @@ from cargowatch.events.schemas import EventRead
 from cargowatch.events.service import list_events
 from cargowatch.ingest.flows import ingest_bytes, ingest_paths
 from cargowatch.ingest.models import QuarantineRecord
-from tests.builders import event22, event30, ndjson, org_with_user
+from tests.builders import event22, event30, ndjson, org_with_user, uuid_for
 from tests.conftest import DATA
 
 
@@ -94,6 +94,14 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
      event30(eventClassification={"eventTypeCode": "IOT", "eventClassifierCode": "ACT",
                                   "iotEventTypeCode": "DETC"}, equipmentDetails=None),
      "equipmentDetails.equipmentReference", "required"),
+    ("2.2 eventID that is not a UUID", event22(eventID=None) | {"eventID": "not-a-uuid"},
+     "eventID", "UUID"),
+    ("2.2 UN/LOCODE of no country", event22(eventLocation={"UNLocationCode": "XXANR"}),
+     "eventLocation.UNLocationCode", "UN/LOCODE"),
+    ("2.2 created a century ago", event22(eventCreatedDateTime="1925-03-01T04:10:00Z"),
+     "eventCreatedDateTime", "outside"),
+    ("3.0 event decades ahead", event30(eventDateTime="2099-03-02T10:00:00+01:00"),
+     "eventDateTime", "outside"),
     ("3.0 unknown seal source",
      event30(equipmentDetails={"equipmentReference": "CSQU3054383",
                                "seals": [{"number": "S1", "source": "ZZZ"}]}),
@@ -109,7 +117,8 @@ def test_invalid_record_is_quarantined_with_field_and_reason_while_others_carry_
     same_version = event30 if "eventUpdatedDateTime" in bad else event22
     good1 = same_version(eventID="good-1")
     good2 = same_version(eventID="good-2")
-    bad = {**bad, "eventID": "bad-1"} if "eventID" in bad else bad
+    if "eventID" in bad and bad["eventID"] != "not-a-uuid":
+        bad = {**bad, "eventID": uuid_for("bad-1")}
     _run, counts = ingest_bytes(
         principal=p, stream=io.BytesIO(ndjson([good1, bad, good2])), source="batch.ndjson",
         engine=engine,

@@ -131,12 +131,14 @@ def _locode(place: Place | None, field: str) -> str | None:
 def parse(raw: bytes) -> tuple[Document, bytes]:
     """The document in raw (unwrapping the issuance envelope); raises RecordError."""
     if raw.lstrip().startswith(b"{") and b'"document"' in raw[:200_000]:
-        with contextlib.suppress(msgspec.MsgspecError):
+        with contextlib.suppress(msgspec.MsgspecError, ValueError, RecursionError):
             raw = bytes(msgspec.json.decode(raw, type=Envelope).document)
     try:
         return _decoder.decode(raw), raw
     except msgspec.MsgspecError as exc:
         raise record_error_from_msgspec(exc, Document) from None
+    except (ValueError, RecursionError) as exc:  # bytes that are not UTF-8; nesting too deep
+        raise RecordError("", f"unreadable JSON: {type(exc).__name__}") from None
 
 
 def store(

@@ -52,6 +52,25 @@ def _rank(path: Path) -> int:
     return _ORDER[register.name] if register is not None else 3
 
 
+def _abandon(
+    engine: Engine, principal: Principal, run_id: int, counts: Counts, exc: BaseException
+) -> None:
+    """End a run that an unexpected error stopped: status failed (or partial when files before
+    the error were stored), the error in its audit entry. What was committed stays."""
+    try:
+        with unit_of_work(engine) as session:
+            run = session.get(IngestRun, run_id)
+            if run is None or run.status != "running":
+                return
+            counts.notes.append(f"stopped by an error: {type(exc).__name__}: {str(exc)[:300]}")
+            service.finish_run(
+                session, principal=principal, run=run, counts=counts,
+                status="partial" if counts.stored else "failed",
+            )  # fmt: skip
+    except Exception:  # the store itself is gone: the first error is the news
+        return
+
+
 def _finish(
     engine: Engine, principal: Principal, run_id: int, counts: Counts
 ) -> tuple[IngestRun, Counts]:
@@ -132,6 +151,9 @@ def ingest_paths(
                     source=str(path), fmt=fmt, batch_size=batch, progress=progress,
                 )  # fmt: skip
             total.add(counts)
+    except BaseException as exc:
+        _abandon(engine, principal, run_id, total, exc)
+        raise
     finally:
         if bulk:
             create_missing_indexes(engine)
@@ -159,11 +181,15 @@ def ingest_bytes(
     engine = engine or get_engine()
     with unit_of_work(engine) as session:
         run_id = service.start_run(session, principal=principal, source=source).id
-    with unit_of_work(engine) as session:
-        counts = service.ingest_stream(
-            session, principal=principal, run_id=run_id, stream=stream, source=source, fmt=fmt,
-            batch_size=get_settings().ingest_batch_size,
-        )  # fmt: skip
+    try:
+        with unit_of_work(engine) as session:
+            counts = service.ingest_stream(
+                session, principal=principal, run_id=run_id, stream=stream, source=source,
+                fmt=fmt, batch_size=get_settings().ingest_batch_size,
+            )  # fmt: skip
+    except BaseException as exc:
+        _abandon(engine, principal, run_id, Counts(), exc)
+        raise
     run, counts = _finish(engine, principal, run_id, counts)
     if counts.stored or counts.retracted:
         _custody(principal, run.id, engine)
@@ -177,6 +203,10 @@ def replay_quarantine(
     engine = engine or get_engine()
     with unit_of_work(engine) as session:
         run_id = service.start_run(session, principal=principal, source="quarantine replay").id
-    with unit_of_work(engine) as session:
-        counts = service.replay(session, principal=principal, run_id=run_id, ids=ids)
+    try:
+        with unit_of_work(engine) as session:
+            counts = service.replay(session, principal=principal, run_id=run_id, ids=ids)
+    except BaseException as exc:
+        _abandon(engine, principal, run_id, Counts(), exc)
+        raise
     return _finish(engine, principal, run_id, counts)

@@ -18,6 +18,7 @@ from cargowatch.ingest.adapters.base import SourceRecord
 WHOLE_DOCUMENT_LIMIT = 64 * 1024 * 1024
 _HEAD = 64 * 1024
 _WS = b" \t\r\n\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 
 def _size(stream: IO[bytes]) -> int:
@@ -36,7 +37,7 @@ def json_shape(head: bytes, envelope_keys: tuple[str, ...]) -> str:
     first = text.partition(b"\n")[0]
     try:
         obj = msgspec.json.decode(first)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         # an unfinished first line: a pretty-printed document, or NDJSON whose first line is bad
         return "ndjson" if first.rstrip().endswith(b"}") else "document"
     if isinstance(obj, dict) and not any(k in obj for k in envelope_keys):
@@ -49,7 +50,7 @@ def json_records(
 ) -> Iterator[SourceRecord]:
     """Every record of a JSON source, whatever its shape."""
     head = stream.read(_HEAD)
-    stream.seek(0)
+    stream.seek(3 if head.startswith(BOM) else 0)  # a byte order mark is not content
     shape = json_shape(head, envelope_keys)
     if shape == "ndjson":
         yield from _ndjson(stream)

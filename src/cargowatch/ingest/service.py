@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -113,6 +113,10 @@ def _register(head: bytes, fmt: str | None) -> tuple[Register | None, str | None
     name = fmt.removeprefix("csv-")
     if name not in REGISTERS:
         raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(known_formats())}")
+    header = set(registers.header_of(head))
+    missing = [c for c in REGISTERS[name].columns if c not in header]
+    if missing:  # forced, but the file is not that register (or not a CSV at all)
+        return None, f"read as {fmt} but its header lacks columns: {', '.join(missing)}"
     return REGISTERS[name], None
 
 
@@ -145,6 +149,34 @@ def quarantine_rows(
         }
 
     return row
+
+
+def unreadable(exc: BaseException) -> RecordError:
+    """A RecordError for a record whose decoding failed in a way no adapter foresaw."""
+    if isinstance(exc, UnicodeDecodeError):
+        return RecordError("", f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at "
+                               f"offset {exc.start} of the record")  # fmt: skip
+    if isinstance(exc, RecursionError):
+        return RecordError("", "nested too deeply to read")
+    return RecordError("", f"unreadable record ({type(exc).__name__}: {str(exc)[:300]})")
+
+
+def guarded(records: Iterator[SourceRecord], stream: IO[bytes]) -> Iterator[SourceRecord]:
+    """The records of a reader; when the reader itself fails (bad bytes, a broken document),
+    what it had not yet read becomes one last record carrying the reason."""
+    it = iter(records)
+    last = "start"
+    while True:
+        try:
+            record = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:
+            rest = stream.read(UNKNOWN_KEEP)
+            yield SourceRecord(f"after {last}", None, rest, error=unreadable(exc).reason)
+            return
+        last = record.location
+        yield record
 
 
 def quarantine(session: Session, rows: list[dict[str, object]]) -> None:
@@ -187,14 +219,14 @@ def ingest_stream(
     if fmt == "dcsa-ebl-3.0" or (fmt is None and documents.sniff(head)):
         make = quarantine_rows(principal, run_id, source, "dcsa-ebl-3.0")
         read, stored, dup, failed = documents.ingest_documents(
-            session, principal=principal, run_id=run_id, records=json_records(stream, ()),
+            session, principal=principal, run_id=run_id, records=guarded(json_records(stream, ()), stream),  # noqa: E501
             quarantine=lambda bad: quarantine(session, [make(r, e) for r, e in bad]),
         )  # fmt: skip
         return Counts(read=read, stored=stored, duplicates=dup, quarantined=failed)
     if fmt == "telemetry" or (fmt is None and telemetry.sniff(head)):
         make = quarantine_rows(principal, run_id, source, "telemetry")
         read, stored, dup, failed = telemetry.ingest_messages(
-            session, principal=principal, run_id=run_id, records=json_records(stream, ()),
+            session, principal=principal, run_id=run_id, records=guarded(json_records(stream, ()), stream),  # noqa: E501
             quarantine=lambda bad: quarantine(session, [make(r, e) for r, e in bad]),
             batch_size=batch_size, progress=progress,
         )  # fmt: skip
@@ -242,12 +274,15 @@ def ingest_stream(
             counts.retracted += writer.write_retractions(retractions)
             retractions.clear()
 
-    for record in adapter.records(stream, chosen):
+    for record in guarded(adapter.records(stream, chosen), stream):
         counts.read += 1
         consumed += len(record.raw) + 1
         if first:
             first = False
-            unknown = adapter.note_unknown_fields(record, chosen)
+            try:
+                unknown = adapter.note_unknown_fields(record, chosen)
+            except Exception:  # a note only: the record itself is judged below
+                unknown = []
             if unknown:
                 counts.notes.append(
                     f"{source}: ignored fields not in the format: {', '.join(unknown)}"
@@ -258,6 +293,10 @@ def ingest_stream(
             out = convert(record, chosen, strict)
         except RecordError as err:
             bad.append(make(record, err))
+            counts.quarantined += 1
+            continue
+        except Exception as exc:  # a record must never stop the run: it is kept, with why
+            bad.append(make(record, unreadable(exc)))
             counts.quarantined += 1
             continue
         if isinstance(out, Retract):

@@ -40,6 +40,32 @@ def container_warning(number: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def countries() -> frozenset[str]:
+    """The ISO 3166 country codes UN/LOCODE uses (shipped in ingest/refdata)."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).parent / "refdata" / "unlocode-country-codes.csv"
+    with path.open(encoding="utf-8") as handle:
+        return frozenset(row["CountryCode"].strip() for row in csv.DictReader(handle))
+
+
 def is_unlocode(code: str) -> bool:
-    """Whether code has the UN/LOCODE shape: 2-letter country, 3 letters or digits 2-9."""
-    return _UNLOCODE.match(code) is not None
+    """Whether code is a UN/LOCODE: a country of the UN/LOCODE list, then 3 letters or digits
+    2-9."""
+    return _UNLOCODE.match(code) is not None and code[:2] in countries()
+
+
+EARLIEST_YEAR = 1990  # container events, DCSA or EDIFACT, are not older than this
+LATEST_YEARS_AHEAD = 5  # plans and estimates look ahead; not decades
+
+
+def implausible_year(year: int) -> str | None:
+    """Why a record's year cannot be right (decades away), or None."""
+    from datetime import UTC, datetime
+
+    latest = datetime.now(UTC).year + LATEST_YEARS_AHEAD
+    if year < EARLIEST_YEAR or year > latest:
+        return f"year {year} is outside {EARLIEST_YEAR}-{latest}"
+    return None

@@ -9,6 +9,9 @@ a party, a container or a badge that the organisation has never seen are kept an
 
 from __future__ import annotations
 
+import hashlib
+import io
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -163,6 +166,49 @@ def _batches(stream: IO[bytes], reg: Register) -> Iterator[pl.DataFrame]:
     yield from lazy.collect_batches(chunk_size=BATCH_ROWS)
 
 
+def _checked_rows(stream: IO[bytes], spool: IO[bytes], skip: int) -> list[tuple[int, bytes, str]]:
+    """Copy a CSV whose columns polars could not read (bytes that are not UTF-8, rows with
+    too many or too few cells) to spool, good rows only, each with its line number in a first
+    column '_line'; the bad rows come back as (line, raw bytes, reason). The first skip data
+    rows were stored already and are passed over."""
+    import csv
+
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    out = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+    reader = csv.reader(text)
+    writer = csv.writer(out, lineterminator="\n")
+    header = next(reader, None) or []
+    header = [h.lstrip("\ufeff") for h in header]
+    writer.writerow(["_line", *header])
+    bad: list[tuple[int, bytes, str]] = []
+    rows = 0
+    start = reader.line_num + 1
+    try:
+        for row in reader:
+            rows += 1
+            line, start = start, reader.line_num + 1
+            if rows <= skip:
+                continue
+            joined = ",".join(row)
+            raw = joined.encode("utf-8", "surrogateescape")
+            if any("\udc80" <= ch <= "\udcff" for ch in joined):
+                at = next(i for i, ch in enumerate(joined) if "\udc80" <= ch <= "\udcff")
+                bad.append((line, raw, f"not UTF-8 text: byte 0x{ord(joined[at]) - 0xDC00:02x}"))
+            elif len(row) != len(header):
+                bad.append((line, raw, f"expected {len(header)} cells as in the header, got "
+                                       f"{len(row)}"))  # fmt: skip
+            else:
+                writer.writerow([line, *row])
+    except csv.Error as exc:  # a quote never closed: the rest of the file is one bad record
+        rest = stream.read(65536)
+        bad.append((start, rest, f"malformed CSV: {exc}"))
+    out.detach()
+    text.detach()
+    spool.seek(0)
+    return bad
+
+
 def _small(session: Session, table: Table, incoming: int) -> bool:
     """Whether table holds so few rows that building its indexes after a load is cheaper."""
     return (session.scalar(select(func.max(table.c.id))) or 0) < incoming * 2
@@ -202,7 +248,9 @@ def ingest_csv(
     table = TABLES[register.name]
     read = stored = duplicates = quarantined = flagged = 0
     deferred = False
-    for batch in _batches(stream, register):
+
+    def handle(batch: pl.DataFrame) -> None:
+        nonlocal read, stored, duplicates, quarantined, flagged, deferred
         if not deferred and batch.height >= BATCH_ROWS and _small(session, table, batch.height):
             deferred = _drop_secondary_indexes(session, table)
         batch = batch.select(["line", *register.columns])
@@ -230,6 +278,30 @@ def ingest_csv(
             duplicates += good.height - new
         if progress is not None:
             progress(batch.height)
+
+    done = 0  # data rows polars read before it met a row it could not (all of them good)
+    try:  # polars reads a clean file at full speed
+        for batch in _batches(stream, register):
+            handle(batch)
+            done += batch.height
+    except pl.exceptions.PolarsError:  # bytes that are not UTF-8, a ragged row: row by row
+        with tempfile.TemporaryFile() as spool:
+            refused = _checked_rows(stream, spool, skip=done)
+            if refused:
+                quarantine(session, [
+                    {"org_id": principal.org_id, "run_id": run_id, "source": source[:500],
+                     "location": f"line {line}", "format": f"csv-{register.name}", "field": "",
+                     "reason": reason, "raw": raw.decode("utf-8", "replace").replace("\x00", ""),
+                     "fingerprint": hashlib.sha256(f"{source}\x1f{line}\x1f".encode() + raw)
+                     .hexdigest(), "status": "open", "created_at": utcnow()}
+                    for line, raw, reason in refused
+                ])  # fmt: skip
+                read += len(refused)
+                quarantined += len(refused)
+            lazy = pl.scan_csv(spool, infer_schema=False)
+            for batch in lazy.collect_batches(chunk_size=BATCH_ROWS):
+                if batch.height:
+                    handle(batch.with_columns(pl.col("_line").cast(pl.UInt32).alias("line")))
     if deferred:
         for index in table.indexes:
             index.create(session.connection())

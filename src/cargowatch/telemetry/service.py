@@ -55,6 +55,8 @@ def to_row(raw: bytes, org_id: int, run_id: int | None) -> tuple[object, ...]:
         m = _decoder.decode(raw)
     except msgspec.MsgspecError as exc:
         raise record_error_from_msgspec(exc, Message) from None
+    except (ValueError, RecursionError) as exc:  # bytes that are not UTF-8; nesting too deep
+        raise RecordError("", f"unreadable JSON: {type(exc).__name__}") from None
     if m.latitude is not None and not -90 <= m.latitude <= 90:
         raise RecordError("latitude", f"expected degrees between -90 and 90, got {m.latitude}")
     if m.longitude is not None and not -180 <= m.longitude <= 180:

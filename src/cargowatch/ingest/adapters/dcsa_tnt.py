@@ -28,7 +28,7 @@ from cargowatch.ingest.adapters.base import (
     record_error_from_msgspec,
 )
 from cargowatch.ingest.records import json_records
-from cargowatch.ingest.validation import container_warning, is_unlocode
+from cargowatch.ingest.validation import container_warning, implausible_year, is_unlocode
 
 AwareTime = str  # checked by utc_text(), which names the field and the expected shape
 Classifier = Literal["ACT", "PLN", "EST"]
@@ -299,13 +299,20 @@ def _real_date(day: str) -> bool:
     return True
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 def check_time(value: str, field: str) -> None:
-    """Raise RecordError unless value is an ISO 8601 date-time with an offset."""
+    """Raise RecordError unless value is an ISO 8601 date-time with an offset, in a year a
+    container event can have."""
     if not _RFC3339.match(value) or not _real_date(value[:10]):
         raise RecordError(
             field,
             f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
         )
+    problem = implausible_year(int(value[:4]))
+    if problem:
+        raise RecordError(field, f"{problem}: {value!r}")
 
 
 def utc_text(value: str, field: str) -> str:
@@ -315,6 +322,9 @@ def utc_text(value: str, field: str) -> str:
             field,
             f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
         )
+    problem = implausible_year(int(value[:4]))
+    if problem:
+        raise RecordError(field, f"{problem}: {value!r}")
     if len(value) == 20 and value[19] in "Zz":  # the common case, without building a datetime
         return f"{value[:10]} {value[11:19]}.000000"
     parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
@@ -338,7 +348,8 @@ def _unlocode(value: str | None, field: str) -> str | None:
         return None
     if not is_unlocode(value):
         raise RecordError(
-            field, f"expected a UN/LOCODE (2-letter country + 3 of A-Z, 2-9), got {value!r}"
+            field,
+            f"expected a UN/LOCODE (a UN/LOCODE country + 3 of A-Z, 2-9), got {value!r}",
         )
     return value
 
@@ -383,6 +394,8 @@ def convert_22(raw: bytes, fmt: str) -> EventRow:
         ev = _dec22.decode(raw)
     except msgspec.MsgspecError as exc:
         raise record_error_from_msgspec(exc, Event22) from None
+    if ev.eventID is not None and not _UUID.match(ev.eventID):
+        raise RecordError("eventID", f"expected a UUID as DCSA 2.2 defines it, got {ev.eventID!r}")
     etype = ev.eventType
     code: str | None
     if etype == "EQUIPMENT":
