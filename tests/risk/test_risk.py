@@ -336,7 +336,7 @@ def test_targeting_from_the_command_line(engine: Engine, tmp_path: Path) -> None
     assert set(target) >= {"trip_id", "container", "booking_ref", "score", "reasons"}
     assert {"rule", "score", "reason", "evidence"} <= set(target["reasons"][0])
     lines = run("targets", "--format", "csv").strip().splitlines()
-    assert lines[0].startswith("trip_id,container") and BOX in lines[1]
+    assert lines[0].startswith('"trip_id","container"') and BOX in lines[1]
     assert "seal-changed" in run("explain", str(target["trip_id"]))
     assert "recorded: SEIZURE" in run(
         "outcomes", "record", str(target["trip_id"]), "--result", "seizure", "--reference", "C-9"
