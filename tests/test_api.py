@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cargowatch.app import create_app
+from cargowatch.jobs.runner import run_pending
 from tests.builders import event22, event30, ndjson, org_with_user, token_for, user_in
 from tests.conftest import DATA
 
@@ -24,27 +25,33 @@ def test_post_events_as_array_envelope_and_ndjson(engine: Engine) -> None:
     r = client.post(
         "/api/v1/events", headers=h, content=(DATA / "tnt-220-response.json").read_bytes()
     )
-    assert r.status_code == 200, r.text
-    assert r.json()["run"]["stored"] == 7
+    assert r.status_code == 202, r.text  # spooled and queued: the worker ingests it
+    queued = r.json()["run"]
+    assert queued["status"] == "queued" and r.headers["location"].endswith(f"/{queued['id']}")
+    assert run_pending(engine) >= (1, 0)  # the upload, then its custody and rescoring
+    done = client.get(r.headers["location"], headers=h).json()["run"]
+    assert done["status"] == "done" and done["stored"] == 7
     r = client.post(
-        "/api/v1/events", headers=h, content=(DATA / "tnt-300-response.json").read_bytes()
-    )
-    assert r.json()["run"]["stored"] == 5
+        "/api/v1/events", headers=h, content=(DATA / "tnt-300-response.json").read_bytes(),
+        params={"wait": "true"},
+    )  # fmt: skip
+    assert r.status_code == 200 and r.json()["run"]["stored"] == 5
     body = ndjson([event30(eventID="n1"), event22(eventID="n2", seals="nope")])
     r = client.post("/api/v1/events", headers=h, content=body,
-                    params={"format": "dcsa-tnt"})  # fmt: skip
+                    params={"format": "dcsa-tnt", "wait": "1"})  # fmt: skip
     result = r.json()
     assert result["run"]["stored"] == 1 and result["run"]["quarantined"] == 1
     [bad] = result["quarantined"]
     assert bad["field"] == "seals" and bad["location"] == "line 2"
-    again = client.post("/api/v1/events", headers=h, content=body).json()
+    again = client.post("/api/v1/events?wait=1", headers=h, content=body).json()
     assert again["run"]["stored"] == 0 and again["run"]["duplicates"] == 1
 
 
 def test_container_events_and_event_detail(engine: Engine) -> None:
     org_with_user(engine, "carrier")
     client, h = _client(engine, "carrier-user")
-    client.post("/api/v1/events", headers=h, content=(DATA / "tnt-300-response.json").read_bytes())
+    client.post("/api/v1/events?wait=1", headers=h,
+                content=(DATA / "tnt-300-response.json").read_bytes())  # fmt: skip
     r = client.get("/api/v1/containers/APZU4812090/events", headers=h)
     events = r.json()
     assert [e["event_type"] for e in events] == ["EQUIPMENT", "IOT", "REEFER"]

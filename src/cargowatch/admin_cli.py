@@ -327,11 +327,75 @@ def audit_verify() -> None:
     console.print(f"audit log intact: {v.rows} rows, head {v.head}")
 
 
+jobs_app = typer.Typer(
+    help="Durable jobs: uploads, custody rebuilds and rescoring that follow a commit.",
+    invoke_without_command=True,
+)
+
+
+@jobs_app.callback()
+def jobs_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="queued, running, done or failed.")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many, newest first.")] = 30,
+) -> None:
+    """List the newest jobs of the store, with a count per status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.jobs.service import counts, list_jobs
+
+    table = Table("id", "org", "kind", "status", "tries", "queued (UTC)", "by", "last error")
+    with unit_of_work() as session:
+        for j in list_jobs(session, principal=None, status=status or None, limit=limit):
+            error = (j.last_error or "").strip().splitlines()
+            table.add_row(
+                str(j.id), str(j.org_id), j.kind, j.status, str(j.attempts),
+                f"{j.created_at:%Y-%m-%d %H:%M:%S}", j.created_by, error[-1][:60] if error else "",
+            )  # fmt: skip
+        per = counts(session)
+    console.print(table)
+    console.print(", ".join(f"{n} {s}" for s, n in sorted(per.items())) or "no jobs")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Annotated[int, typer.Argument(help="A failed job's id.")]) -> None:
+    """Queue a failed job again."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.jobs.service import retry
+
+    with unit_of_work() as session:
+        retry(session, actor=local_admin(), job_id=job_id)
+    console.print(f"job {job_id} queued again")
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run what is due, then stop.")] = False,
+    poll: Annotated[float, typer.Option(min=0.1, help="Seconds between looks.")] = 2.0,
+) -> None:
+    """Run queued jobs (uploads, custody rebuilds, rescoring) until stopped, or once."""
+    from cargowatch.db.engine import get_engine
+    from cargowatch.jobs.runner import Worker, run_pending
+
+    engine = get_engine()
+    if once:
+        done, failed = run_pending(
+            engine, on_job=lambda j: err_console.print(f"job {j.id}: {j.kind}")
+        )
+        console.print(f"{done} jobs done, {failed} failed attempts")
+        return
+    console.print("running jobs (Ctrl-C stops)")
+    try:
+        Worker(engine, poll=poll).run()
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the web interface and the HTTP API (OpenAPI at /docs)."""
+    """Serve the web interface and the HTTP API (OpenAPI at /docs), and run queued jobs."""
     import uvicorn
 
     from cargowatch.app import create_app
@@ -345,7 +409,7 @@ def serve(
         )
         raise typer.Exit(2)
     console.print(f"cargowatch on http://{host}:{port} (web interface; API docs at /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(worker=True), host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
@@ -357,3 +421,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(shares_app, name="shares")
     app.add_typer(audit_app, name="audit")
     app.command("serve")(serve)
+    app.add_typer(jobs_app, name="jobs")
+    app.command("worker")(worker)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,9 +21,10 @@ from cargowatch.db.engine import get_engine
 from cargowatch.events.router import router as events_router
 from cargowatch.exceptions import CargowatchError, InvalidInput, NotAuthenticated
 from cargowatch.ingest.router import router as ingest_router
+from cargowatch.jobs.runner import Worker
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
-from cargowatch.web.pages import STATIC, SecurityHeaders, ServerTiming, web_error
+from cargowatch.web.pages import STATIC, BodyLimit, SecurityHeaders, ServerTiming, web_error
 from cargowatch.web.router import router as web_router
 from cargowatch.web.session import SESSION_HOURS
 
@@ -33,10 +37,24 @@ API_DOCS = """<!doctype html>
 """
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """A configured cargowatch API (OpenAPI at /docs)."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, worker: bool = False
+) -> FastAPI:
+    """A configured cargowatch API (OpenAPI at /docs); with worker, a thread runs the jobs
+    (uploads, custody, rescoring) while the app serves."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = Worker(app.state.engine) if worker else None
+        if runner is not None:
+            runner.start()
+        yield
+        if runner is not None:
+            runner.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         docs_url=None,  # served below from the vendored Swagger UI (no CDN)
         redoc_url=None,
         title="cargowatch",
@@ -84,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(ServerTiming)
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         SessionMiddleware,

@@ -6,6 +6,7 @@ from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
@@ -21,6 +22,7 @@ __all__ = [
     "DocumentEquipment",
     "Event",
     "IngestRun",
+    "Job",
     "Organisation",
     "QuarantineRecord",
     "RawChunk",

@@ -21,6 +21,7 @@ from cargowatch.auth.service import create_user
 from cargowatch.custody.models import Trip
 from cargowatch.db.engine import unit_of_work
 from cargowatch.ingest.flows import ingest_bytes, ingest_paths
+from cargowatch.jobs.runner import run_pending
 from cargowatch.orgs.service import create_org
 from cargowatch.sharing.service import grant
 from cargowatch.simulate.generator import SimConfig, simulate
@@ -260,6 +261,8 @@ def test_a_quarantined_record_is_corrected_and_replayed_from_the_ingest_page(
         data={"csrf": csrf.group(1)},
         files={"files": ("feed.ndjson", ndjson([good, bad]))},
     )
+    assert "queued as run" in client.get("/ingest").text
+    run_pending(engine)  # what serve's worker thread does
     page = client.get("/ingest").text
     found = re.search(r'href="/quarantine/(\d+)"', page)
     assert found is not None and "eventDateTime" in page

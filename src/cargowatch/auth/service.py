@@ -137,6 +137,18 @@ def principal_for_token(session: Session, token: str) -> Principal:
     return _principal(user, org)
 
 
+def principal_for_user_id(session: Session, user_id: int) -> Principal:
+    """The principal of an active user by id (a job acting for whoever queued it)."""
+    row = session.execute(
+        select(User, Organisation)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(User.id == user_id)
+    ).first()
+    if row is None or not row[0].active:
+        raise NotAuthenticated(f"no active user with id {user_id}")
+    return _principal(*row)
+
+
 def principal_for_username(session: Session, username: str) -> Principal:
     """The local principal the CLI acts as (CARGOWATCH_USER or --as)."""
     if not username:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine, select, text
 
@@ -10,9 +11,12 @@ from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
 from cargowatch.custody.engine import build
 from cargowatch.db.engine import get_engine, refresh_statistics, unit_of_work
+from cargowatch.jobs.runner import handler
+from cargowatch.jobs.service import enqueue
 from cargowatch.registers.specs import TABLES
 from cargowatch.telemetry.models import Reading
 
+RESCORE = "risk.rescore"  # the risk domain's job that rescores containers
 FULL_REBUILD_ABOVE = 50_000  # containers touched by one run beyond which everything is rebuilt
 
 
@@ -75,6 +79,44 @@ def touched_by_run(engine: Engine, org_id: int, run_id: int) -> set[str]:
                 )
             )
     return boxes
+
+
+AFTER_RUN = "custody.after-run"
+CONTAINERS = "custody.containers"
+
+
+def after_run_key(run_id: int) -> str:
+    """The key of the custody job that follows an ingest run (one per run)."""
+    return f"custody-run-{run_id}"
+
+
+@handler(AFTER_RUN)
+def _after_run_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
+    """Rebuild the trips of what a run touched, and queue their rescoring in the same
+    transaction (a kill between the two loses neither)."""
+    run_id = int(payload["run_id"])
+    boxes = touched_by_run(engine, org_id, run_id)
+    if not boxes:
+        return
+    full = len(boxes) > FULL_REBUILD_ABOVE
+    with unit_of_work(engine) as session:
+        build(session, org_id=org_id, containers=None if full else boxes)
+        enqueue(
+            session, org_id=org_id, kind=RESCORE, key=f"rescore-run-{run_id}",
+            payload={"containers": None if full else sorted(boxes)}, created_by=f"run {run_id}",
+        )  # fmt: skip
+
+
+@handler(CONTAINERS)
+def _containers_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
+    """Rebuild the trips of some containers (live readings came in) and queue their rescoring."""
+    boxes = sorted(set(payload.get("containers") or []))
+    if not boxes:
+        return
+    with unit_of_work(engine) as session:
+        build(session, org_id=org_id, containers=boxes)
+        enqueue(session, org_id=org_id, kind=RESCORE, payload={"containers": boxes},
+                created_by="live readings")  # fmt: skip
 
 
 def update_after_run(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
-from cargowatch.config import get_settings
+from cargowatch.config import get_settings, private_folder
 from cargowatch.db.engine import (
     create_missing_indexes,
     get_engine,
@@ -18,10 +20,13 @@ from cargowatch.db.engine import (
     unit_of_work,
 )
 from cargowatch.events.models import Event
-from cargowatch.exceptions import InvalidInput, NothingReadable
+from cargowatch.exceptions import InvalidInput, NotFound, NothingReadable
 from cargowatch.ingest import service
-from cargowatch.ingest.models import IngestRun
+from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.ingest.schemas import IngestResult, QuarantineRead, RunRead
 from cargowatch.ingest.service import Counts
+from cargowatch.jobs.runner import handler, run_pending
+from cargowatch.jobs.service import enqueue
 
 FileProgress = Callable[[str, int], None]
 
@@ -72,10 +77,12 @@ def _abandon(
 
 
 def _finish(
-    engine: Engine, principal: Principal, run_id: int, counts: Counts
+    engine: Engine, principal: Principal, run_id: int, counts: Counts, *, follow_up: bool = True
 ) -> tuple[IngestRun, Counts]:
     with unit_of_work(engine) as session:
         counts.retracted = service.apply_retractions(session, principal=principal)
+        if follow_up and counts.retracted:
+            _follow_up(session, principal.org_id, run_id)
         usable = counts.stored + counts.duplicates + counts.retracted
         status = "done" if not counts.quarantined else "partial" if usable else "failed"
         run = session.get(IngestRun, run_id)
@@ -108,14 +115,22 @@ def _drop_deferrable_indexes(session: Session) -> None:
         session.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
-def _custody(principal: Principal, run_id: int, engine: Engine) -> None:
-    """Rebuild the trips the run touched, then rescore them."""
-    from cargowatch.custody.flows import update_after_run
-    from cargowatch.risk.flows import update_after_ingest
+CUSTODY_JOB = "custody.after-run"  # the custody domain's job (registered in custody.flows)
+FOLLOW_UP = ("custody.after-run", "custody.containers", "risk.rescore")
 
-    boxes = update_after_run(principal=principal, run_id=run_id, engine=engine)
-    if boxes is None or boxes:
-        update_after_ingest(principal=principal, containers=boxes, engine=engine)
+
+def _follow_up(session: Session, org_id: int, run_id: int) -> None:
+    """Queue the custody rebuild (and through it the rescoring) of what the run touched, in
+    the transaction that stores the run's data: a kill after the commit loses no work."""
+    enqueue(session, org_id=org_id, kind=CUSTODY_JOB, key=f"custody-run-{run_id}",
+            payload={"run_id": run_id}, created_by=f"run {run_id}")  # fmt: skip
+
+
+def _custody(principal: Principal, engine: Engine) -> None:
+    """Run the organisation's due custody and rescoring jobs now (this run's, and any a killed
+    run left behind); the whole-population rescoring that a seizure asks for stays with the
+    worker."""
+    run_pending(engine, org_id=principal.org_id, kinds=FOLLOW_UP)
 
 
 def ingest_paths(
@@ -150,6 +165,8 @@ def ingest_paths(
                     session, principal=principal, run_id=run_id, stream=stream,
                     source=str(path), fmt=fmt, batch_size=batch, progress=progress,
                 )  # fmt: skip
+                if update_custody and counts.stored:
+                    _follow_up(session, principal.org_id, run_id)
             total.add(counts)
     except BaseException as exc:
         _abandon(engine, principal, run_id, total, exc)
@@ -158,9 +175,9 @@ def ingest_paths(
         if bulk:
             create_missing_indexes(engine)
     refresh_statistics(engine)
-    run, total = _finish(engine, principal, run_id, total)
-    if update_custody and (total.stored or total.retracted):
-        _custody(principal, run.id, engine)
+    run, total = _finish(engine, principal, run_id, total, follow_up=update_custody)
+    if update_custody:
+        _custody(principal, engine)
     if total.read and not (total.stored + total.duplicates + total.retracted):
         raise NothingReadable(
             f"nothing could be read: {total.quarantined} records quarantined "
@@ -176,8 +193,10 @@ def ingest_bytes(
     source: str,
     fmt: str | None = None,
     engine: Engine | None = None,
+    follow_up: bool = True,
 ) -> tuple[IngestRun, Counts]:
-    """Ingest one in-memory source (an API upload) as one run."""
+    """Ingest one source as one run; its custody and rescoring jobs are run now (follow_up)
+    or left to the worker."""
     engine = engine or get_engine()
     with unit_of_work(engine) as session:
         run_id = service.start_run(session, principal=principal, source=source).id
@@ -187,12 +206,14 @@ def ingest_bytes(
                 session, principal=principal, run_id=run_id, stream=stream, source=source,
                 fmt=fmt, batch_size=get_settings().ingest_batch_size,
             )  # fmt: skip
+            if counts.stored:
+                _follow_up(session, principal.org_id, run_id)
     except BaseException as exc:
         _abandon(engine, principal, run_id, Counts(), exc)
         raise
     run, counts = _finish(engine, principal, run_id, counts)
-    if counts.stored or counts.retracted:
-        _custody(principal, run.id, engine)
+    if follow_up:
+        _custody(principal, engine)
     return run, counts
 
 
@@ -206,7 +227,115 @@ def replay_quarantine(
     try:
         with unit_of_work(engine) as session:
             counts = service.replay(session, principal=principal, run_id=run_id, ids=ids)
+            if counts.stored:
+                _follow_up(session, principal.org_id, run_id)
     except BaseException as exc:
         _abandon(engine, principal, run_id, Counts(), exc)
         raise
-    return _finish(engine, principal, run_id, counts)
+    done = _finish(engine, principal, run_id, counts)
+    _custody(principal, engine)
+    return done
+
+
+# ---------------------------------------------------------------- uploads as jobs
+
+UPLOAD_JOB = "ingest.upload"
+
+
+class TooLarge(InvalidInput):
+    """An upload over the size limit (nothing of it is kept)."""
+
+    http_status = 413
+
+
+async def spool(chunks: AsyncIterator[bytes], *, limit: int, folder: Path) -> Path:
+    """Write an upload's chunks to a private spool file as they come, never holding it in
+    memory; over limit bytes the file is removed and TooLarge raised."""
+    private_folder(folder)
+    fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)
+    path, size = Path(name), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"upload over the {limit} byte limit")
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def queue_upload(
+    *, principal: Principal, path: Path, source: str, fmt: str | None, engine: Engine | None = None
+) -> IngestRun:
+    """A run for a spooled upload and the job that ingests it, in one transaction; the run
+    stays 'queued' until a worker takes it."""
+    principal.require("events:write")
+    if fmt is not None:
+        service.check_format(fmt)
+    engine = engine or get_engine()
+    with unit_of_work(engine) as session:
+        run = service.start_run(session, principal=principal, source=source, status="queued")
+        enqueue(
+            session, org_id=principal.org_id, kind=UPLOAD_JOB, key=f"upload-{run.id}",
+            payload={"run_id": run.id, "path": str(path), "fmt": fmt, "user_id": principal.user_id},
+            created_by=principal.label,
+        )  # fmt: skip
+    return run
+
+
+@handler(UPLOAD_JOB)
+def _upload_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
+    """Ingest a spooled upload into its run (again from the start after a kill: stored
+    records are duplicates then), queue its custody work, remove the spool file."""
+    from cargowatch.auth.service import principal_for_user_id
+
+    run_id, path = int(payload["run_id"]), Path(payload["path"])
+    with unit_of_work(engine) as session:
+        principal = principal_for_user_id(session, int(payload["user_id"]))
+        run = session.get(IngestRun, run_id)
+        if run is None or run.status not in ("queued", "running"):
+            return  # finished before a kill took the worker: nothing left to do
+        run.status = "running"
+    if not path.exists():
+        _abandon(engine, principal, run_id, Counts(), FileNotFoundError(f"{path} is gone"))
+        return
+    try:
+        with path.open("rb") as stream, unit_of_work(engine) as session:
+            counts = service.ingest_stream(
+                session, principal=principal, run_id=run_id, stream=stream,
+                source=run.source, fmt=payload.get("fmt"),
+                batch_size=get_settings().ingest_batch_size,
+            )  # fmt: skip
+            if counts.stored:
+                _follow_up(session, org_id, run_id)
+    except BaseException as exc:
+        _abandon(engine, principal, run_id, Counts(), exc)
+        raise
+    _finish(engine, principal, run_id, counts)
+    path.unlink(missing_ok=True)
+
+
+def run_upload_now(engine: Engine, run_id: int) -> None:
+    """Ingest a queued upload in this process (the API's ?wait=true); its custody and
+    rescoring stay with the worker."""
+    run_pending(engine, kinds=(UPLOAD_JOB,), keys=(f"upload-{run_id}",))
+
+
+def run_result(engine: Engine, principal: Principal, run_id: int) -> IngestResult:
+    """A run of the caller's organisation with its notes and what it quarantined."""
+    with unit_of_work(engine) as session:
+        run = session.get(IngestRun, run_id)
+        if run is None or run.org_id != principal.org_id:
+            raise NotFound(f"no ingest run {run_id}")
+        bad = session.scalars(
+            select(QuarantineRecord)
+            .where(QuarantineRecord.run_id == run.id)
+            .order_by(QuarantineRecord.id)
+            .limit(1000)
+        ).all()
+        return IngestResult(
+            run=RunRead.of(run), notes=[], quarantined=[QuarantineRead.of(q) for q in bad]
+        )

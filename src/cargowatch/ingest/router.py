@@ -29,6 +29,13 @@ def runs(
     return [RunRead.of(r) for r in service.list_runs(session, principal=principal, limit=limit)]
 
 
+@router.get("/ingest/runs/{run_id}", response_model=IngestResult)
+def run_detail(run_id: IdPath, engine: EngineDep, principal: PrincipalDep) -> IngestResult:
+    """One ingest run (queued, running, done, partial or failed) with what it quarantined."""
+    principal.require("quarantine:read")
+    return flows.run_result(engine, principal, run_id)
+
+
 @router.get("/quarantine", response_model=QuarantinePage)
 def quarantine(
     session: SessionDep,

@@ -120,10 +120,20 @@ def _register(head: bytes, fmt: str | None) -> tuple[Register | None, str | None
     return REGISTERS[name], None
 
 
-def start_run(session: Session, *, principal: Principal, source: str) -> IngestRun:
+def check_format(fmt: str) -> None:
+    """InvalidInput unless fmt is a format cargowatch reads."""
+    if fmt not in known_formats():
+        raise InvalidInput(f"unknown format {fmt!r}; known: {', '.join(known_formats())}")
+
+
+def start_run(
+    session: Session, *, principal: Principal, source: str, status: str = "running"
+) -> IngestRun:
     """A new ingest run owned by the caller's organisation."""
     principal.require("events:write")
-    run = IngestRun(org_id=principal.org_id, user_id=principal.user_id, source=source[:10000])
+    run = IngestRun(
+        org_id=principal.org_id, user_id=principal.user_id, source=source[:10000], status=status
+    )
     session.add(run)
     session.flush()
     return run

@@ -14,6 +14,8 @@ from cargowatch.auth.principal import Principal
 from cargowatch.custody.engine import build
 from cargowatch.custody.models import Trip
 from cargowatch.db.engine import get_engine, unit_of_work
+from cargowatch.jobs.runner import handler
+from cargowatch.jobs.service import enqueue
 from cargowatch.risk import engine as risk
 from cargowatch.risk import service
 
@@ -89,7 +91,50 @@ def record_outcome(
                 )
             ).all()
             risk.score(session, org_id=principal.org_id, trip_ids=trips)
+        if row.get("result") == "SEIZURE":  # network and norm findings of other trips change
+            owner = int(row["owner_org_id"])
+            enqueue(session, org_id=owner, kind=RESCORE_ALL, key=f"rescore-all-{owner}",
+                    created_by=principal.label)  # fmt: skip
     return row
+
+
+RESCORE = "risk.rescore"
+RESCORE_ALL = "risk.rescore-all"
+
+
+@handler(RESCORE)
+def _rescore_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
+    """Rescore the trips of some containers (all when None) and any trip without a score."""
+    containers = payload.get("containers")
+    rescore(engine, org_id, None if containers is None else set(containers))
+
+
+@handler(RESCORE_ALL)
+def _rescore_all_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
+    """Rescore every trip (a seizure changes network and norm findings of other trips)."""
+    with unit_of_work(engine) as session:
+        risk.score(session, org_id=org_id)
+
+
+def rescore(engine: Engine, org_id: int, containers: set[str] | None) -> int:
+    """Rescore the trips of the containers (all when None) and any trip without a score."""
+    with unit_of_work(engine) as session:
+        if containers is None:
+            return risk.score(session, org_id=org_id)
+        ids: set[int] = set()
+        boxes = sorted(containers)
+        for start in range(0, len(boxes), 500):
+            ids.update(
+                session.scalars(
+                    select(Trip.id).where(
+                        Trip.org_id == org_id, Trip.container.in_(boxes[start : start + 500])
+                    )
+                )
+            )
+        ids |= risk.unscored(session, org_id)
+        if not ids:
+            return 0
+        return risk.score(session, org_id=org_id, trip_ids=ids)
 
 
 def update_after_ingest(
@@ -97,25 +142,7 @@ def update_after_ingest(
 ) -> int:
     """Rescore the trips of the containers an ingest run touched (all when None) and any trip
     without a score; returns how many were scored."""
-    engine = engine or get_engine()
-    with unit_of_work(engine) as session:
-        if containers is None:
-            return risk.score(session, org_id=principal.org_id)
-        ids: set[int] = set()
-        boxes = sorted(containers)
-        for start in range(0, len(boxes), 500):
-            ids.update(
-                session.scalars(
-                    select(Trip.id).where(
-                        Trip.org_id == principal.org_id,
-                        Trip.container.in_(boxes[start : start + 500]),
-                    )
-                )
-            )
-        ids |= risk.unscored(session, principal.org_id)
-        if not ids:
-            return 0
-        return risk.score(session, org_id=principal.org_id, trip_ids=ids)
+    return rescore(engine or get_engine(), principal.org_id, containers)
 
 
 def confirm_site(
@@ -143,4 +170,8 @@ def confirm_site(
                 select(Trip.id).where(Trip.org_id == principal.org_id, Trip.container.in_(boxes))
             ).all()
             risk.score(session, org_id=principal.org_id, trip_ids=trips)
+        if row.get("result") == "SEIZURE":  # network and norm findings of other trips change
+            owner = int(row["owner_org_id"])
+            enqueue(session, org_id=owner, kind=RESCORE_ALL, key=f"rescore-all-{owner}",
+                    created_by=principal.label)  # fmt: skip
     return row

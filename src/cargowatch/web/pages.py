@@ -88,3 +88,58 @@ class ServerTiming(BaseHTTPMiddleware):
         took = (time.perf_counter() - start) * 1000
         response.headers["Server-Timing"] = f"app;dur={took:.1f}"
         return response
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit before the app reads them: by Content-Length at
+    once, and by counting as they stream (413). Uploads get upload_limit, any other request
+    small_limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        upload_paths: tuple[str, ...] = ("/api/v1/events", "/ingest"),
+        upload_limit: int = 256 * 1024 * 1024 + 1024 * 1024,
+        small_limit: int = 4 * 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.upload_paths = upload_paths
+        self.upload_limit = upload_limit
+        self.small_limit = small_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, then count what arrives."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_limit if scope["path"] in self.upload_paths else self.small_limit
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(f"request body over the {limit} byte limit")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class BodyTooLarge(CargowatchError):
+    """A request body over the limit."""
+
+    http_status = 413
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    body = f'{{"detail": "request body over the {limit} byte limit"}}'.encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})

@@ -3,8 +3,8 @@ same services as the API and the command line, with the signed-in user as the ca
 
 from __future__ import annotations
 
-import io
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cargowatch.api import IdPath, get_engine_dep, get_session
 from cargowatch.audit import service as audit
 from cargowatch.auth.sessions import end_session, sign_in, start_session
+from cargowatch.config import get_settings
 from cargowatch.custody import service as custody
 from cargowatch.custody.engine import timeline as custody_timeline
 from cargowatch.custody.models import Alert, Trip
@@ -31,7 +32,7 @@ from cargowatch.exceptions import (
     TooManyAttempts,
 )
 from cargowatch.ingest import service as ingest_service
-from cargowatch.ingest.flows import ingest_bytes, replay_quarantine
+from cargowatch.ingest.flows import queue_upload, replay_quarantine, spool
 from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
@@ -49,6 +50,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
 PAGE = 25
+MAX_UPLOAD = 256 * 1024 * 1024  # per file, as over the API
 SINGULAR = {
     "events": "event",
     "alerts": "alert",
@@ -441,27 +443,28 @@ async def upload(
     engine: Annotated[Engine, Depends(get_engine_dep)],
     files: list[UploadFile],
 ) -> Response:
-    """Ingest uploaded files, each as its own run."""
+    """Queue uploaded files, each as its own run; the job worker ingests them and the page
+    shows each run's status."""
     said = []
+    folder = get_settings().data_dir / "spool"
     for f in files:
         if not f.filename:
             continue
-        body = await f.read()
         try:
-            run, counts = ingest_bytes(
-                principal=user,
-                stream=io.BytesIO(body),
-                source=f"upload {f.filename}",
-                engine=engine,
+            path = await spool(_chunks(f), limit=MAX_UPLOAD, folder=folder)
+            run = queue_upload(
+                principal=user, path=path, source=f"upload {f.filename}", fmt=None, engine=engine
             )
-            said.append(
-                f"{f.filename}: run {run.id}, {counts.stored:,} stored, "
-                f"{counts.duplicates:,} duplicates, {counts.quarantined:,} quarantined"
-            )
+            said.append(f"{f.filename}: queued as run {run.id}")
         except CargowatchError as exc:
             said.append(f"{f.filename}: {exc.message}")
     request.session["flash"] = "; ".join(said) or "no file chosen"
     return RedirectResponse("/ingest", status_code=303)
+
+
+async def _chunks(upload: UploadFile, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(size):
+        yield chunk
 
 
 @router.post("/quarantine/replay", dependencies=[Depends(check_csrf)])

@@ -1,4 +1,4 @@
-"""server-side web sessions, sign-in attempt counters, the audit log's hash chain
+"""server-side web sessions, sign-in attempt counters, the audit log's hash chain, jobs
 
 Revision ID: 0005
 Revises: 0004
@@ -51,6 +51,35 @@ def upgrade() -> None:
         sa.Column("last_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sign_in_attempts")),
     )
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("run_after", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("worker", sa.String(length=100), nullable=True),
+        sa.Column("locked_until", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_jobs_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_jobs_due", ["status", "run_after"], unique=False)
+        batch_op.create_index(batch_op.f("ix_jobs_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(
+            "uq_jobs_waiting_key", ["key"], unique=True,
+            sqlite_where=sa.text("status = 'queued' AND key IS NOT NULL"),
+            postgresql_where=sa.text("status = 'queued' AND key IS NOT NULL"),
+        )  # fmt: skip
     # plain ALTERs (no batch copy): the audit log keeps its rows and its append-only triggers
     op.add_column("audit_log", sa.Column("prev_hash", sa.String(length=64), nullable=True))
     op.add_column("audit_log", sa.Column("row_hash", sa.String(length=64), nullable=True))
@@ -100,6 +129,7 @@ def downgrade() -> None:
     op.drop_index("uq_audit_log_prev_hash", table_name="audit_log")
     op.execute("ALTER TABLE audit_log DROP COLUMN row_hash")  # no batch copy: keeps triggers
     op.execute("ALTER TABLE audit_log DROP COLUMN prev_hash")
+    op.drop_table("jobs")
     op.drop_table("sign_in_attempts")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
