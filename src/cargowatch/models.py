@@ -4,7 +4,7 @@ from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, SignInAttempt, User, WebSession
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
-from cargowatch.events.models import Event, RawChunk, Retraction, TransportCall
+from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, TransportCall
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
@@ -21,6 +21,7 @@ __all__ = [
     "AuditEntry",
     "DocumentEquipment",
     "Event",
+    "EventVersion",
     "IngestRun",
     "Job",
     "Organisation",

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cargowatch.db.base import Base, UTCDateTime
+from cargowatch.db.base import Base, UTCDateTime, utcnow
 
 
 class Event(Base):
@@ -95,6 +95,20 @@ class RawChunk(Base):
     codec: Mapped[str] = mapped_column(String(8))
     count: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EventVersion(Base):
+    """An event as it was before a newer version (a later DCSA 3.0 eventUpdatedDateTime)
+    replaced it: the whole row as JSON, kept for audit."""
+
+    __tablename__ = "event_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    row: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Retraction(Base):

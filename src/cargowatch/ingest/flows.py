@@ -130,7 +130,7 @@ def _custody(principal: Principal, engine: Engine) -> None:
     """Run the organisation's due custody and rescoring jobs now (this run's, and any a killed
     run left behind); the whole-population rescoring that a seizure asks for stays with the
     worker."""
-    run_pending(engine, org_id=principal.org_id, kinds=FOLLOW_UP)
+    run_pending(engine, org_id=principal.org_id, kinds=FOLLOW_UP, raise_errors=True)
 
 
 def ingest_paths(

@@ -7,7 +7,9 @@ to raw_chunks, zstd-compressed CHUNK_SIZE at a time, which keeps the event rows 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import zstandard
@@ -19,12 +21,21 @@ PREFIX_FIELDS = ("org_id", "retracted", "source_line", "raw_ref")
 COLUMNS = (*PREFIX_FIELDS, *EVENT_FIELDS[:-1], "transport_call_id")
 _COLS = ", ".join(COLUMNS)
 _TRANSPORT = len(EVENT_FIELDS) - 1
+_EXTRA = EVENT_FIELDS.index("extra")
 CHUNK_SIZE = 1000
 CHUNK_SPAN = 4096  # raw_ref = chunk id * CHUNK_SPAN + index in the chunk
 _CALL_COLS = "org_id, call_key, mode_of_transport, vessel_imo, vessel_name, voyage, service_code"
 SEPARATOR = b"\x1e"
 _compressor = zstandard.ZstdCompressor(level=3)
 _decompressor = zstandard.ZstdDecompressor()
+
+
+def _updated(extra: str | None) -> str | None:
+    """The DCSA 3.0 update time kept in an event's extra attributes, if any."""
+    if not extra or '"updated"' not in extra:
+        return None
+    value = json.loads(extra).get("updated")
+    return str(value) if value else None
 
 
 def split_raw_ref(raw_ref: int) -> tuple[int, int]:
@@ -105,6 +116,26 @@ class EventWriter:
             cur.close()
         return calls
 
+    def _existing(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """Stored events of this organisation among keys: id and DCSA 3.0 update time."""
+        found: dict[str, tuple[int, str | None]] = {}
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        unique = list(dict.fromkeys(keys))
+        cur = self._driver.cursor()
+        try:
+            for start in range(0, len(unique), 500):
+                part = unique[start : start + 500]
+                cur.execute(
+                    f"SELECT event_key, id, extra FROM events WHERE org_id = {mark} "
+                    f"AND event_key IN ({', '.join([mark] * len(part))})",
+                    (self.org_id, *part),
+                )
+                for key, event_id, extra in cur.fetchall():
+                    found[key] = (int(event_id), _updated(extra))
+        finally:
+            cur.close()
+        return found
+
     def write(
         self,
         rows: Sequence[EventRow],
@@ -112,26 +143,90 @@ class EventWriter:
         raws: Sequence[bytes],
         source: str,
     ) -> int:
-        """Store rows, each with its source line and raw record; returns how many were new."""
+        """Store rows, each with its source line and raw record; returns how many were new or
+        replaced an older version. Records already stored add nothing (not even their raw
+        record); a DCSA 3.0 event whose eventUpdatedDateTime is newer than the stored one's
+        replaces it, the old row kept in event_versions."""
         if not rows:
             return 0
+        existing = self._existing([cast(str, r[0]) for r in rows])
+        keep: list[int] = []
+        newer: dict[int, int] = {}  # index in rows -> id of the stored event it replaces
+        seen: set[str] = set()
+        for i, row in enumerate(rows):
+            key = cast(str, row[0])
+            if key in seen:
+                continue
+            seen.add(key)
+            if key not in existing:
+                keep.append(i)
+                continue
+            stored_at = existing[key][1]
+            incoming = _updated(cast("str | None", row[_EXTRA]))
+            if incoming is not None and (stored_at is None or incoming > stored_at):
+                keep.append(i)
+                newer[i] = existing[key][0]
+        if not keep:
+            return 0
         org = self.org_id
-        calls = self._resolve_calls(rows)
+        picked = [rows[i] for i in keep]
+        calls = self._resolve_calls(picked)
         last = _TRANSPORT
-        full: list[tuple[object, ...]] = []
-        append = full.append
-        for start in range(0, len(rows), CHUNK_SIZE):
-            stop = start + CHUNK_SIZE
-            base = self._chunk(raws[start:stop], source) * CHUNK_SPAN
-            for index, (row, line) in enumerate(
-                zip(rows[start:stop], lines[start:stop], strict=True)
-            ):
+        fresh: list[tuple[object, ...]] = []
+        replacing: list[tuple[int, tuple[object, ...]]] = []
+        for start in range(0, len(keep), CHUNK_SIZE):
+            part = keep[start : start + CHUNK_SIZE]
+            base = self._chunk([raws[i] for i in part], source) * CHUNK_SPAN
+            for index, i in enumerate(part):
+                row = rows[i]
                 call = cast("TransportCall | None", row[last])
-                append((org, False, line, base + index, *row[:last],
-                        calls[call[0]] if call is not None else None))  # fmt: skip
-        if self.dialect == "sqlite":
-            return self._write_sqlite(full)
-        return self._write_postgres(full)
+                full = (org, False, lines[i], base + index, *row[:last],
+                        calls[call[0]] if call is not None else None)  # fmt: skip
+                if i in newer:
+                    replacing.append((newer[i], full))
+                else:
+                    fresh.append(full)
+        stored = 0
+        if fresh:
+            stored += (
+                self._write_sqlite(fresh)
+                if self.dialect == "sqlite"
+                else (self._write_postgres(fresh))
+            )
+        if replacing:
+            stored += self._replace(replacing)
+        return stored
+
+    def _replace(self, rows: list[tuple[int, tuple[object, ...]]]) -> int:
+        """Keep each stored event's row in event_versions, then overwrite it with its newer
+        version (its retraction flag stays)."""
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        settable = [c for c in COLUMNS if c not in ("org_id", "retracted")]
+        cur = self._driver.cursor()
+        try:
+            if self.dialect == "postgresql":
+                cur.execute("SET LOCAL TIME ZONE 'UTC'")
+            for event_id, full in rows:
+                cur.execute(f"SELECT {_COLS} FROM events WHERE id = {mark}", (event_id,))
+                old = cur.fetchone()
+                snapshot = {c: (v.isoformat() if hasattr(v, "isoformat") else v)
+                            for c, v in zip(COLUMNS, old, strict=True)}  # fmt: skip
+                cur.execute(
+                    "INSERT INTO event_versions (event_id, org_id, run_id, row, replaced_at) "
+                    f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+                    (event_id, self.org_id, self.run_id, json.dumps(snapshot, default=str),
+                     datetime.now(UTC).replace(tzinfo=None) if self.dialect == "sqlite"
+                     else datetime.now(UTC)),
+                )  # fmt: skip
+                values = dict(zip(COLUMNS, full, strict=True))
+                cur.execute(
+                    f"UPDATE events SET {', '.join(f'{c} = {mark}' for c in settable)} "
+                    f"WHERE id = {mark}",
+                    (*(values[c] for c in settable), event_id),
+                )
+        finally:
+            cur.close()
+        return len(rows)
 
     def _write_sqlite(self, rows: list[tuple[object, ...]]) -> int:
         marks = ", ".join("?" * len(COLUMNS))

@@ -43,9 +43,11 @@ def run_pending(
     keys: tuple[str, ...] | None = None,
     limit: int | None = None,
     on_job: Callable[[service.Claimed], None] | None = None,
+    raise_errors: bool = False,
 ) -> tuple[int, int]:
     """Run due jobs (of one organisation) until none is left or limit were run; returns
-    (done, failed attempts). A job that fails is queued again with a backoff."""
+    (done, failed attempts). A job that fails is queued again with a backoff; with
+    raise_errors its error is raised as well (a command that ran the job inline says why)."""
     _load_handlers()
     done = failed = 0
     while limit is None or done + failed < limit:
@@ -63,6 +65,8 @@ def run_pending(
             failed += 1
             status = service.fail(engine, job, traceback.format_exc(limit=8))
             log.warning("job %s (%s) failed, now %s", job.id, job.kind, status)
+            if raise_errors:
+                raise
             continue
         service.finish(engine, job.id)
         done += 1

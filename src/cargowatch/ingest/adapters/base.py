@@ -130,6 +130,7 @@ EXTRA_KEYS = (
     "document_id",
     "originator",
     "details",
+    "updated",  # DCSA 3.0 eventUpdatedDateTime (UTC): a newer one replaces the stored event
 )
 # (call_key, mode_of_transport, vessel_imo, vessel_name, voyage, service_code)
 TransportCall = tuple[str, str | None, str | None, str | None, str | None, str | None]

@@ -587,6 +587,8 @@ def convert_30(raw: bytes, fmt: str) -> EventRow | Retract:
         movement_type=movement, facility_type=facility_type, location_name=name,
         document_type=doc_type, document_id=doc_id, originator=originator,
         details=msgspec.Raw(details) if details else None,
+        updated=utc_text(ev.eventUpdatedDateTime, "eventUpdatedDateTime")
+        if ev.eventUpdatedDateTime else None,
     )  # fmt: skip
     return (
         _key(raw, ev.eventID), fmt, etype, code, cls.eventClassifierCode,

@@ -1,4 +1,4 @@
-"""server-side web sessions, sign-in attempt counters, the audit log's hash chain, jobs
+"""web sessions, sign-in attempt counters, the audit hash chain, jobs, event versions
 
 Revision ID: 0005
 Revises: 0004
@@ -80,6 +80,22 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'queued' AND key IS NOT NULL"),
             postgresql_where=sa.text("status = 'queued' AND key IS NOT NULL"),
         )  # fmt: skip
+    op.create_table(
+        "event_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("row", sa.Text(), nullable=False),
+        sa.Column("replaced_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["event_id"], ["events.id"],
+                                name=op.f("fk_event_versions_event_id_events"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["org_id"], ["organisations.id"],
+                                name=op.f("fk_event_versions_org_id_organisations")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_versions")),
+    )  # fmt: skip
+    with op.batch_alter_table("event_versions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_versions_event_id"), ["event_id"], unique=False)
     # plain ALTERs (no batch copy): the audit log keeps its rows and its append-only triggers
     op.add_column("audit_log", sa.Column("prev_hash", sa.String(length=64), nullable=True))
     op.add_column("audit_log", sa.Column("row_hash", sa.String(length=64), nullable=True))
@@ -129,6 +145,7 @@ def downgrade() -> None:
     op.drop_index("uq_audit_log_prev_hash", table_name="audit_log")
     op.execute("ALTER TABLE audit_log DROP COLUMN row_hash")  # no batch copy: keeps triggers
     op.execute("ALTER TABLE audit_log DROP COLUMN prev_hash")
+    op.drop_table("event_versions")
     op.drop_table("jobs")
     op.drop_table("sign_in_attempts")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
