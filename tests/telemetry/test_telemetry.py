@@ -21,7 +21,7 @@ from cargowatch.db.engine import unit_of_work
 from cargowatch.ingest import service
 from cargowatch.ingest.flows import ingest_bytes
 from cargowatch.telemetry.models import Reading
-from tests.builders import org_with_user
+from tests.builders import ndjson, org_with_user
 
 ROOT = Path(__file__).parents[2]
 
@@ -225,3 +225,76 @@ def test_the_listener_quarantines_bad_payloads_and_stores_the_good(
         items, total = service.list_quarantine(s, principal=p)
     assert total == 2 and {q.field for q in items} == {"", "door"}
     assert all(q.source == "mqtt" and q.location.startswith("topic ") for q in items)
+
+
+def _publish(broker: int, bodies: list[str], client_id: str) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    pub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
+    pub.connect("127.0.0.1", broker)
+    pub.loop_start()
+    for body in bodies:
+        pub.publish("cargowatch/telemetry/D1", body, qos=1).wait_for_publish(10)
+    pub.loop_stop()
+    pub.disconnect()
+
+
+def test_live_readings_raise_custody_alerts_and_store_errors_are_retried(
+    engine: Engine, broker: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from cargowatch.telemetry import listener as live
+    from tests.custody.test_custody import BOX, SITES, alerts_of, load, trip_events
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    load(engine, p, SITES.encode(), ndjson(trip_events()))
+    assert "door-opened-outside-site" not in alerts_of(engine, p)
+    real, failures = live.write, [0]
+
+    def flaky(session: object, rows: list[tuple[object, ...]]) -> int:
+        if failures[0] < 2:  # the store is away for the first two tries
+            failures[0] += 1
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(session, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(live, "write", flaky)
+    listener = live.Listener(f"mqtt://127.0.0.1:{broker}", principal=p, engine=engine,
+                             client_id="cargowatch-test-live", flush_ms=50)  # fmt: skip
+    runner = threading.Thread(target=listener.run)
+    runner.start()
+    try:
+        _wait(listener._connected.is_set, 20, "the listener to connect")
+        time.sleep(0.3)
+        opened = {
+            "device_id": "D1",
+            "container": BOX,
+            "ts": "2025-03-01T20:00:00Z",
+            "latitude": -2.50,
+            "longitude": -79.60,
+            "door": "OPEN",
+            "light_lux": 300,
+        }
+        _publish(broker, [json.dumps(opened)], "test-pub-live")
+        _wait(lambda: listener.stats.stored == 1, 30, "the reading to be stored after retries")
+        _wait(lambda: "door-opened-outside-site" in alerts_of(engine, p), 30,
+              "the live reading's custody alert")  # fmt: skip
+    finally:
+        listener.stop()
+        runner.join(20)
+    assert failures[0] == 2 and listener.stats.received == 1  # kept, not lost, not doubled
+    assert _count(engine) == 1
+
+
+def test_credentials_and_tls_come_from_the_url_and_options(engine: Engine) -> None:
+    from cargowatch.telemetry.listener import Listener
+
+    p = org_with_user(engine, "carrier", kind="CARRIER")
+    plain = Listener("mqtt://feed:s%3Acret@broker.example:1884", principal=p, engine=engine)
+    assert (plain.host, plain.port) == ("broker.example", 1884)
+    assert plain.client._username == b"feed" and plain.client._password == b"s:cret"
+    secure = Listener("mqtts://broker.example", principal=p, engine=engine, username="u",
+                      password="p")  # fmt: skip
+    assert secure.port == 8883 and secure.client._ssl_context is not None
+    assert secure.client._username == b"u"

@@ -77,9 +77,18 @@ class Worker:
     """A loop that runs due jobs every poll seconds until stopped (serve runs one in a
     thread; `cargowatch worker` in the foreground)."""
 
-    def __init__(self, engine: Engine, poll: float = 2.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        poll: float = 2.0,
+        *,
+        org_id: int | None = None,
+        kinds: tuple[str, ...] | None = None,
+    ) -> None:
         self.engine = engine
         self.poll = poll
+        self.org_id = org_id
+        self.kinds = kinds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -87,7 +96,7 @@ class Worker:
         """Run until stopped (or, once, until nothing is due)."""
         while not self._stop.is_set():
             try:
-                run_pending(self.engine)
+                run_pending(self.engine, org_id=self.org_id, kinds=self.kinds)
             except Exception:  # the store is away for a moment: try again after the poll
                 log.exception("job worker pass failed")
             if once:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +24,16 @@ def listen(
     ] = "",
     batch_size: Annotated[int, typer.Option(help="Messages written per batch at most.")] = 1000,
     flush_ms: Annotated[int, typer.Option(help="Longest wait before a batch is written.")] = 200,
+    username: Annotated[str, typer.Option(help="MQTT user name (or in the URL).")] = "",
+    password_file: Annotated[
+        str, typer.Option(help="A file holding the MQTT password (else CARGOWATCH_MQTT_PASSWORD).")
+    ] = "",
+    ca_file: Annotated[str, typer.Option(help="CA certificates for mqtts:// (PEM).")] = "",
+    cert_file: Annotated[str, typer.Option(help="Client certificate for mqtts:// (PEM).")] = "",
+    key_file: Annotated[str, typer.Option(help="Client certificate's key (PEM).")] = "",
+    jobs: Annotated[
+        bool, typer.Option("--jobs/--no-jobs", help="Rebuild custody of live containers here.")
+    ] = True,
 ) -> None:
     """Store smart-container telemetry published over MQTT until SIGTERM or Ctrl-C."""
     from cargowatch.db.engine import get_engine
@@ -30,9 +42,16 @@ def listen(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     principal = cli_principal()
+    password = (
+        Path(password_file).read_text().strip()
+        if password_file
+        else os.environ.get("CARGOWATCH_MQTT_PASSWORD") or None
+    )
     listener = Listener(
         mqtt, principal=principal, engine=get_engine(), topic=topic,
         client_id=client_id or None, batch_size=batch_size, flush_ms=flush_ms,
+        username=username or None, password=password, ca_file=ca_file or None,
+        cert_file=cert_file or None, key_file=key_file or None, run_jobs=jobs,
     )  # fmt: skip
     last = [0.0]
 

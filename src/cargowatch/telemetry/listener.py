@@ -6,7 +6,12 @@ down and hands it over when it comes back. Messages are acknowledged only after 
 holds them is committed (paho's manual acknowledgement): a crash loses nothing the broker
 considers delivered, and a redelivered message meets its stored twin (device, ts) and is skipped.
 SIGTERM and SIGINT stop it cleanly: it stops taking messages, writes and acknowledges what it
-holds, and disconnects.
+holds, and disconnects. When the store is away, a batch is kept (unacknowledged) and written
+again with a growing pause; readings queue a custody rebuild of their containers in the same
+transaction, run by the listener's own job thread (or any worker).
+
+mqtts:// connects over TLS (the system's trust store, or a CA file); a user name and password
+come from the URL or the options, the password best from a file or CARGOWATCH_MQTT_PASSWORD.
 """
 
 from __future__ import annotations
@@ -18,23 +23,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from cargowatch.auth.principal import Principal
 from cargowatch.db.engine import unit_of_work
 from cargowatch.ingest import service as ingest
 from cargowatch.ingest.adapters.base import RecordError, SourceRecord
-from cargowatch.telemetry.service import to_row, write
+from cargowatch.jobs.runner import Worker
+from cargowatch.jobs.service import enqueue
+from cargowatch.telemetry.service import COLUMNS, to_row, write
 
 log = logging.getLogger("cargowatch.listen")
 TOPIC = "cargowatch/telemetry/#"
 SESSION_EXPIRY_S = 7 * 24 * 3600
+MAX_RETRY_S = 30.0
+CONTAINER = COLUMNS.index("container")
+LIVE_JOB = "custody.containers"  # the custody domain's job: rebuild some containers
+LIVE_KINDS = (LIVE_JOB, "risk.rescore")
 
 
 @dataclass
@@ -62,14 +74,23 @@ class Listener:
         client_id: str | None = None,
         batch_size: int = 1000,
         flush_ms: int = 200,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        run_jobs: bool = True,
     ) -> None:
         parsed = urlparse(url)
-        if parsed.scheme not in ("mqtt", "tcp", ""):
+        if parsed.scheme not in ("mqtt", "mqtts", "tcp", "ssl", ""):
             from cargowatch.exceptions import InvalidInput
 
-            raise InvalidInput(f"{url}: expected mqtt://host:port")
+            raise InvalidInput(f"{url}: expected mqtt://host:port or mqtts://host:port")
+        tls = parsed.scheme in ("mqtts", "ssl") or ca_file is not None
         self.host = parsed.hostname or "127.0.0.1"
-        self.port = parsed.port or 1883
+        self.port = parsed.port or (8883 if tls else 1883)
+        self.run_jobs = run_jobs
+        self.retry_s = 0.0  # the pause before writing a batch again after a store error
         self.principal = principal
         self.engine = engine
         self.topic = topic
@@ -91,6 +112,12 @@ class Listener:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        user = username or (parsed.username and unquote(parsed.username))
+        secret = password or (parsed.password and unquote(parsed.password))
+        if user:
+            self.client.username_pw_set(user, secret or None)
+        if tls:
+            self.client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file)
 
     # paho callbacks run on its network thread
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -121,6 +148,20 @@ class Listener:
             batch, self._pending = self._pending, []
         if not batch:
             return 0
+        try:
+            done = self._write(batch)
+        except SQLAlchemyError as exc:  # the store is away: keep the batch, try again later
+            with self._lock:
+                self._pending = batch + self._pending
+            self.retry_s = min(max(self.retry_s * 2, 0.5), MAX_RETRY_S)
+            log.warning("store error, batch of %d kept for %.1f s: %s", len(batch),
+                        self.retry_s, str(exc).splitlines()[0][:200])  # fmt: skip
+            self._stop.wait(self.retry_s)
+            return 0
+        self.retry_s = 0.0
+        return done
+
+    def _write(self, batch: list[mqtt.MQTTMessage]) -> int:
         rows: list[tuple[object, ...]] = []
         bad: list[tuple[SourceRecord, RecordError]] = []
         org = self.principal.org_id
@@ -132,6 +173,10 @@ class Listener:
                 bad.append((record, err))
         with unit_of_work(self.engine) as session:
             stored = write(session, rows) if rows else 0
+            if stored:  # the containers' custody is rebuilt by a job queued with the readings
+                for box in sorted({str(r[CONTAINER]) for r in rows if r[CONTAINER]}):
+                    enqueue(session, org_id=org, kind=LIVE_JOB, key=f"live-{org}-{box}",
+                            payload={"containers": [box]}, created_by="mqtt")  # fmt: skip
             if bad:
                 make = ingest.quarantine_rows(self.principal, None, "mqtt", "telemetry")
                 ingest.quarantine(session, [make(r, e) for r, e in bad])
@@ -158,6 +203,13 @@ class Listener:
         self.client.connect(self.host, self.port, keepalive=30, clean_start=False,
                             properties=props)  # fmt: skip
         self.client.loop_start()
+        jobs = (
+            Worker(self.engine, poll=1.0, org_id=self.principal.org_id, kinds=LIVE_KINDS)
+            if self.run_jobs
+            else None
+        )
+        if jobs is not None:
+            jobs.start()
         try:
             while not self._stop.is_set():
                 self._wake.wait(self.flush_s)
@@ -171,4 +223,6 @@ class Listener:
         finally:
             self.client.disconnect()
             self.client.loop_stop()
+            if jobs is not None:
+                jobs.stop()
         return self.stats
