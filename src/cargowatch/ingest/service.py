@@ -189,12 +189,15 @@ def guarded(records: Iterator[SourceRecord], stream: IO[bytes]) -> Iterator[Sour
         yield record
 
 
-def quarantine(session: Session, rows: list[dict[str, object]]) -> None:
+def quarantine_records(session: Session, rows: list[dict[str, object]]) -> None:
     """Keep bad records; one already kept from the same place with the same content is skipped."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(pg_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
     else:
         session.execute(sqlite_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
+
+
+quarantine = quarantine_records
 
 
 def ingest_stream(
@@ -207,8 +210,11 @@ def ingest_stream(
     fmt: str | None = None,
     batch_size: int = 20_000,
     progress: Progress | None = None,
+    keep: Callable[[Session, list[dict[str, object]]], None] | None = None,
 ) -> Counts:
-    """Read one source into the store: good records stored once, bad ones quarantined."""
+    """Read one source into the store: good records stored once, bad ones quarantined (or
+    handed to keep, as replay does). The one format dispatch: ingest and replay both use it."""
+    quarantine = keep or quarantine_records
     principal.require("events:write")
     counts = Counts()
     head = stream.read(HEAD_BYTES)
@@ -449,45 +455,23 @@ def replay(
 def _replay_one(
     session: Session, *, principal: Principal, run_id: int | None, rec: QuarantineRecord
 ) -> Counts:
-    raw = rec.raw.encode()
-    fmt = None if rec.format == "unknown" else rec.format
-    found = detect(raw[:HEAD_BYTES], fmt)
-    counts = Counts(read=1)
-    if found is None:
+    """Read a quarantined record again through the same dispatch as ingest, in its own
+    savepoint; still bad, it stays open with the new reason."""
+    fmt = None if rec.format in ("unknown", "csv") else rec.format
+    still: list[dict[str, object]] = []
+    with session.begin_nested():
+        counts = ingest_stream(
+            session, principal=principal, run_id=run_id, stream=io.BytesIO(rec.raw.encode()),
+            source=rec.source, fmt=fmt, keep=lambda _s, rows: still.extend(rows),
+        )  # fmt: skip
+    if still:
+        rec.field, rec.reason = str(still[0]["field"])[:200], str(still[0]["reason"])
         counts.quarantined = 1
         return counts
-    adapter, chosen = found
-    converted: list[EventRow] = []
-    lines: list[int | None] = []
-    raws: list[bytes] = []
-    retractions: list[tuple[str, str | None]] = []
-    try:
-        for record in adapter.records(io.BytesIO(raw), chosen):
-            if record.error is not None:
-                raise RecordError("", record.error)
-            out = adapter.convert(record, chosen, False)
-            if isinstance(out, Retract):
-                retractions.append((out.event_key, out.at))
-            elif isinstance(out, list):
-                converted.extend(out)
-                lines.extend([record.line] * len(out))
-                raws.extend([record.raw] * len(out))
-            else:
-                converted.append(out)
-                lines.append(record.line)
-                raws.append(record.raw)
-    except RecordError as err:
-        rec.field, rec.reason = err.field[:200], err.reason
-        counts.quarantined = 1
-        return counts
-    writer = EventWriter(session.connection(), org_id=principal.org_id, run_id=run_id)
-    stored = writer.write(converted, lines, raws, rec.source)
-    counts.stored, counts.duplicates = stored, len(converted) - stored
-    counts.retracted = writer.write_retractions(retractions)
     rec.status, rec.resolved_at, rec.resolved_run_id = "replayed", utcnow(), run_id
     audit.record(
         session, actor=principal, action="quarantine.replay", entity_type="quarantine",
-        entity_id=rec.id, after={"stored": stored, "events": len(converted)},
+        entity_id=rec.id, after={"stored": counts.stored, "read": counts.read},
     )  # fmt: skip
     return counts
 

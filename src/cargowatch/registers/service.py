@@ -181,6 +181,7 @@ def _checked_rows(stream: IO[bytes], spool: IO[bytes], skip: int) -> list[tuple[
     header = next(reader, None) or []
     header = [h.lstrip("\ufeff") for h in header]
     writer.writerow(["_line", *header])
+    head = (",".join(header) + "\n").encode()
     bad: list[tuple[int, bytes, str]] = []
     rows = 0
     start = reader.line_num + 1
@@ -191,7 +192,7 @@ def _checked_rows(stream: IO[bytes], spool: IO[bytes], skip: int) -> list[tuple[
             if rows <= skip:
                 continue
             joined = ",".join(row)
-            raw = joined.encode("utf-8", "surrogateescape")
+            raw = head + joined.encode("utf-8", "surrogateescape")  # replayable with its header
             if any("\udc80" <= ch <= "\udcff" for ch in joined):
                 at = next(i for i, ch in enumerate(joined) if "\udc80" <= ch <= "\udcff")
                 bad.append((line, raw, f"not UTF-8 text: byte 0x{ord(joined[at]) - 0xDC00:02x}"))
