@@ -1,0 +1,83 @@
+"""Every API operation and page with an id or a container in its path, called by another
+organisation (each role) with the first organisation's ids: nothing comes back."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from cargowatch.app import create_app
+from cargowatch.auth.service import create_user
+from cargowatch.custody.models import Trip
+from cargowatch.db.engine import unit_of_work
+from cargowatch.events.models import Event
+from cargowatch.ingest.flows import ingest_bytes
+from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from tests.builders import ndjson, org_with_user, token_for, user_in
+from tests.custody.test_custody import BOX, SITES, trip_events
+
+ROLES = ("admin", "analyst", "viewer", "ingester")
+PASSWORD = "a-long-test-password"
+
+
+def _owner_ids(engine: Engine) -> dict[str, Any]:
+    owner = org_with_user(engine, "owner", kind="TERMINAL")
+    bad = trip_events()[0] | {"eventDateTime": "whenever"}
+    ingest_bytes(principal=owner, stream=io.BytesIO(SITES.encode()), source="s", engine=engine)
+    ingest_bytes(principal=owner, stream=io.BytesIO(ndjson([*trip_events(), bad])), source="e",
+                 engine=engine)  # fmt: skip
+    with unit_of_work(engine) as s:
+        return {
+            "trip_id": s.scalar(select(Trip.id)),
+            "event_id": s.scalar(select(Event.id)),
+            "record_id": s.scalar(select(QuarantineRecord.id)),
+            "run_id": s.scalar(select(IngestRun.id)),
+            "container": BOX,
+            "share_id": 1,
+            "name": "access",
+        }
+
+
+def test_no_operation_or_page_shows_another_organisations_records(engine: Engine) -> None:
+    ids = _owner_ids(engine)
+    org_with_user(engine, "stranger", kind="CUSTOMS")
+    for role in ROLES:
+        user_in(engine, "stranger", f"stranger-{role}", role)
+    app = create_app(engine=engine)
+    client = TestClient(app)
+    spec = client.get("/openapi.json").json()
+    leaks: list[str] = []
+    calls = 0
+    for path, operations in spec["paths"].items():
+        if "{" not in path or "get" not in operations:
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+        for role in ROLES:
+            got = client.get(
+                url, headers={"Authorization": f"Bearer {token_for(engine, f'stranger-{role}')}"}
+            )
+            calls += 1
+            assert got.status_code < 500, (url, role, got.text)
+            if (
+                got.status_code == 200
+                and got.json() not in ([], {})
+                and not (isinstance(got.json(), dict) and got.json().get("total") == 0)
+            ):
+                leaks.append(f"{role} GET {url}: {got.text[:200]}")
+    assert calls >= 40 and leaks == []
+    # the pages, signed in as the stranger's analyst
+    with unit_of_work(engine) as s:
+        create_user(s, actor="test", org_slug="stranger", username="s-web", role="analyst",
+                    password=PASSWORD)  # fmt: skip
+    web = TestClient(app, follow_redirects=False)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text)
+    assert csrf is not None
+    web.post("/login", data={"username": "s-web", "password": PASSWORD, "csrf": csrf.group(1)})
+    for page in (f"/trips/{ids['trip_id']}", f"/events/{ids['event_id']}",
+                 f"/quarantine/{ids['record_id']}"):  # fmt: skip
+        assert web.get(page).status_code == 404, page
+    assert BOX not in web.get("/queue?include_inspected=1").text
