@@ -54,8 +54,11 @@ def test_odd_parameters_get_a_422_naming_the_field(engine: Engine, url: str, fie
 
 def test_typed_filters_and_quarantine_status_all_work(engine: Engine) -> None:
     client, h = _api(engine)
-    parties = ("party_id,name,role,country,registered_on,aeo_certified,address\n"
-               "P1,A,SHIPPER,EC,2020-01-01,true,x\nP2,B,SHIPPER,EC,2021-01-01,false,y\n")  # fmt: skip
+    parties = (
+        "party_id,name,role,country,registered_on,aeo_certified,address\n"
+        "P1,A,SHIPPER,EC,2020-01-01,true,x\n"
+        "P2,B,SHIPPER,EC,2021-01-01,false,y\n"
+    )
     client.post("/api/v1/events?wait=1", headers=h, content=parties.encode())
     rows = client.get("/api/v1/registers/parties?aeo_certified=true", headers=h).json()
     assert [r["party_id"] for r in rows["items"]] == ["P1"]
