@@ -27,6 +27,23 @@ def _entries(engine: Engine, n: int) -> list[int]:
         ]  # fmt: skip
 
 
+def _restore_triggers(engine: Engine) -> None:
+    """Put the append-only triggers back (PostgreSQL tests share one database)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            for verb in ("UPDATE", "DELETE"):
+                conn.execute(text(
+                    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} "
+                    "ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+                ))  # fmt: skip
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log"))
+            conn.execute(text(
+                "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+            ))  # fmt: skip
+
+
 def _lift_triggers(engine: Engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
@@ -50,6 +67,19 @@ def test_an_intact_chain_verifies(engine: Engine) -> None:
 def test_tampering_behind_a_dropped_trigger_is_found(engine: Engine, tamper: str) -> None:
     ids = _entries(engine, 6)
     _lift_triggers(engine)
+    try:
+        _tamper(engine, tamper, ids)
+    finally:
+        _restore_triggers(engine)
+    with unit_of_work(engine) as s:
+        v = verify(s)
+    assert not v.ok
+    assert v.broken_id == (ids[3] if tamper == "delete" else ids[2])
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1 and f"row {v.broken_id}" in result.output
+
+
+def _tamper(engine: Engine, tamper: str, ids: list[int]) -> None:
     victim = ids[2]
     with engine.begin() as conn:
         if tamper == "delete":
@@ -57,12 +87,6 @@ def test_tampering_behind_a_dropped_trigger_is_found(engine: Engine, tamper: str
         else:
             conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = :i"),
                          {"i": victim})  # fmt: skip
-    with unit_of_work(engine) as s:
-        v = verify(s)
-    assert not v.ok
-    assert v.broken_id == (ids[3] if tamper == "delete" else victim)
-    result = CliRunner().invoke(cli, ["audit", "verify"])
-    assert result.exit_code == 1 and f"row {v.broken_id}" in result.output
 
 
 def test_admins_read_and_verify_the_log_over_the_api(engine: Engine) -> None:

@@ -59,10 +59,14 @@ def _state(url: str) -> dict[str, Any]:
     return dict(zip(keys, one, strict=True))
 
 
-def _queue(env: dict[str, str]) -> list[tuple[str, str | None, float]]:
+def _queue(env: dict[str, str]) -> set[tuple[str, str | None, float]]:
+    """The top of the queue, as (container, booking, score) above the lowest score shown (ties
+    there are cut by trip id, which differs between two stores)."""
     rows = json.loads(_done(env, "targets", "--limit", "40", "--explore", "0",
                             "--include-inspected", "--format", "json"))  # fmt: skip
-    return [(r["container"], r["booking_ref"], round(r["score"], 1)) for r in rows]
+    floor = round(rows[-1]["score"], 1)
+    return {(r["container"], r["booking_ref"], round(r["score"], 1)) for r in rows
+            if round(r["score"], 1) > floor}  # fmt: skip
 
 
 def _env(url: str, data: Path) -> dict[str, str]:
@@ -133,4 +137,5 @@ def test_kill_9_anywhere_loses_and_doubles_nothing(
     assert after["events"] == after["distinct"] == reference["events"]  # none lost, none twice
     assert after["trips"] == reference["trips"] and after["scored"] == after["trips"]
     assert after["readings"] == 1500 and after["jobs_left"] == 0
-    assert _queue(env) == _queue(clean)
+    queue = _queue(env)
+    assert len(queue) >= 10 and queue == _queue(clean)

@@ -139,6 +139,11 @@ def start_run(
     return run
 
 
+def _text(value: str) -> str:
+    """Text a store can hold (PostgreSQL refuses NUL characters)."""
+    return value.replace("\x00", "\ufffd")
+
+
 def quarantine_rows(
     principal: Principal, run_id: int | None, source: str, fmt: str
 ) -> Callable[[SourceRecord, RecordError], dict[str, object]]:
@@ -148,11 +153,11 @@ def quarantine_rows(
             "fingerprint": digest.hexdigest(),
             "org_id": principal.org_id,
             "run_id": run_id,
-            "source": source[:500],
-            "location": record.location[:100],
+            "source": _text(source)[:500],
+            "location": _text(record.location)[:100],
             "format": fmt,
-            "field": err.field[:200],
-            "reason": err.reason,
+            "field": _text(err.field)[:200],
+            "reason": _text(err.reason),
             "raw": record.raw.decode("utf-8", "replace").replace("\x00", "\ufffd"),
             "status": "open",
             "created_at": utcnow(),
@@ -186,6 +191,8 @@ def guarded(records: Iterator[SourceRecord], stream: IO[bytes]) -> Iterator[Sour
             yield SourceRecord(f"after {last}", None, rest, error=unreadable(exc).reason)
             return
         last = record.location
+        if record.error is None and (b"\x00" in record.raw or b"\\u0000" in record.raw):
+            record.error = "a NUL character (U+0000), which no field may hold"
         yield record
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cargowatch.db.base import Base, UTCDateTime, utcnow
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
+WAITING = "status = 'queued' AND key IS NOT NULL"  # the rows whose key is unique
 
 
 class Job(Base):
@@ -25,8 +26,8 @@ class Job(Base):
             "uq_jobs_waiting_key",
             "key",
             unique=True,
-            sqlite_where=text("status = 'queued' AND key IS NOT NULL"),
-            postgresql_where=text("status = 'queued' AND key IS NOT NULL"),
+            sqlite_where=text(WAITING),
+            postgresql_where=text(WAITING),
         ),
     )
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
 from cargowatch.db.base import utcnow
 from cargowatch.exceptions import InvalidInput, NotFound
-from cargowatch.jobs.models import JOB_STATUSES, Job
+from cargowatch.jobs.models import JOB_STATUSES, WAITING, Job
 
 LEASE = timedelta(minutes=30)  # a worker that holds a job longer is presumed dead
 MAX_ATTEMPTS = 5
@@ -52,24 +52,13 @@ def enqueue(
     if key is None:
         session.execute(Job.__table__.insert().values(**values))  # type: ignore[attr-defined]
         return
-    if session.get_bind().dialect.name == "postgresql":
-        stmt: Any = (
-            pg_insert(Job)
-            .values(**values)
-            .on_conflict_do_nothing(
-                index_elements=["key"],
-                index_where=and_(Job.status == "queued", Job.key.is_not(None)),
-            )
-        )
-    else:
-        stmt = (
-            sqlite_insert(Job)
-            .values(**values)
-            .on_conflict_do_nothing(
-                index_elements=["key"],
-                index_where=and_(Job.status == "queued", Job.key.is_not(None)),
-            )
-        )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # the partial index's own predicate, word for word, or PostgreSQL does not find the index
+    stmt: Any = (
+        insert(Job)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"], index_where=text(WAITING))
+    )
     session.execute(stmt)
 
 

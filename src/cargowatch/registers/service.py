@@ -101,8 +101,18 @@ def _problem(f: Field) -> pl.Expr:
         bad = items.list.eval(~pl.element().is_in(list(f.values))).list.any()
         expected = f"';'-separated values among {', '.join(f.values)}"
     elif f.kind == "locode":
-        bad, expected = ~col.str.contains(_LOCODE), "a UN/LOCODE (e.g. BEANR)"
-    reasons = []
+        from cargowatch.ingest.validation import countries
+
+        known = ~col.str.slice(0, 2).is_in(sorted(countries()))
+        bad, expected = ~col.str.contains(_LOCODE) | known, "a UN/LOCODE (e.g. BEANR)"
+    longest = 5 if f.kind == "locode" else None if f.kind == "list" else 200
+    if longest is not None:  # the column's width (PostgreSQL refuses longer text)
+        long = pl.when(col.str.len_chars() > longest).then(
+            pl.lit(f"{f.name}\x1flonger than {longest} characters")
+        )
+    reasons = [long] if longest is not None else []
+    reasons += [pl.when(col.str.contains("\x00", literal=True))
+               .then(pl.lit(f"{f.name}\x1fa NUL character, which no field may hold"))]  # fmt: skip
     if f.required:
         reasons.append(pl.when(col.is_null()).then(pl.lit(f"{f.name}\x1frequired")))
     if bad is not None:
@@ -327,8 +337,9 @@ def _quarantine_rows(
         digest = hashlib.sha256(f"{source}\x1f{location}\x1f{raw}".encode()).hexdigest()
         rows.append({
             "org_id": principal.org_id, "run_id": run_id, "source": source[:500],
-            "location": location, "format": f"csv-{reg.name}", "field": field, "reason": reason,
-            "raw": raw, "fingerprint": digest, "status": "open", "created_at": utcnow(),
+            "location": location, "format": f"csv-{reg.name}", "field": field,
+            "reason": reason.replace("\x00", "\ufffd"), "raw": raw.replace("\x00", "\ufffd"),
+            "fingerprint": digest, "status": "open", "created_at": utcnow(),
         })  # fmt: skip
     return rows
 
