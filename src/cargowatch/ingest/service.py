@@ -5,15 +5,12 @@ These functions take a session and never commit; ingest/flows.py decides the tra
 
 from __future__ import annotations
 
-import hashlib
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import cargowatch.ingest.adapters.dcsa_tnt
@@ -33,6 +30,13 @@ from cargowatch.ingest.adapters.base import (
     SourceRecord,
 )
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.ingest.quarantine import (
+    UNKNOWN_KEEP,
+    guarded,
+    quarantine_records,
+    quarantine_rows,
+    unreadable,
+)
 from cargowatch.ingest.records import json_records
 from cargowatch.ingest.writer import EventWriter
 from cargowatch.registers import service as registers
@@ -41,7 +45,6 @@ from cargowatch.telemetry import service as telemetry
 
 WARNINGS_INDEX = EVENT_FIELDS.index("warnings")
 HEAD_BYTES = 64 * 1024
-UNKNOWN_KEEP = 1024 * 1024
 Progress = Callable[[int], None]
 
 
@@ -137,74 +140,6 @@ def start_run(
     session.add(run)
     session.flush()
     return run
-
-
-def _text(value: str) -> str:
-    """Text a store can hold (PostgreSQL refuses NUL characters)."""
-    return value.replace("\x00", "\ufffd")
-
-
-def quarantine_rows(
-    principal: Principal, run_id: int | None, source: str, fmt: str
-) -> Callable[[SourceRecord, RecordError], dict[str, object]]:
-    def row(record: SourceRecord, err: RecordError) -> dict[str, object]:
-        digest = hashlib.sha256(f"{source}\x1f{record.location}\x1f".encode() + record.raw)
-        return {
-            "fingerprint": digest.hexdigest(),
-            "org_id": principal.org_id,
-            "run_id": run_id,
-            "source": _text(source)[:500],
-            "location": _text(record.location)[:100],
-            "format": fmt,
-            "field": _text(err.field)[:200],
-            "reason": _text(err.reason),
-            "raw": record.raw.decode("utf-8", "replace").replace("\x00", "\ufffd"),
-            "status": "open",
-            "created_at": utcnow(),
-        }
-
-    return row
-
-
-def unreadable(exc: BaseException) -> RecordError:
-    """A RecordError for a record whose decoding failed in a way no adapter foresaw."""
-    if isinstance(exc, UnicodeDecodeError):
-        return RecordError("", f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at "
-                               f"offset {exc.start} of the record")  # fmt: skip
-    if isinstance(exc, RecursionError):
-        return RecordError("", "nested too deeply to read")
-    return RecordError("", f"unreadable record ({type(exc).__name__}: {str(exc)[:300]})")
-
-
-def guarded(records: Iterator[SourceRecord], stream: IO[bytes]) -> Iterator[SourceRecord]:
-    """The records of a reader; when the reader itself fails (bad bytes, a broken document),
-    what it had not yet read becomes one last record carrying the reason."""
-    it = iter(records)
-    last = "start"
-    while True:
-        try:
-            record = next(it)
-        except StopIteration:
-            return
-        except Exception as exc:
-            rest = stream.read(UNKNOWN_KEEP)
-            yield SourceRecord(f"after {last}", None, rest, error=unreadable(exc).reason)
-            return
-        last = record.location
-        if record.error is None and (b"\x00" in record.raw or b"\\u0000" in record.raw):
-            record.error = "a NUL character (U+0000), which no field may hold"
-        yield record
-
-
-def quarantine_records(session: Session, rows: list[dict[str, object]]) -> None:
-    """Keep bad records; one already kept from the same place with the same content is skipped."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(pg_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
-    else:
-        session.execute(sqlite_insert(QuarantineRecord).on_conflict_do_nothing(), rows)
-
-
-quarantine = quarantine_records
 
 
 def ingest_stream(

@@ -34,8 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cargowatch.auth.principal import Principal
 from cargowatch.db.engine import unit_of_work
-from cargowatch.ingest import service as ingest
 from cargowatch.ingest.adapters.base import RecordError, SourceRecord
+from cargowatch.ingest.quarantine import quarantine_records, quarantine_rows
 from cargowatch.jobs.runner import Worker
 from cargowatch.jobs.service import enqueue
 from cargowatch.telemetry.service import COLUMNS, to_row, write
@@ -178,8 +178,8 @@ class Listener:
                     enqueue(session, org_id=org, kind=LIVE_JOB, key=f"live-{org}-{box}",
                             payload={"containers": [box]}, created_by="mqtt")  # fmt: skip
             if bad:
-                make = ingest.quarantine_rows(self.principal, None, "mqtt", "telemetry")
-                ingest.quarantine(session, [make(r, e) for r, e in bad])
+                make = quarantine_rows(self.principal, None, "mqtt", "telemetry")
+                quarantine_records(session, [make(r, e) for r, e in bad])
         for r, e in bad:
             log.warning("quarantined a message on %s: %s", r.location, e)
         # acknowledged only now that the batch is committed
