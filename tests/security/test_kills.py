@@ -52,10 +52,12 @@ def _state(url: str) -> dict[str, Any]:
             "(SELECT count(*) FROM trips), (SELECT count(*) FROM risk_assessments), "
             "(SELECT count(*) FROM alerts), "
             "(SELECT count(*) FROM telemetry WHERE device_id LIKE 'KILL-%'), "
-            "(SELECT count(*) FROM jobs WHERE status <> 'done')"
+            "(SELECT count(*) FROM jobs WHERE status <> 'done'), "
+            "(SELECT count(*) FROM ingest_runs WHERE status IN ('running', 'queued'))"
         )).one()  # fmt: skip
     eng.dispose()
-    keys = ("events", "distinct", "trips", "scored", "alerts", "readings", "jobs_left")
+    keys = ("events", "distinct", "trips", "scored", "alerts", "readings", "jobs_left",
+            "runs_open")  # fmt: skip
     return dict(zip(keys, one, strict=True))
 
 
@@ -108,6 +110,7 @@ def test_kill_9_anywhere_loses_and_doubles_nothing(
     restarted = _state(url)
     assert restarted["scored"] == restarted["trips"] == _state(clean_url)["trips"]
     assert restarted["jobs_left"] == 0
+    assert restarted["runs_open"] == 0  # the killed runs were closed as failed
     for _ in range(3):  # a full scoring, killed
         _killed(env, rng.uniform(0.5, 3.0), "score")
         kills += 1

@@ -26,7 +26,7 @@ from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.ingest.schemas import IngestResult, QuarantineRead, RunRead
 from cargowatch.ingest.service import Counts
 from cargowatch.jobs.runner import handler, run_pending
-from cargowatch.jobs.service import enqueue
+from cargowatch.jobs.service import enqueue, worker_id
 
 FileProgress = Callable[[str, int], None]
 
@@ -150,6 +150,7 @@ def ingest_paths(
         raise InvalidInput("no files to ingest")
     batch = get_settings().ingest_batch_size
     with unit_of_work(engine) as session:
+        service.close_orphans(session, org_id=principal.org_id)
         run_id = service.start_run(
             session, principal=principal, source=", ".join(str(f) for f in files)
         ).id
@@ -199,6 +200,7 @@ def ingest_bytes(
     or left to the worker."""
     engine = engine or get_engine()
     with unit_of_work(engine) as session:
+        service.close_orphans(session, org_id=principal.org_id)
         run_id = service.start_run(session, principal=principal, source=source).id
     try:
         with unit_of_work(engine) as session:
@@ -298,7 +300,7 @@ def _upload_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
         run = session.get(IngestRun, run_id)
         if run is None or run.status not in ("queued", "running"):
             return  # finished before a kill took the worker: nothing left to do
-        run.status = "running"
+        run.status, run.worker = "running", worker_id()
     if not path.exists():
         _abandon(engine, principal, run_id, Counts(), FileNotFoundError(f"{path} is gone"))
         return

@@ -32,6 +32,8 @@ class IngestRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     retracted: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[int] = mapped_column(Integer, default=0)
+    # the process running it (host:pid); a run whose process died is closed as failed
+    worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class QuarantineRecord(Base):

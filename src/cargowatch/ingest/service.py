@@ -134,8 +134,14 @@ def start_run(
 ) -> IngestRun:
     """A new ingest run owned by the caller's organisation."""
     principal.require("events:write")
+    from cargowatch.jobs.service import worker_id
+
     run = IngestRun(
-        org_id=principal.org_id, user_id=principal.user_id, source=source[:10000], status=status
+        org_id=principal.org_id,
+        user_id=principal.user_id,
+        source=source[:10000],
+        status=status,
+        worker=worker_id() if status == "running" else None,
     )
     session.add(run)
     session.flush()
@@ -307,6 +313,26 @@ def finish_run(
         after={"source": run.source[:500], "status": status, **counts.as_dict()},
     )  # fmt: skip
     return run
+
+
+def close_orphans(session: Session, *, org_id: int) -> int:
+    """Close as failed the organisation's runs still 'running' whose process is gone (killed):
+    what they committed stays, a new run reads the rest. Audited; returns how many."""
+    from cargowatch.jobs.service import is_dead
+
+    orphans = [
+        r for r in session.scalars(
+            select(IngestRun).where(IngestRun.org_id == org_id, IngestRun.status == "running")
+        )
+        if r.worker and is_dead(r.worker)
+    ]  # fmt: skip
+    for run in orphans:
+        run.status, run.finished_at = "failed", utcnow()
+        audit.record(
+            session, actor=f"worker:{run.worker}", action="ingest.run", entity_type="ingest_run",
+            entity_id=run.id, after={"status": "failed", "why": "its process ended before it did"},
+        )  # fmt: skip
+    return len(orphans)
 
 
 def list_runs(session: Session, *, principal: Principal, limit: int = 50) -> list[IngestRun]:

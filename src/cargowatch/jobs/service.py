@@ -73,7 +73,7 @@ class Claimed:
     attempts: int
 
 
-def _dead(worker: str | None) -> bool:
+def is_dead(worker: str | None) -> bool:
     """Whether the worker that holds a job is a process of this host that no longer runs."""
     if not worker:
         return True
@@ -102,7 +102,7 @@ def claim(
     with engine.begin() as conn:
         now = utcnow()
         stuck = conn.execute(select(Job.id, Job.worker).where(Job.status == "running")).all()
-        dead = [j for j, w in stuck if _dead(w) and w != me]
+        dead = [j for j, w in stuck if is_dead(w) and w != me]
         due = or_(
             and_(Job.status == "queued", Job.run_after <= now),
             and_(Job.status == "running", Job.locked_until < now),

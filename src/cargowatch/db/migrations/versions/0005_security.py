@@ -96,6 +96,8 @@ def upgrade() -> None:
     )  # fmt: skip
     with op.batch_alter_table("event_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_event_versions_event_id"), ["event_id"], unique=False)
+    with op.batch_alter_table("ingest_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("worker", sa.String(length=100), nullable=True))
     # plain ALTERs (no batch copy): the audit log keeps its rows and its append-only triggers
     op.add_column("audit_log", sa.Column("prev_hash", sa.String(length=64), nullable=True))
     op.add_column("audit_log", sa.Column("row_hash", sa.String(length=64), nullable=True))
@@ -145,6 +147,8 @@ def downgrade() -> None:
     op.drop_index("uq_audit_log_prev_hash", table_name="audit_log")
     op.execute("ALTER TABLE audit_log DROP COLUMN row_hash")  # no batch copy: keeps triggers
     op.execute("ALTER TABLE audit_log DROP COLUMN prev_hash")
+    with op.batch_alter_table("ingest_runs", schema=None) as batch_op:
+        batch_op.drop_column("worker")
     op.drop_table("event_versions")
     op.drop_table("jobs")
     op.drop_table("sign_in_attempts")
