@@ -22,6 +22,7 @@ from cargowatch.custody.checks import Found, check_trip, cross_trip, split_trips
 from cargowatch.custody.inputs import EventRow, Inputs, load
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.custody.settings import CustodySettings, custody_settings
+from cargowatch.db.engine import analyze
 from cargowatch.events.models import Event
 
 __all__ = [
@@ -39,6 +40,7 @@ T = TypeVar("T")
 TRIPS = cast(Table, Trip.__table__)
 ALERTS = cast(Table, Alert.__table__)
 TRIP_SEALS = cast(Table, TripSeal.__table__)
+ANALYZE_AFTER = 5_000  # trips built in one go after which their tables' statistics are refreshed
 
 
 RANGE_CONTAINERS = 20_000  # containers per range of a full build: bounds its memory
@@ -117,6 +119,8 @@ def build(
             checked_seals |= seals
         if progress is not None:
             progress(min(done * size, len(boxes)), len(boxes))
+    if n_trips >= ANALYZE_AFTER:  # the seal and trip lookups below plan on fresh statistics
+        analyze(session.connection(), ("trips", "trip_seals", "alerts"))
     gone = sorted(existing.values())  # trips whose events are all retracted or re-keyed
     for part in _chunks(gone, FEW_CONTAINERS):
         session.execute(delete(Trip).where(Trip.id.in_(part)))

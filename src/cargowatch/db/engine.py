@@ -87,15 +87,25 @@ def create_missing_indexes(engine: Engine) -> None:
                     index.create(conn)
 
 
-def refresh_statistics(engine: Engine) -> None:
-    """Let SQLite's planner know how the data is spread (PostgreSQL's autovacuum does this):
-    without statistics it reads an organisation's whole (org_id, key) index where a container
-    index would find a few rows. Sampled, so it takes well under a second on a large store."""
-    if engine.dialect.name != "sqlite":
-        return
+def refresh_statistics(engine: Engine, tables: tuple[str, ...] = ()) -> None:
+    """Tell the planner how the data is spread after a bulk load (both stores; PostgreSQL's
+    autovacuum comes too late for the statements that follow the load in the same run): without
+    statistics SQLite reads an organisation's whole (org_id, key) index where a container index
+    would find a few rows, and PostgreSQL plans a growing table as if it were empty. Sampled, so
+    it takes well under a second on a large store."""
     with engine.begin() as conn:
+        analyze(conn, tables)
+
+
+def analyze(conn: Any, tables: tuple[str, ...] = ()) -> None:
+    """ANALYZE (some tables, or all) on the connection's transaction; on PostgreSQL the rows the
+    transaction wrote itself are counted, so a long load can refresh its own statistics."""
+    if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-        conn.exec_driver_sql("ANALYZE")
+        for table in tables or ("",):
+            conn.exec_driver_sql(f"ANALYZE {table}".strip())
+        return
+    conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}".strip())
 
 
 def ensure_schema(engine: Engine) -> None:

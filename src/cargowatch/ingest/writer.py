@@ -23,6 +23,7 @@ _COLS = ", ".join(COLUMNS)
 _TRANSPORT = len(EVENT_FIELDS) - 1
 _EXTRA = EVENT_FIELDS.index("extra")
 CHUNK_SIZE = 1000
+ANALYZE_EVERY = 50_000  # rows written before PostgreSQL's statistics of events are refreshed
 CHUNK_SPAN = 4096  # raw_ref = chunk id * CHUNK_SPAN + index in the chunk
 _CALL_COLS = "org_id, call_key, mode_of_transport, vessel_imo, vessel_name, voyage, service_code"
 SEPARATOR = b"\x1e"
@@ -61,6 +62,8 @@ class EventWriter:
         self._driver: Any = connection.connection.driver_connection
         self._staged = False
         self._calls: dict[str, int] = {}
+        self._known_rows: float | None = None  # rows of events the planner knows of
+        self._written = 0  # rows this writer added since
 
     def _chunk(self, raws: Sequence[bytes], source: str) -> int:
         data = _compressor.compress(SEPARATOR.join(raws))
@@ -117,24 +120,48 @@ class EventWriter:
         return calls
 
     def _existing(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
-        """Stored events of this organisation among keys: id and DCSA 3.0 update time."""
+        """Stored events of this organisation among keys: id and DCSA 3.0 update time (one
+        indexed lookup per batch: an array on PostgreSQL, lists of 500 on SQLite)."""
         found: dict[str, tuple[int, str | None]] = {}
-        mark = "?" if self.dialect == "sqlite" else "%s"
         unique = list(dict.fromkeys(keys))
         cur = self._driver.cursor()
         try:
-            for start in range(0, len(unique), 500):
-                part = unique[start : start + 500]
+            if self.dialect == "postgresql":
+                self._fresh_statistics()
                 cur.execute(
-                    f"SELECT event_key, id, extra FROM events WHERE org_id = {mark} "
-                    f"AND event_key IN ({', '.join([mark] * len(part))})",
-                    (self.org_id, *part),
+                    "SELECT event_key, id, extra FROM events WHERE org_id = %s "
+                    "AND event_key = ANY(%s::varchar[])",
+                    (self.org_id, unique),
                 )
-                for key, event_id, extra in cur.fetchall():
-                    found[key] = (int(event_id), _updated(extra))
+                rows = cur.fetchall()
+            else:
+                rows = []
+                for start in range(0, len(unique), 500):
+                    part = unique[start : start + 500]
+                    cur.execute(
+                        "SELECT event_key, id, extra FROM events WHERE org_id = ? "
+                        f"AND event_key IN ({', '.join(['?'] * len(part))})",
+                        (self.org_id, *part),
+                    )
+                    rows.extend(cur.fetchall())
+            for key, event_id, extra in rows:
+                found[key] = (int(event_id), _updated(extra))
         finally:
             cur.close()
         return found
+
+    def _fresh_statistics(self) -> None:
+        """ANALYZE events whenever this load has doubled what the planner last knew of it: a
+        store growing inside one long transaction otherwise keeps the plans of an empty one."""
+        with self._driver.cursor() as cur:
+            if self._known_rows is None:
+                cur.execute("SELECT greatest(reltuples, 0) FROM pg_class WHERE relname = 'events'")
+                row = cur.fetchone()
+                self._known_rows = float(row[0]) if row else 0.0
+            if self._written > max(ANALYZE_EVERY, self._known_rows):
+                cur.execute("ANALYZE events")
+                self._known_rows += self._written
+                self._written = 0
 
     def write(
         self,

@@ -160,7 +160,12 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
             "transshipment_ports": pl.String,
             "booked_at": "time",
         },
-    ).unique("trip_id", keep="first")
+    )
+    # in the order of the trips' natural keys, whatever the store returned (ids differ between
+    # stores): fits, samples and ties then do not depend on the store
+    trips = trips.sort("trip_key", "manifest_id", nulls_last=True).unique(
+        "trip_id", keep="first", maintain_order=True
+    )
     p = TABLES["parties"]
     parties = read(
         conn,

@@ -88,8 +88,12 @@ class Prepared:
 
 def prepare(ctx: Context, forest: Any) -> Prepared:
     """Rules, context and anomaly ranks (forest: the model's, or one fitted here)."""
-    findings = findings_of(ctx)
-    context = L.context_frame(ctx)
+    # one order on every store: the trips' natural keys (ids differ from store to store)
+    order = ctx.trips.select("trip_id", pl.int_range(pl.len()).alias("_order"))
+    findings = (
+        findings_of(ctx).join(order, on="trip_id", how="left").sort("_order", "rule").drop("_order")
+    )
+    context = L.context_frame(ctx)  # already in the trips' natural-key order
     context = context.with_columns(L.anomaly_rank(forest, context).alias("anomaly"))
     findings = L.with_anomaly(findings, context, ctx.settings)
     eligible = context.filter(pl.col("eligible")).select("trip_id")
@@ -101,7 +105,9 @@ def prepare(ctx: Context, forest: Any) -> Prepared:
         .join(eligible, on="trip_id", how="semi")
         .group_by("trip_id")
         .agg(pl.col("seized").max(), pl.col("ts").min().alias("inspected_at"))
-        .sort("trip_id")
+        .join(order, on="trip_id", how="left")
+        .sort("_order")
+        .drop("_order")
     )
     return Prepared(ctx, findings, context, labels, eligible)
 

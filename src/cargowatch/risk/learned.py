@@ -75,7 +75,8 @@ def context_frame(ctx: Context) -> pl.DataFrame:
         return (pl.col(column) / median).alias(column.replace("_hours", "_ratio"))
 
     age = (pl.col("when").dt.date() - pl.col("consignee_registered_on")).dt.total_days()
-    before = pl.col("trip_id").cum_count().over("consignee_id", order_by=["when", "trip_id"]) - 1
+    # ties of time broken by the trip's natural key: the same on every store (ids are not)
+    before = pl.col("trip_id").cum_count().over("consignee_id", order_by=["when", "trip_key"]) - 1
     frame = (
         trips.with_columns(
             ratio("inland_hours", "origin"),
@@ -100,7 +101,7 @@ def context_frame(ctx: Context) -> pl.DataFrame:
         )
         .join(hubs, on="trip_id", how="left")
     )
-    return frame.select(
+    return frame.sort("trip_key").select(  # in natural-key order: fits are store-independent
         "trip_id",
         pl.concat_str(
             pl.col("origin").str.slice(0, 2), pl.col("destination").str.slice(0, 2), separator=">"
@@ -116,7 +117,7 @@ def context_frame(ctx: Context) -> pl.DataFrame:
         ),
         "consignee_age_days",
         "consignee_trips_before",
-    ).sort("trip_id")
+    )
 
 
 def anomaly_matrix(frame: pl.DataFrame) -> np.ndarray[Any, Any]:
