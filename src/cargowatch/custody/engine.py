@@ -93,6 +93,8 @@ def build(
     else:
         boxes = sorted(set(containers))
         checked_seals = set()
+        if len(boxes) > 2 * FEW_CONTAINERS:  # many lookups follow: plan them on fresh statistics
+            analyze(session.connection(), ("trips", "trip_seals", "alerts"))
         for chunk in _chunks(boxes, FEW_CONTAINERS):
             stale = session.execute(
                 select(Trip.trip_key, Trip.id).where(

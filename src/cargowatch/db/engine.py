@@ -45,8 +45,12 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _private_file(Path(parsed.database).expanduser())
         kwargs["connect_args"] = {"check_same_thread": False}
-    elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # no server-side prepared statements: a generic plan made while a table was empty (at
+        # the start of a load) would keep scanning it whole after it had grown
+        kwargs["connect_args"] = {"prepare_threshold": None}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
@@ -210,27 +210,33 @@ def store(
         "parties": msgspec.json.encode(parties).decode() if parties else None,
         "hs_codes": ";".join(hs) or None, "goods": goods or None, "raw": text, "run_id": run_id,
     }  # fmt: skip
-    if existing is None:
-        existing = TransportDocument(org_id=principal.org_id, document_key=key, **values)
-        session.add(existing)
-        action = "document.create"
-    else:
+    if existing is None:  # Core writes: one round trip for the document, one for its boxes
+        document_id = session.execute(
+            insert(TransportDocument)
+            .values(org_id=principal.org_id, document_key=key, **values)
+            .returning(TransportDocument.id)
+        ).scalar_one()
+    else:  # an amendment (a new consignee, other seals): audited with what it touched
         for name, value in values.items():
             setattr(existing, name, value)
         session.execute(
             delete(DocumentEquipment).where(DocumentEquipment.document_id == existing.id)
         )
-        action = "document.update"
-    session.flush()
-    for ref, iso, seals in equipment:
-        session.add(DocumentEquipment(
-            org_id=principal.org_id, document_id=existing.id, container=ref, iso_type=iso,
-            declared_seals=";".join(seals) or None,
-            hs_codes=";".join(sorted(per_box_hs.get(ref, ()))) or None,
-            gross_kg=weights.get(ref), warnings=container_warning(ref),
-        ))  # fmt: skip
-    audit.record(session, actor=principal, action=action, entity_type="transport_document",
-                 entity_id=key, after={"containers": [e[0] for e in equipment]})  # fmt: skip
+        session.flush()
+        document_id = existing.id
+        audit.record(session, actor=principal, action="document.update",
+                     entity_type="transport_document", entity_id=key,
+                     after={"containers": [e[0] for e in equipment]})  # fmt: skip
+    session.execute(
+        insert(DocumentEquipment),
+        [
+            {"org_id": principal.org_id, "document_id": document_id, "container": ref,
+             "iso_type": iso, "declared_seals": ";".join(seals) or None,
+             "hs_codes": ";".join(sorted(per_box_hs.get(ref, ()))) or None,
+             "gross_kg": weights.get(ref), "warnings": container_warning(ref)}
+            for ref, iso, seals in equipment
+        ],
+    )  # fmt: skip
     return True, len(equipment)
 
 
@@ -251,8 +257,8 @@ def ingest_documents(
         try:
             if record.error is not None:
                 raise RecordError("", record.error)
-            with session.begin_nested():
-                new, _boxes = store(session, principal, run_id, record.raw)
+            # every check raises before the first write, so a bad record leaves nothing behind
+            new, _boxes = store(session, principal, run_id, record.raw)
             stored += int(new)
         except RecordError as err:
             bad.append((record, err))

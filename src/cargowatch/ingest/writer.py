@@ -89,6 +89,8 @@ class EventWriter:
 
     def _resolve_calls(self, rows: Sequence[EventRow]) -> dict[str, int]:
         """Ids of the transport calls rows refer to, stored once per organisation."""
+        if self.dialect == "postgresql":
+            self._fresh_statistics()
         calls = self._calls
         new: dict[str, TransportCall] = {}
         for row in rows:
@@ -107,6 +109,14 @@ class EventWriter:
         cur = self._driver.cursor()
         try:
             cur.executemany(insert, values)
+            if self.dialect == "postgresql":  # one indexed lookup by an array of keys
+                cur.execute(
+                    "SELECT call_key, id FROM transport_calls WHERE org_id = %s "
+                    "AND call_key = ANY(%s::varchar[])",
+                    (self.org_id, keys),
+                )
+                calls.update((k, int(i)) for k, i in cur.fetchall())
+                return calls
             for start in range(0, len(keys), 500):
                 part = keys[start : start + 500]
                 cur.execute(
@@ -159,7 +169,7 @@ class EventWriter:
                 row = cur.fetchone()
                 self._known_rows = float(row[0]) if row else 0.0
             if self._written > max(ANALYZE_EVERY, self._known_rows):
-                cur.execute("ANALYZE events")
+                cur.execute("ANALYZE events, transport_calls")
                 self._known_rows += self._written
                 self._written = 0
 
