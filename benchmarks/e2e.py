@@ -6,8 +6,12 @@ scores what it touched, through its jobs) and a full `cargowatch score`. Prints 
 per store, the time per record, the ratio PostgreSQL / SQLite, and whether both stores give the
 same targets (the top of the queue by container, booking and score).
 
-    python benchmarks/e2e.py [--trips 20000] [--postgres postgresql://postgres@127.0.0.1/postgres]
+    python benchmarks/e2e.py [--trips 5000 20000] [--postgres postgresql://postgres@127.0.0.1/postgres]
                              [--explain]   # log plans of statements over 200 ms (auto_explain)
+
+With several sizes, each is run in turn and the time per record of each step is compared
+between the smallest and the largest world: a statement whose cost grows with the store shows
+as a per-record time that grows too.
 """
 
 from __future__ import annotations
@@ -88,23 +92,35 @@ def _store(label: str, url: str, data: Path, work: Path, explain: bool) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trips", type=int, default=20_000)
+    parser.add_argument("--trips", type=int, nargs="+", default=[5_000, 20_000])
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--postgres", default=PG_DEFAULT, help="an admin URL of a server")
     parser.add_argument("--explain", action="store_true", help="auto_explain slow statements")
     parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
     args = parser.parse_args()
+    per_record: dict[int, dict[str, float]] = {}
+    for trips in args.trips:
+        per_record[trips] = _world(trips, args)
+    if len(per_record) > 1:
+        small, large = min(per_record), max(per_record)
+        print(f"time per record, {large:,} trips against {small:,} (1.00: linear in the store):")
+        for key, value in per_record[large].items():
+            print(f"  {key:<24}{value / per_record[small][key]:>6.2f}")
+
+
+def _world(trips: int, args: argparse.Namespace) -> dict[str, float]:
+    """Simulate, then time both stores on one world; returns seconds per record by step."""
     with tempfile.TemporaryDirectory(prefix="cw-bench-e2e-", dir=args.dir) as tmp:
         work = Path(tmp)
         t = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "cargowatch", "simulate", "--out", str(work / "world"),
-             "--trips", str(args.trips), "--seed", str(args.seed)],
+             "--trips", str(trips), "--seed", str(args.seed)],
             check=True, capture_output=True,
         )  # fmt: skip
         data = work / "world" / "data"
         records = _records(data)
-        print(f"world: {args.trips:,} trips, {records:,} records "
+        print(f"\nworld: {trips:,} trips, {records:,} records "
               f"(simulated in {time.perf_counter() - t:.0f} s)")  # fmt: skip
         results = {
             "SQLite": _store("sqlite", f"sqlite:///{work / 'store.db'}", data, work, False),
@@ -114,25 +130,28 @@ def main() -> None:
         }
         print(f"{'step':<30}{'SQLite':>12}{'PostgreSQL':>14}{'ratio':>8}")
         total = {"SQLite": 0.0, "PostgreSQL": 0.0}
+        rates: dict[str, float] = {}
         for step in ("ingest", "score"):
-            lite, pg = float(results["SQLite"][step]), float(results["PostgreSQL"][step])  # type: ignore[arg-type]
+            lite = float(results["SQLite"][step])  # type: ignore[arg-type]
+            pg = float(results["PostgreSQL"][step])  # type: ignore[arg-type]
             total["SQLite"] += lite
             total["PostgreSQL"] += pg
+            rates[f"{step} on SQLite"] = lite / records
+            rates[f"{step} on PostgreSQL"] = pg / records
             print(f"{step:<30}{lite:>10.1f} s{pg:>12.1f} s{pg / lite:>8.2f}")
             print(f"{'  per 1,000 records':<30}{1000 * lite / records:>10.3f} s"
                   f"{1000 * pg / records:>12.3f} s")  # fmt: skip
         ratio = total["PostgreSQL"] / total["SQLite"]
         print(f"{'end to end':<30}{total['SQLite']:>10.1f} s{total['PostgreSQL']:>12.1f} s"
               f"{ratio:>8.2f}")  # fmt: skip
-        same = results["SQLite"]["top"] == results["PostgreSQL"]["top"]
-        print(f"same targets on both stores: {'yes' if same else 'NO'} "
-              f"({len(results['SQLite']['top'])} compared)")  # type: ignore[arg-type]  # fmt: skip
-        if not same:
-            lite_top = set(results["SQLite"]["top"])  # type: ignore[arg-type]
-            pg_top = set(results["PostgreSQL"]["top"])  # type: ignore[arg-type]
-            print("  only on SQLite:", sorted(lite_top - pg_top)[:5])
-            print("  only on PostgreSQL:", sorted(pg_top - lite_top)[:5])
+        lite_top, pg_top = results["SQLite"]["top"], results["PostgreSQL"]["top"]
+        print(f"same targets on both stores: {'yes' if lite_top == pg_top else 'NO'} "
+              f"({len(lite_top)} compared)")  # type: ignore[arg-type]  # fmt: skip
+        if lite_top != pg_top:
+            print("  only on SQLite:", sorted(set(lite_top) - set(pg_top))[:5])  # type: ignore[arg-type]
+            print("  only on PostgreSQL:", sorted(set(pg_top) - set(lite_top))[:5])  # type: ignore[arg-type]
         print(f"ratio PostgreSQL / SQLite = {ratio:.2f} (target: at most 1.5)")
+        return rates
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ def refresh_statistics(engine: Engine, tables: tuple[str, ...] = ()) -> None:
     it takes well under a second on a large store."""
     with engine.begin() as conn:
         analyze(conn, tables)
+    if engine.dialect.name == "sqlite":
+        engine.pool.dispose()  # SQLite reads statistics when a connection opens: reopen them
 
 
 def analyze(conn: Any, tables: tuple[str, ...] = ()) -> None:
