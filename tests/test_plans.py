@@ -63,8 +63,12 @@ def _plan(engine: Engine, sqlite_sql: str, pg_sql: str, org: int) -> str:
 @pytest.mark.parametrize("lookup", list(LOOKUPS))
 def test_repeated_lookups_use_an_index_on_both_stores(engine: Engine, lookup: str) -> None:
     p = org_with_user(engine, "carrier", kind="CARRIER")
-    body = ndjson([ev for i in range(150) for ev in trip_events(box=f"MSKU{9070300 + i}", seal=f"S{i}",
-                                                                booking=f"B{i}")])  # fmt: skip
+    events = [
+        ev
+        for i in range(150)
+        for ev in trip_events(box=f"MSKU{9070300 + i}", seal=f"S{i}", booking=f"B{i}")
+    ]
+    body = ndjson(events)
     ingest_bytes(principal=p, stream=io.BytesIO(body), source="x", engine=engine)
     ingest_bytes(principal=p, stream=io.BytesIO((DATA / "tnt-300-response.json").read_bytes()),
                  source="y", engine=engine)  # fmt: skip
