@@ -6,10 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cargowatch import __version__
@@ -19,7 +25,7 @@ from cargowatch.config import Settings, get_settings
 from cargowatch.custody.router import router as custody_router
 from cargowatch.db.engine import get_engine
 from cargowatch.events.router import router as events_router
-from cargowatch.exceptions import CargowatchError, InvalidInput, NotAuthenticated
+from cargowatch.exceptions import CargowatchError, InvalidInput, NotAuthenticated, NotFound
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.jobs.runner import Worker
 from cargowatch.registers.router import router as registers_router
@@ -27,6 +33,11 @@ from cargowatch.risk.router import router as risk_router
 from cargowatch.web.pages import STATIC, BodyLimit, SecurityHeaders, ServerTiming, web_error
 from cargowatch.web.router import router as web_router
 from cargowatch.web.session import SESSION_HOURS
+
+
+class PageNotFound(NotFound):
+    """A browser asked for an address that is no page."""
+
 
 API_DOCS = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cargowatch API</title>
@@ -73,6 +84,22 @@ def create_app(
             return web_error(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
         return JSONResponse({"detail": exc.message}, status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path in ("/openapi.json",):
+            return await request_validation_exception_handler(request, exc)
+        fields = ", ".join(
+            ".".join(str(p) for p in e.get("loc", ())[1:]) or "request" for e in exc.errors()
+        )
+        return web_error(request, InvalidInput(f"This address has a value that is not valid: "
+                                               f"{fields}."))  # fmt: skip
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/static/")) or exc.status_code not in (404, 405):
+            return await http_exception_handler(request, exc)
+        return web_error(request, PageNotFound("There is no page at this address."))
 
     @app.exception_handler(DataError)
     async def _out_of_range(request: Request, exc: DataError) -> Response:

@@ -168,7 +168,7 @@ def test_an_officer_works_the_queue_in_a_browser(world: dict[str, Any], live: st
         expect(page.get_by_role("status").first).to_contain_text(f"on {top}")
         assert top not in page.locator("table.queue tbody").inner_text()
         page.goto(live + "/")
-        expect(page.locator(".tiles")).to_contain_text("1 seizures")
+        expect(page.locator(".tiles")).to_contain_text("1 seizure")
 
         # another organisation's trip stays theirs
         page.goto(f"{live}/trips/{world['other_trip']}")

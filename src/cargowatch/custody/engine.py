@@ -335,6 +335,12 @@ def _alert_row(org_id: int, trip_id: int, f: Found) -> dict[str, Any]:
     }
 
 
+def real_seal(number: str) -> bool:
+    """Whether a seal number can identify one seal: 4+ characters with a digit ('SI', 'NA',
+    'NONE' or 'N/A' in a seal field say there is none, and match every other such field)."""
+    return len(number) >= 4 and any(ch.isdigit() for ch in number)
+
+
 def _cloned_seals(session: Session, org_id: int, seals: set[str] | None) -> int:
     """Raise 'cloned-seal' on every trip that shares a seal number with another trip.
 
@@ -347,6 +353,8 @@ def _cloned_seals(session: Session, org_id: int, seals: set[str] | None) -> int:
         .having(func.count(func.distinct(TripSeal.trip_id)) > 1)
     )
     affected: set[int] | None = None
+    if seals is not None:
+        seals = {n for n in seals if real_seal(n)}
     if seals is None:
         numbers = set(session.scalars(holders))
     else:
@@ -366,6 +374,7 @@ def _cloned_seals(session: Session, org_id: int, seals: set[str] | None) -> int:
             )
             mine = select(TripSeal.seal).where(TripSeal.trip_id.in_(part))
             numbers.update(session.scalars(holders.where(TripSeal.seal.in_(mine))))
+    numbers = {n for n in numbers if real_seal(n)}
     groups: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for chunk in _chunks(sorted(numbers), FEW_CONTAINERS):
         for number, trip_id, event_id, key in session.execute(

@@ -71,6 +71,11 @@ def overview(session: Session, *, principal: Principal) -> Overview:
             .where(seen)
         ).one()
     )
+    # the tile opens the queue at that score: count what the queue will show (trips that can be
+    # targets, not yet inspected), so both say the same number
+    from cargowatch.risk.service import queue
+
+    out.targets = queue(session, principal=principal, min_score=TARGET_SCORE, limit=1, explore=0)[1]
     out.alerts_by_type = [
         (kind, int(n))
         for kind, n in session.execute(

@@ -67,7 +67,17 @@ def web_error(request: Request, exc: CargowatchError) -> Response:
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     from cargowatch.web.router import render
 
-    user = request.session.get("user")
+    user: object = request.session.get("user")
+    token = request.session.get("sid")
+    if token:  # the whole menu, as on any page, when the session is still live
+        from cargowatch.auth.sessions import principal_for_session
+        from cargowatch.db.engine import unit_of_work
+
+        try:
+            with unit_of_work(request.app.state.engine) as session:
+                user = principal_for_session(session, str(token))
+        except CargowatchError:
+            pass
     return render(
         request,
         "error.html",

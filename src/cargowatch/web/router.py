@@ -47,6 +47,14 @@ from cargowatch.web.session import (
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def plural(count: int, word: str) -> str:
+    """word as it goes with count: 1 trip, 2 trips, 1 seizure, 3 seizures."""
+    return word if count == 1 else word + "s"
+
+
+templates.env.filters["plural"] = plural
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(get_session)]
 PAGE = 25
@@ -206,21 +214,32 @@ def _queue_context(
     try:
         min_score = float(filters["min_score"]) if filters["min_score"] else None
     except ValueError:
-        min_score = None
-    rows, total = risk.queue(
-        session,
-        principal=user,
-        limit=PAGE,
-        offset=(page - 1) * PAGE,
-        port=filters["port"] or None,
-        lane=filters["lane"] or None,
-        carrier=filters["carrier"] or None,
-        alert_type=filters["alert_type"] or None,
-        min_score=min_score,
-        include_inspected=bool(filters["include_inspected"]),
-        order=filters["order"] if filters["order"] in risk.ORDERS else "score",
-    )
+        raise InvalidInput(
+            f"Score at least: expected a number from 0 to 100, got {filters['min_score'][:20]!r}"
+        ) from None
+    if min_score is not None and not 0 <= min_score <= 100:
+        raise InvalidInput(f"Score at least: expected a number from 0 to 100, got {min_score:g}")
+
+    def fetch(at: int) -> tuple[list[Any], int]:
+        return risk.queue(
+            session,
+            principal=user,
+            limit=PAGE,
+            offset=(at - 1) * PAGE,
+            port=filters["port"] or None,
+            lane=filters["lane"] or None,
+            carrier=filters["carrier"] or None,
+            alert_type=filters["alert_type"] or None,
+            min_score=min_score,
+            include_inspected=bool(filters["include_inspected"]),
+            order=filters["order"] if filters["order"] in risk.ORDERS else "score",
+        )
+
+    rows, total = fetch(page)
     pages = max(1, -(-total // PAGE))
+    if page > pages:  # past the end (an old link, a hand-typed number): the last page
+        page = pages
+        rows, total = fetch(page)
     kinds = session.scalars(
         select(Alert.type)
         .join(Trip, Trip.id == Alert.trip_id)
@@ -252,8 +271,13 @@ def queue_page(
 ) -> HTMLResponse:
     """The ranked trips with their top reasons; filters, sorting, paging; record an outcome."""
     context = _queue_context(session, user, filters, page)
-    name = "_queue.html" if request.headers.get("hx-request") else "queue.html"
-    return render(request, name, user=user, **context)
+    fragment = bool(request.headers.get("hx-request"))
+    response = render(request, "_queue.html" if fragment else "queue.html", user=user, **context)
+    # one URL, two answers (the list alone for HTMX, the whole page otherwise): caches and the
+    # back button must keep them apart, and never replay a stale list under a fresh form
+    response.headers["Vary"] = "HX-Request, Cookie"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/trips/{trip_id}/outcome", dependencies=[Depends(check_csrf)])
@@ -416,9 +440,32 @@ def event_page(
         pretty = json.dumps(json.loads(raw), indent=2) if raw else ""
     except ValueError:
         pretty = raw or ""  # EDIFACT and CSV records are shown as they came
-    return render(
-        request, "event.html", user=user, e=view.event, call=view.call, source=source, raw=pretty
+    ev = view.event
+    extra = json.loads(ev.extra) if ev.extra else {}
+    where = " ".join(
+        str(x)
+        for x in (
+            ev.facility_code,
+            ev.unlocode,
+            extra.get("location_name"),
+            f"{ev.latitude:.4f}, {ev.longitude:.4f}"
+            if ev.latitude is not None and ev.longitude is not None
+            else None,
+        )
+        if x
     )
+    references = [
+        f"{name} {value}"
+        for name, value in (("booking", ev.booking_ref), ("B/L", ev.bl_number),
+                            (extra.get("document_type") or "document", extra.get("document_id")))
+        if value
+    ]  # fmt: skip
+    # the file's name, not where it lay on the server that read it
+    shown = Path(source).name if source and not source.startswith(("api:", "upload ")) else source
+    return render(
+        request, "event.html", user=user, e=ev, call=view.call, source=shown, raw=pretty,
+        where=where, references=references,
+    )  # fmt: skip
 
 
 @router.get("/ingest", response_class=HTMLResponse)
