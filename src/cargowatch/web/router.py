@@ -468,6 +468,20 @@ def event_page(
     )  # fmt: skip
 
 
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    session: SessionDep,
+    user: WebPrincipal,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """One box for container, booking, B/L, seal, party, truck plate, vessel or place."""
+    from cargowatch.search.service import search
+
+    found = search(session, principal=user, q=q) if len(q.strip()) >= 2 else None
+    return render(request, "search.html", user=user, q=q, found=found)
+
+
 @router.get("/ingest", response_class=HTMLResponse)
 def ingest_page(
     request: Request,
