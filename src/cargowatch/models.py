@@ -2,6 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, SignInAttempt, User, WebSession
+from cargowatch.cases.models import Case, CaseEntry
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, TransportCall
@@ -19,6 +20,8 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEntry",
+    "Case",
+    "CaseEntry",
     "DocumentEquipment",
     "Event",
     "EventVersion",

@@ -83,6 +83,13 @@ def record_outcome(
             entity_id=trip_id,
             after={k: v for k, v in row.items() if k != "new"},
         )
+        from cargowatch.cases.service import outcome_recorded
+
+        outcome_recorded(
+            session, principal=principal, trip_id=trip_id,
+            text=" · ".join(str(row[k]) for k in ("result", "method", "at", "reference")
+                            if row.get(k)),
+        )  # fmt: skip
         if row["owner_org_id"] == principal.org_id:
             build(session, org_id=principal.org_id, containers=[row["container"]])
             trips = session.scalars(

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from cargowatch.api import IdPath, get_engine_dep, get_session
 from cargowatch.audit import service as audit
 from cargowatch.auth.sessions import end_session, sign_in, start_session
+from cargowatch.cases import service as cases
+from cargowatch.cases.models import STATUSES as CASE_STATUSES
 from cargowatch.config import get_settings
 from cargowatch.custody import service as custody
 from cargowatch.custody.engine import timeline as custody_timeline
@@ -248,6 +250,7 @@ def _queue_context(
     ).all()
     query = {k: v for k, v in filters.items() if v}
     return {
+        "cases": cases.statuses_of(session, principal=user, trip_ids=[t.trip_id for t in rows]),
         "rows": rows,
         "total": total,
         "page": page,
@@ -425,7 +428,45 @@ def trip_page(
         readings=len(readings),
         results=RESULTS,
         methods=METHODS,
+        case=cases.view(session, principal=user, trip_id=trip_id),
+        statuses=CASE_STATUSES,
     )
+
+
+@router.post("/trips/{trip_id}/case", dependencies=[Depends(check_csrf)])
+def case_action(
+    request: Request,
+    trip_id: IdPath,
+    session: SessionDep,
+    user: WebPrincipal,
+    action: Annotated[Literal["assign-me", "unassign", "status", "note"], Form()],
+    status: Annotated[str, Form(max_length=32)] = "",
+    confirm: Annotated[str, Form(max_length=5)] = "",
+    text: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Work the trip as a case: assign it to yourself, move its status, add a note."""
+    if action == "assign-me":
+        cases.assign(session, principal=user, trip_id=trip_id, username=user.username)
+        said = "assigned to you"
+    elif action == "unassign":
+        cases.assign(session, principal=user, trip_id=trip_id, username=None)
+        said = "unassigned"
+    elif action == "status":
+        cases.set_status(session, principal=user, trip_id=trip_id, status=status,
+                         confirm=confirm == "1")  # fmt: skip
+        said = f"status {status.replace('-', ' ')}"
+    else:
+        cases.add_note(session, principal=user, trip_id=trip_id, text=text)
+        said = "note added"
+    request.session["flash"] = f"Case {said}."
+    return RedirectResponse(f"/trips/{trip_id}#case-h", status_code=303)
+
+
+@router.get("/work", response_class=HTMLResponse)
+def my_work(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+    """The trips assigned to the signed-in user that are not closed."""
+    rows = cases.my_work(session, principal=user)
+    return render(request, "work.html", user=user, rows=rows)
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
