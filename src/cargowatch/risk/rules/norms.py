@@ -28,12 +28,16 @@ class LongStay(RiskRule):
         )
         long_ = (
             stays.join(norm, on=["facility", "role"])
-            .filter((pl.col("n") >= s.dwell_min_stays) & (pl.col("hours") > pl.col("norm")))
+            # beyond the norm as shown (to a tenth of a day): never "3.0 days, usually up to 3.0"
+            .filter(
+                (pl.col("n") >= s.dwell_min_stays)
+                & ((pl.col("hours") / 24).round(1) > (pl.col("norm") / 24).round(1))
+            )
             .with_columns((pl.col("hours") / pl.col("norm").clip(lower_bound=1)).alias("ratio"))
             .sort("ratio", descending=True)
             .unique("trip_id", keep="first")
         )
-        share = round(s.dwell_quantile * 100)
+        share = min(99, max(1, round(s.dwell_quantile * 100)))  # a share, never "100 %" or more
         return long_.select(
             "trip_id",
             pl.lit("long-stay").alias("rule"),
@@ -80,7 +84,11 @@ class LongInlandLeg(RiskRule):
             )
             found = (
                 legs.join(norm, on=place)
-                .filter((pl.col("n") >= s.dwell_min_stays) & (pl.col("hours") > pl.col("norm")))
+                # beyond the norm as shown (whole hours): never "12 hours, usually up to 12"
+                .filter(
+                    (pl.col("n") >= s.dwell_min_stays)
+                    & (pl.col("hours").round(0) > pl.col("norm").round(0))
+                )
                 .join(events, on="trip_id", how="left")
                 .select(
                     "trip_id",
