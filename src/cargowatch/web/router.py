@@ -39,6 +39,7 @@ from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
 from cargowatch.risk import service as risk
+from cargowatch.risk.profile import profile as trip_profile
 from cargowatch.telemetry.service import readings_for_container
 from cargowatch.web import charts
 from cargowatch.web.session import (
@@ -429,6 +430,7 @@ def trip_page(
         results=RESULTS,
         methods=METHODS,
         case=cases.view(session, principal=user, trip_id=trip_id),
+        profile=trip_profile(session, principal=user, trip_id=trip_id),
         statuses=CASE_STATUSES,
     )
 
