@@ -115,3 +115,17 @@ def test_the_event_page_shows_where_and_references_not_server_paths(engine: Engi
     assert where is not None and where.group(1).strip() not in ("", "not given")
     assert refs is not None and "booking B0" in refs.group(1)
     assert "/srv/feeds" not in page and "x.ndjson" in page
+
+
+def test_the_queue_filters_by_any_finding(engine: Engine) -> None:
+    client = _signed_in(engine, trips=3, seal="ML123456")  # one real seal on three trips
+
+    def count(url: str) -> int:
+        found = re.search(r'class="count" role="status">([\d,]+) trips?', client.get(url).text)
+        assert found is not None, url
+        return int(found.group(1).replace(",", ""))
+
+    assert count("/queue?include_inspected=1&finding=cloned-seal") == 3
+    assert count("/queue?include_inspected=1&finding=long-stay") == 0
+    assert client.get("/queue?finding=no-such-thing").status_code == 422
+    assert 'name="finding"' in client.get("/queue").text

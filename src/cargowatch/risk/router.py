@@ -63,6 +63,9 @@ def targets(
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     port: str | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    finding: Annotated[
+        str | None, Query(max_length=64, description="Only trips carrying this finding.")
+    ] = None,
     include_inspected: bool = False,
     explore: Annotated[
         float | None,
@@ -80,6 +83,7 @@ def targets(
         min_score=min_score,
         include_inspected=include_inspected,
         explore=explore,
+        finding=finding,
     )
     return [TargetRead.model_validate(t.__dict__) for t in rows]
 

@@ -126,6 +126,17 @@ def top_reasons(findings: str | bytes, kept: int, days: int = 365) -> list[dict[
     return with_worth([f for f in decoded if f.get("score", 0) >= MIN_POINTS][:kept], days)
 
 
+def finding_names() -> list[str]:
+    """Every finding a score can carry (rules' findings, legs included)."""
+    from cargowatch.custody.checks import LEGS
+    from cargowatch.risk.engine import RULES
+
+    names = {n for _, rule in RULES for n in rule.findings} | {"lane-anomaly"}
+    legged = ("seal-mismatch", "seal-changed", "reseal-without-inspection", "seal-removed")
+    names |= {f"{base}-{leg}" for base in legged if base in names for leg in LEGS}
+    return sorted(names)
+
+
 def explore_share(session: Session, org_id: int) -> float:
     """The organisation's exploration share of the queue (its own setting, else the default)."""
     from cargowatch.orgs.models import Organisation
@@ -152,6 +163,7 @@ def queue(
     lane: str | None = None,
     carrier: str | None = None,
     alert_type: str | None = None,
+    finding: str | None = None,
     min_score: float | None = None,
     include_inspected: bool = False,
     order: str = "score",
@@ -202,6 +214,12 @@ def queue(
         query = query.where(
             exists().where(Alert.trip_id == Trip.id, Alert.type == alert_type.strip())
         )
+    if finding:
+        name = finding.strip()
+        if name not in finding_names():
+            raise InvalidInput(f"finding: no finding named {name!r}")
+        # findings are stored as JSON text: the rule's name is matched as a whole value
+        query = query.where(Assessment.findings.like(f'%"rule":"{name}"%'))
     if min_score is not None:
         query = query.where(Assessment.score >= min_score)
     if not include_inspected:
@@ -367,6 +385,7 @@ def targets(
     min_score: float | None = None,
     include_inspected: bool = False,
     explore: float | None = None,
+    finding: str | None = None,
 ) -> list[Target]:
     """The caller's targeting queue, best first: the top share (budget) or number (limit) of
     the scored trips it may see, optionally at one port (origin or destination), with its
@@ -380,6 +399,7 @@ def targets(
         min_score=min_score,
         include_inspected=include_inspected,
         explore=explore,
+        finding=finding,
     )
     return rows
 
