@@ -129,3 +129,18 @@ def test_the_queue_filters_by_any_finding(engine: Engine) -> None:
     assert count("/queue?include_inspected=1&finding=long-stay") == 0
     assert client.get("/queue?finding=no-such-thing").status_code == 422
     assert 'name="finding"' in client.get("/queue").text
+
+
+def test_the_queue_exports_as_csv_and_pages_by_chosen_size(engine: Engine) -> None:
+    import csv
+
+    client = _signed_in(engine, trips=3)
+    got = client.get("/queue/export.csv?include_inspected=1")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert "attachment" in got.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(got.text)))
+    assert rows[0][:3] == ["trip_id", "container", "booking_ref"] and len(rows) == 4
+    assert "export CSV" in client.get("/queue").text
+    page = client.get("/queue?include_inspected=1&size=50").text
+    assert 'value="50" selected' in page and "page 1 of 1" in page
+    assert client.get("/queue?size=7").status_code == 422

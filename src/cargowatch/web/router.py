@@ -3,6 +3,7 @@ same services as the API and the command line, with the signed-in user as the ca
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -194,6 +195,7 @@ def _filters(
     carrier: str = "",
     alert_type: str = "",
     finding: Annotated[str, Query(max_length=64)] = "",
+    size: Annotated[str, Query(max_length=4)] = "",
     min_score: str = "",
     order: str = "score",
     include_inspected: Annotated[str, Query(max_length=5)] = "",
@@ -207,10 +209,22 @@ def _filters(
         "carrier": carrier.strip(),
         "alert_type": alert_type.strip(),
         "finding": finding.strip(),
+        "size": _size(size),
         "min_score": min_score.strip(),
         "order": order,
         "include_inspected": "1" if flag in TRUE else "",
     }
+
+
+SIZES = ("25", "50", "100")
+
+
+def _size(value: str) -> str:
+    """A page size the queue offers ('' for the default)."""
+    value = value.strip()
+    if value and value not in SIZES:
+        raise InvalidInput(f"page size: expected one of {', '.join(SIZES)}, got {value[:10]!r}")
+    return "" if value == str(PAGE) else value
 
 
 def _queue_context(
@@ -225,12 +239,14 @@ def _queue_context(
     if min_score is not None and not 0 <= min_score <= 100:
         raise InvalidInput(f"Score at least: expected a number from 0 to 100, got {min_score:g}")
 
+    size = int(filters["size"] or PAGE)
+
     def fetch(at: int) -> tuple[list[Any], int]:
         return risk.queue(
             session,
             principal=user,
-            limit=PAGE,
-            offset=(at - 1) * PAGE,
+            limit=size,
+            offset=(at - 1) * size,
             port=filters["port"] or None,
             lane=filters["lane"] or None,
             carrier=filters["carrier"] or None,
@@ -242,7 +258,7 @@ def _queue_context(
         )
 
     rows, total = fetch(page)
-    pages = max(1, -(-total // PAGE))
+    pages = max(1, -(-total // size))
     if page > pages:  # past the end (an old link, a hand-typed number): the last page
         page = pages
         rows, total = fetch(page)
@@ -264,6 +280,7 @@ def _queue_context(
         "orders": risk.ORDERS,
         "alert_types": sorted(kinds),
         "finding_names": risk.finding_names(),
+        "sizes": SIZES,
         "results": RESULTS,
         "methods": METHODS,
     }
@@ -286,6 +303,41 @@ def queue_page(
     response.headers["Vary"] = "HX-Request, Cookie"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@router.get("/queue/export.csv")
+def queue_export(
+    session: SessionDep,
+    user: WebPrincipal,
+    filters: Annotated[dict[str, str], Depends(_filters)],
+) -> Response:
+    """The queue as filtered, as a CSV file (up to 10,000 trips, cells safe for spreadsheets)."""
+    from cargowatch.exports import write_csv
+
+    try:
+        min_score = float(filters["min_score"]) if filters["min_score"] else None
+    except ValueError:
+        raise InvalidInput("Score at least: expected a number from 0 to 100") from None
+    rows, _total = risk.queue(
+        session, principal=user, limit=10_000, port=filters["port"] or None,
+        lane=filters["lane"] or None, carrier=filters["carrier"] or None,
+        alert_type=filters["alert_type"] or None, finding=filters["finding"] or None,
+        min_score=min_score, include_inspected=bool(filters["include_inspected"]),
+        order=filters["order"] if filters["order"] in risk.ORDERS else "score", explore=0,
+    )  # fmt: skip
+    out = io.StringIO()
+    write_csv(
+        out,
+        ["trip_id", "container", "booking_ref", "score", "origin", "destination", "started_at",
+         "inspected", "reasons"],
+        ([t.trip_id, t.container, t.booking_ref, t.score, t.origin, t.destination,
+          t.started_at.isoformat() if t.started_at else None, t.inspected,
+          " | ".join(r["reason"] for r in t.reasons)] for t in rows),
+    )  # fmt: skip
+    return Response(
+        out.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="cargowatch-queue.csv"'},
+    )  # fmt: skip
 
 
 @router.post("/trips/{trip_id}/outcome", dependencies=[Depends(check_csrf)])
