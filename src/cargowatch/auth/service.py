@@ -20,7 +20,17 @@ from cargowatch.orgs.service import get_org
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
 
 
-def _principal(user: User, org: Organisation) -> Principal:
+MIN_PASSWORD = 10
+
+
+def check_password(password: str) -> None:
+    """InvalidInput unless password is long enough for the web interface."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password: expected at least {MIN_PASSWORD} characters")
+
+
+def principal_of(user: User, org: Organisation) -> Principal:
+    """The principal of a user acting for its organisation."""
     return Principal(
         user_id=user.id, username=user.username, org_id=org.id, org_slug=org.slug, role=user.role
     )
@@ -46,8 +56,8 @@ def create_user(
         raise InvalidInput(f"username {username!r}: expected 2-64 letters, digits, '.', '_', '-'")
     if role not in ROLES:
         raise InvalidInput(f"role {role!r}: expected one of {', '.join(ROLES)}")
-    if password is not None and len(password) < 10:
-        raise InvalidInput("password: expected at least 10 characters")
+    if password is not None:
+        check_password(password)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} exists already")
     user = User(
@@ -134,7 +144,7 @@ def principal_for_token(session: Session, token: str) -> Principal:
         raise NotAuthenticated("API token revoked or expired")
     if not user.active:
         raise NotAuthenticated("user is deactivated")
-    return _principal(user, org)
+    return principal_of(user, org)
 
 
 def principal_for_user_id(session: Session, user_id: int) -> Principal:
@@ -146,7 +156,7 @@ def principal_for_user_id(session: Session, user_id: int) -> Principal:
     ).first()
     if row is None or not row[0].active:
         raise NotAuthenticated(f"no active user with id {user_id}")
-    return _principal(*row)
+    return principal_of(*row)
 
 
 def principal_for_username(session: Session, username: str) -> Principal:
@@ -163,7 +173,7 @@ def principal_for_username(session: Session, username: str) -> Principal:
     ).first()
     if row is None or not row[0].active:
         raise NotAuthenticated(f"no active user {username!r}")
-    return _principal(*row)
+    return principal_of(*row)
 
 
 def list_users(session: Session, *, org_slug: str | None = None) -> list[tuple[User, str]]:

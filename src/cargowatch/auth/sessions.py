@@ -18,6 +18,7 @@ from cargowatch.audit import service as audit
 from cargowatch.auth.models import ApiToken, SignInAttempt, User, WebSession
 from cargowatch.auth.principal import Principal
 from cargowatch.auth.security import hash_password, token_digest, verify_password
+from cargowatch.auth.service import check_password, principal_of
 from cargowatch.db.base import utcnow
 from cargowatch.exceptions import (
     InvalidInput,
@@ -145,9 +146,7 @@ def sign_in(
             )  # fmt: skip
         raise NotAuthenticated("unknown user or wrong password")
     _forget(engine, f"pair:{name.lower()}|{client}")
-    return Principal(
-        user_id=user.id, username=user.username, org_id=org.id, org_slug=org.slug, role=user.role
-    )
+    return principal_of(user, org)
 
 
 # ---------------------------------------------------------------- web sessions
@@ -187,9 +186,7 @@ def principal_for_session(session: Session, token: str) -> Principal:
         raise NotAuthenticated("session ended")
     if now - ws.last_seen_at > TOUCH_EVERY:
         ws.last_seen_at = now
-    return Principal(
-        user_id=user.id, username=user.username, org_id=org.id, org_slug=org.slug, role=user.role
-    )
+    return principal_of(user, org)
 
 
 def end_session(session: Session, token: str, *, why: str = "sign-out") -> bool:
@@ -274,8 +271,7 @@ def set_active(session: Session, *, actor: Principal | str, username: str, activ
 
 def set_password(session: Session, *, actor: Principal | str, username: str, password: str) -> int:
     """Give a user a new password; every session of the user ends. Returns how many."""
-    if len(password) < 10:
-        raise InvalidInput("password: expected at least 10 characters")
+    check_password(password)
     user = _user(session, actor, username)
     user.password_hash = hash_password(password)
     n = _revoke_all(session, user.id, "password changed")

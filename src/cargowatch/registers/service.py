@@ -61,6 +61,14 @@ def detect(head: bytes) -> tuple[Register | None, str | None]:
 # ---------------------------------------------------------------- checks, one column at a time
 
 
+EXPECTED = {  # what a typed cell (or a filter on it) must hold, in words
+    "date": "a date YYYY-MM-DD",
+    "datetime": "an ISO 8601 date-time with an offset",
+    "bool": "true or false",
+    "float": "a number",
+}
+
+
 def _parsed(f: Field) -> pl.Expr:
     """The stored value of a column, null where the cell cannot be read as its type.
 
@@ -87,12 +95,7 @@ def _parsed(f: Field) -> pl.Expr:
 def _problem(f: Field) -> pl.Expr:
     """The reason a cell fails ('column\x1freason'), or null; reads the _parsed columns."""
     col, parsed = pl.col(f.name), pl.col(f"_v_{f.name}")
-    expected = {
-        "date": "a date YYYY-MM-DD",
-        "datetime": "an ISO 8601 date-time with an offset",
-        "bool": "true or false",
-        "float": "a number",
-    }.get(f.kind)
+    expected = EXPECTED.get(f.kind)
     bad: pl.Expr | None = parsed.is_null() if expected else None
     if f.kind == "enum":
         bad, expected = ~col.is_in(list(f.values)), f"one of {', '.join(f.values)}"
@@ -399,12 +402,7 @@ def filter_value(f: Field, value: str) -> Any:
                 raise ValueError("not finite")
             return number
     except (ValueError, KeyError):
-        expected = {
-            "date": "a date YYYY-MM-DD",
-            "datetime": "an ISO 8601 date-time with an offset",
-            "bool": "true or false",
-            "float": "a finite number",
-        }[f.kind]
+        expected = EXPECTED[f.kind]
         raise InvalidInput(f"filter {f.name}: expected {expected}, got {value[:50]!r}") from None
     if len(text_value) > 200:
         raise InvalidInput(f"filter {f.name}: longer than 200 characters")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
@@ -97,8 +97,8 @@ def profile(session: Session, *, principal: Principal, trip_id: int) -> Profile:
             ))  # fmt: skip
         consignee = row.get("consignee_id")
         if consignee:
-            _related(session, principal, out, trip, "same consignee", and_(
-                m.c.org_id == own, m.c.consignee_id == consignee))  # fmt: skip
+            boxes = select(m.c.container).where(m.c.org_id == own, m.c.consignee_id == consignee)
+            _related_boxes(session, principal, out, trip, "same consignee", boxes)
     trucks = [t for t in session.scalars(
         select(rel.c.truck_plate).where(rel.c.org_id == own, rel.c.container == trip.container,
                                         rel.c.truck_plate.is_not(None)).distinct()
@@ -119,13 +119,6 @@ def profile(session: Session, *, principal: Principal, trip_id: int) -> Profile:
         ):  # fmt: skip
             out.related.append(("seal series", tid, box, f"{start:%Y-%m-%d}" if start else ""))
     return out
-
-
-def _related(session: Session, principal: Principal, out: Profile, trip: Trip, why: str,
-             where: Any) -> None:  # fmt: skip
-    m = TABLES["manifest"]
-    boxes = select(m.c.container).where(where)
-    _related_boxes(session, principal, out, trip, why, boxes)
 
 
 def _related_boxes(session: Session, principal: Principal, out: Profile, trip: Trip, why: str,

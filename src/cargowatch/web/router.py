@@ -227,9 +227,9 @@ def _size(value: str) -> str:
     return "" if value == str(PAGE) else value
 
 
-def _queue_context(
-    session: Session, user: Any, filters: dict[str, str], page: int
-) -> dict[str, Any]:
+def _queue_args(filters: dict[str, str]) -> dict[str, Any]:
+    """The queue's filters as risk.queue's arguments; a score that is no number from 0 to 100
+    is refused with the field named."""
     try:
         min_score = float(filters["min_score"]) if filters["min_score"] else None
     except ValueError:
@@ -238,24 +238,26 @@ def _queue_context(
         ) from None
     if min_score is not None and not 0 <= min_score <= 100:
         raise InvalidInput(f"Score at least: expected a number from 0 to 100, got {min_score:g}")
+    return {
+        "port": filters["port"] or None,
+        "lane": filters["lane"] or None,
+        "carrier": filters["carrier"] or None,
+        "alert_type": filters["alert_type"] or None,
+        "finding": filters["finding"] or None,
+        "min_score": min_score,
+        "include_inspected": bool(filters["include_inspected"]),
+        "order": filters["order"] if filters["order"] in risk.ORDERS else "score",
+    }
 
+
+def _queue_context(
+    session: Session, user: Any, filters: dict[str, str], page: int
+) -> dict[str, Any]:
+    args = _queue_args(filters)
     size = int(filters["size"] or PAGE)
 
     def fetch(at: int) -> tuple[list[Any], int]:
-        return risk.queue(
-            session,
-            principal=user,
-            limit=size,
-            offset=(at - 1) * size,
-            port=filters["port"] or None,
-            lane=filters["lane"] or None,
-            carrier=filters["carrier"] or None,
-            alert_type=filters["alert_type"] or None,
-            finding=filters["finding"] or None,
-            min_score=min_score,
-            include_inspected=bool(filters["include_inspected"]),
-            order=filters["order"] if filters["order"] in risk.ORDERS else "score",
-        )
+        return risk.queue(session, principal=user, limit=size, offset=(at - 1) * size, **args)
 
     rows, total = fetch(page)
     pages = max(1, -(-total // size))
@@ -314,17 +316,9 @@ def queue_export(
     """The queue as filtered, as a CSV file (up to 10,000 trips, cells safe for spreadsheets)."""
     from cargowatch.exports import write_csv
 
-    try:
-        min_score = float(filters["min_score"]) if filters["min_score"] else None
-    except ValueError:
-        raise InvalidInput("Score at least: expected a number from 0 to 100") from None
     rows, _total = risk.queue(
-        session, principal=user, limit=10_000, port=filters["port"] or None,
-        lane=filters["lane"] or None, carrier=filters["carrier"] or None,
-        alert_type=filters["alert_type"] or None, finding=filters["finding"] or None,
-        min_score=min_score, include_inspected=bool(filters["include_inspected"]),
-        order=filters["order"] if filters["order"] in risk.ORDERS else "score", explore=0,
-    )  # fmt: skip
+        session, principal=user, limit=10_000, explore=0, **_queue_args(filters)
+    )
     out = io.StringIO()
     write_csv(
         out,
