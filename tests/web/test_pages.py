@@ -140,7 +140,7 @@ def test_the_queue_exports_as_csv_and_pages_by_chosen_size(engine: Engine) -> No
     assert "attachment" in got.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(got.text)))
     assert rows[0][:3] == ["trip_id", "container", "booking_ref"] and len(rows) == 4
-    assert "export CSV" in client.get("/queue").text
+    assert "/queue/export.csv?" in client.get("/queue").text
     page = client.get("/queue?include_inspected=1&size=50").text
     assert 'value="50" selected' in page and "page 1 of 1" in page
     assert client.get("/queue?size=7").status_code == 422

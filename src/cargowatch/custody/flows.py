@@ -103,7 +103,9 @@ def _after_run_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None
         build(session, org_id=org_id, containers=None if full else boxes)
         enqueue(
             session, org_id=org_id, kind=RESCORE, key=f"rescore-run-{run_id}",
-            payload={"containers": None if full else sorted(boxes)}, created_by=f"run {run_id}",
+            payload={"containers": None if full else sorted(boxes),
+                     "cause": f"new events (ingest run {run_id})"},
+            created_by=f"run {run_id}",
         )  # fmt: skip
 
 
@@ -115,7 +117,8 @@ def _containers_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> Non
         return
     with unit_of_work(engine) as session:
         build(session, org_id=org_id, containers=boxes)
-        enqueue(session, org_id=org_id, kind=RESCORE, payload={"containers": boxes},
+        enqueue(session, org_id=org_id, kind=RESCORE,
+                payload={"containers": boxes, "cause": "new live readings"},
                 created_by="live readings")  # fmt: skip
 
 

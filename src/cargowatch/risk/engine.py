@@ -25,12 +25,15 @@ from cargowatch.db.bulk import bulk_insert
 from cargowatch.risk import learned as L
 from cargowatch.risk import rules as _builtin  # noqa: F401  (registers the built-in rules)
 from cargowatch.risk.context import Context, load_context
-from cargowatch.risk.models import Assessment, QueuePick, RiskModel
+from cargowatch.risk.models import Assessment, QueuePick, RiskModel, ScoreChange
 from cargowatch.risk.rules.base import FINDING_SCHEMA, RULES
 from cargowatch.risk.settings import RiskSettings, risk_settings
 
 __all__ = ["RULES", "findings_of", "latest_model", "score", "train", "unscored"]
 ASSESSMENTS = cast(Table, Assessment.__table__)
+CHANGES = cast(Table, ScoreChange.__table__)
+KEPT_POINTS = 0.0005  # a finding that adds less than 0.05 points is no reason (nor a change)
+MOVED = 0.5  # a score that moves less than this (in points of 100) has not changed
 ADJUSTMENT = "model-adjustment"
 
 
@@ -329,13 +332,15 @@ def score(
     progress: Callable[[str], None] | None = None,
     learn: bool = True,
     own_outcomes: bool = True,
+    cause: str = "rescoring",
 ) -> int:
     """Score trips (all, or the given ones) and store the results.
 
     Norms need the whole population, so every trip is evaluated; only the asked ones are
     written. A full scoring learns first when outcomes were recorded since the newest model
     (learn=False keeps the model as it is); any scoring trains one when there is none.
-    own_outcomes=False scores as if the store had none (judging a model trained elsewhere)."""
+    own_outcomes=False scores as if the store had none (judging a model trained elsewhere).
+    cause says what started this scoring; it is kept with every score it changes."""
     s = settings or risk_settings()
     now = now or datetime.now(UTC)
     step = progress or (lambda _: None)
@@ -360,7 +365,7 @@ def score(
         wanted = pl.Series("trip_id", sorted(set(trip_ids)), dtype=pl.Int64)
         scored = scored.filter(pl.col("trip_id").is_in(wanted.implode()))
     step(f"writing {scored.height:,} scores")
-    _write(session, org_id, scored, reasons, row.version, now, trip_ids is None)
+    _write(session, org_id, scored, reasons, row.version, now, trip_ids is None, cause)
     return scored.height
 
 
@@ -501,8 +506,19 @@ def _write(
     version: int,
     now: datetime,
     everything: bool,
+    cause: str = "rescoring",
 ) -> None:
-    """Replace the assessments of the trips in scored; JSON is assembled over columns."""
+    """Replace the assessments of the trips in scored, keeping what changed in the score
+    history; JSON is assembled over columns."""
+    keys = (
+        reasons.filter((pl.col("points") >= KEPT_POINTS) & (pl.col("rule") != ADJUSTMENT))
+        .group_by("trip_id")
+        .agg(pl.col("rule").sort().str.join(",").alias("keys"))
+    )
+    scored = scored.join(keys, on="trip_id", how="left").with_columns(pl.col("keys").fill_null(""))
+    before = _previous(session, org_id, None if everything else scored["trip_id"].to_list())
+    stamp = sqlite_timestamp(now) if session.get_bind().dialect.name == "sqlite" else now
+    _history(session, org_id, scored, before, version, stamp, cause)
     if everything:
         session.execute(delete(Assessment).where(Assessment.org_id == org_id))
     else:
@@ -541,15 +557,91 @@ def _write(
         pl.col("uncertainty").round(5),
         pl.lit(version).alias("model_version"),
         pl.concat_str(pl.lit("["), pl.col("findings").fill_null(""), pl.lit("]")).alias("all"),
-        pl.lit(sqlite_timestamp(now) if session.get_bind().dialect.name == "sqlite" else now).alias(
-            "scored_at"
-        ),
+        "keys",
+        pl.lit(stamp).alias("scored_at"),
     )
     bulk_insert(
         session,
         ASSESSMENTS,
         ("org_id", "trip_id", "score", "rules", "anomaly", "learned", "uncertainty",
-         "model_version", "findings", "scored_at"),
+         "model_version", "findings", "finding_keys", "scored_at"),
+        rows.iter_rows(),
+    )  # fmt: skip
+
+
+def _previous(session: Session, org_id: int, ids: list[int] | None) -> pl.DataFrame:
+    """The stored score, model and finding names of the organisation's trips (or of some)."""
+    query = select(
+        Assessment.trip_id, Assessment.score, Assessment.model_version, Assessment.finding_keys
+    ).where(Assessment.org_id == org_id)
+    rows: list[Any] = []
+    if ids is None:
+        rows = list(session.execute(query))
+    else:
+        for start in range(0, len(ids), 5000):
+            rows += session.execute(query.where(Assessment.trip_id.in_(ids[start : start + 5000])))
+    return pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={"trip_id": pl.Int64, "score_before": pl.Float64, "model_before": pl.Int64,
+                "keys_before": pl.String},
+        orient="row",
+    )  # fmt: skip
+
+
+def _history(
+    session: Session,
+    org_id: int,
+    scored: pl.DataFrame,
+    before: pl.DataFrame,
+    version: int,
+    stamp: Any,
+    cause: str,
+) -> None:
+    """Keep every score that moved by MOVED points or more, or whose findings changed, with
+    what it was, which findings came and went, and the cause (a first score is no change)."""
+    if before.is_empty():
+        return
+    names = pl.col("keys").str.split(",").list.eval(pl.element().filter(pl.element() != ""))
+    names_before = (
+        pl.col("keys_before").str.split(",").list.eval(pl.element().filter(pl.element() != ""))
+    )
+    changed = (
+        scored.select("trip_id", "score", "keys")
+        .join(before, on="trip_id", how="inner")
+        .filter(
+            ((pl.col("score") - pl.col("score_before")).abs() >= MOVED)
+            | (pl.col("keys_before").is_not_null() & (pl.col("keys") != pl.col("keys_before")))
+        )
+        .with_columns(
+            pl.when(pl.col("keys_before").is_null())
+            .then(pl.lit(""))
+            .otherwise(names.list.set_difference(names_before).list.join(","))
+            .alias("added"),
+            pl.when(pl.col("keys_before").is_null())
+            .then(pl.lit(""))
+            .otherwise(names_before.list.set_difference(names).list.join(","))
+            .alias("removed"),
+        )
+    )
+    if changed.is_empty():
+        return
+    rows = changed.select(
+        pl.lit(org_id).alias("org_id"),
+        "trip_id",
+        pl.lit(stamp).alias("at"),
+        "score_before",
+        "score",
+        "model_before",
+        pl.lit(version).alias("model_after"),
+        "added",
+        "removed",
+        pl.lit(cause[:300]).alias("cause"),
+    )
+    bulk_insert(
+        session,
+        CHANGES,
+        ("org_id", "trip_id", "at", "score_before", "score_after", "model_before", "model_after",
+         "added", "removed", "cause"),
         rows.iter_rows(),
     )  # fmt: skip
 

@@ -32,7 +32,10 @@ def score(
     principal.require("events:write")
     with unit_of_work(engine or get_engine()) as session:
         only = None if full else risk.unscored(session, principal.org_id)
-        n = risk.score(session, org_id=principal.org_id, trip_ids=only, now=now, progress=progress)
+        n = risk.score(
+            session, org_id=principal.org_id, trip_ids=only, now=now, progress=progress,
+            cause=f"rescoring by {principal.label}",
+        )  # fmt: skip
         audit.record(
             session,
             actor=principal,
@@ -97,10 +100,15 @@ def record_outcome(
                     Trip.org_id == principal.org_id, Trip.container == row["container"]
                 )
             ).all()
-            risk.score(session, org_id=principal.org_id, trip_ids=trips)
+            risk.score(
+                session, org_id=principal.org_id, trip_ids=trips,
+                cause=f"{row.get('result', 'an outcome')} recorded on trip {trip_id}",
+            )  # fmt: skip
         if row.get("result") == "SEIZURE":  # network and norm findings of other trips change
             owner = int(row["owner_org_id"])
             enqueue(session, org_id=owner, kind=RESCORE_ALL, key=f"rescore-all-{owner}",
+                    payload={"cause": f"a seizure on a linked trip ({row['container']}, "
+                                      f"trip {trip_id})"},
                     created_by=principal.label)  # fmt: skip
     return row
 
@@ -113,21 +121,26 @@ RESCORE_ALL = "risk.rescore-all"
 def _rescore_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
     """Rescore the trips of some containers (all when None) and any trip without a score."""
     containers = payload.get("containers")
-    rescore(engine, org_id, None if containers is None else set(containers))
+    rescore(
+        engine, org_id, None if containers is None else set(containers),
+        cause=str(payload.get("cause") or "new events"),
+    )  # fmt: skip
 
 
 @handler(RESCORE_ALL)
 def _rescore_all_job(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
     """Rescore every trip (a seizure changes network and norm findings of other trips)."""
     with unit_of_work(engine) as session:
-        risk.score(session, org_id=org_id)
+        risk.score(session, org_id=org_id, cause=str(payload.get("cause") or "a seizure"))
 
 
-def rescore(engine: Engine, org_id: int, containers: set[str] | None) -> int:
+def rescore(
+    engine: Engine, org_id: int, containers: set[str] | None, cause: str = "new events"
+) -> int:
     """Rescore the trips of the containers (all when None) and any trip without a score."""
     with unit_of_work(engine) as session:
         if containers is None:
-            return risk.score(session, org_id=org_id)
+            return risk.score(session, org_id=org_id, cause=cause)
         ids: set[int] = set()
         boxes = sorted(containers)
         for start in range(0, len(boxes), 500):
@@ -141,7 +154,7 @@ def rescore(engine: Engine, org_id: int, containers: set[str] | None) -> int:
         ids |= risk.unscored(session, org_id)
         if not ids:
             return 0
-        return risk.score(session, org_id=org_id, trip_ids=ids)
+        return risk.score(session, org_id=org_id, trip_ids=ids, cause=cause)
 
 
 def update_after_ingest(
@@ -149,7 +162,7 @@ def update_after_ingest(
 ) -> int:
     """Rescore the trips of the containers an ingest run touched (all when None) and any trip
     without a score; returns how many were scored."""
-    return rescore(engine or get_engine(), principal.org_id, containers)
+    return rescore(engine or get_engine(), principal.org_id, containers, cause="new events")
 
 
 def confirm_site(
@@ -176,9 +189,8 @@ def confirm_site(
             trips = session.scalars(
                 select(Trip.id).where(Trip.org_id == principal.org_id, Trip.container.in_(boxes))
             ).all()
-            risk.score(session, org_id=principal.org_id, trip_ids=trips)
-        if row.get("result") == "SEIZURE":  # network and norm findings of other trips change
-            owner = int(row["owner_org_id"])
-            enqueue(session, org_id=owner, kind=RESCORE_ALL, key=f"rescore-all-{owner}",
-                    created_by=principal.label)  # fmt: skip
+            risk.score(
+                session, org_id=principal.org_id, trip_ids=trips,
+                cause=f"site {row['site_id']} confirmed",
+            )  # fmt: skip
     return row

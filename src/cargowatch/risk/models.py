@@ -43,7 +43,44 @@ class Assessment(Base):
     # the first few are the reasons the queue shows. One row per trip keeps a million-trip
     # scoring run to a million rows written.
     findings: Mapped[str] = mapped_column(Text)
+    # the names of the findings that added points, sorted and comma-joined: what a rescoring
+    # compares to say which findings came and went
+    finding_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScoreChange(Base):
+    """A trip's score moved (by half a point or more) or its findings changed: from what, to
+    what, when and why (the run's cause, a new model, findings that came or went)."""
+
+    __tablename__ = "risk_score_changes"
+    __table_args__ = (Index("ix_risk_score_changes_trip", "trip_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    score_before: Mapped[float] = mapped_column(Float)
+    score_after: Mapped[float] = mapped_column(Float)
+    model_before: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    added: Mapped[str] = mapped_column(Text, default="")  # finding names, comma-joined
+    removed: Mapped[str] = mapped_column(Text, default="")
+    cause: Mapped[str] = mapped_column(String(300))  # what started the rescoring
+
+
+class SavedFilter(Base):
+    """A queue view a user named and keeps: the filters as the queue's query string."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filters_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class RiskModel(Base):

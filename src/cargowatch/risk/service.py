@@ -29,7 +29,7 @@ from cargowatch.db.base import sqlite_timestamp
 from cargowatch.db.bulk import bulk_write
 from cargowatch.exceptions import InvalidInput, NotFound
 from cargowatch.registers.specs import REGISTERS, TABLES
-from cargowatch.risk.models import Assessment, QueuePick, RiskModel
+from cargowatch.risk.models import Assessment, QueuePick, RiskModel, SavedFilter, ScoreChange
 from cargowatch.risk.privacy import PersonalGate
 from cargowatch.risk.settings import risk_settings
 
@@ -147,8 +147,11 @@ def explore_share(session: Session, org_id: int) -> float:
 
 ORDERS = {
     "score": "highest score first",
+    "score-asc": "lowest score first",
     "newest": "newest trip first",
+    "oldest": "oldest trip first",
     "container": "by container",
+    "route": "by route",
 }
 
 
@@ -169,12 +172,15 @@ def queue(
     order: str = "score",
     explore: float | None = None,
     today: date | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> tuple[list[Target], int]:
     """A page of the caller's targeting queue and how many trips the filters leave.
 
     budget: the top share of those trips; port: loaded or discharged there; lane: origin and
     destination countries as 'EC>BE'; carrier: the manifest's carrier code; alert_type: trips
-    with such a custody alert. explore: the share of the queue picked to explore (None: the
+    with such a custody alert; since/until: trips that started on or after since and before
+    until (UTC days). explore: the share of the queue picked to explore (None: the
     organisation's setting; 0: the pure ranking); exploration applies to the first page of a
     queue by score, is the same all day, and each pick is recorded with its chance."""
     principal.require("events:read")
@@ -222,6 +228,14 @@ def queue(
         query = query.where(Assessment.findings.like(f'%"rule":"{name}"%'))
     if min_score is not None:
         query = query.where(Assessment.score >= min_score)
+    if since is not None:
+        query = query.where(
+            Trip.started_at >= datetime(since.year, since.month, since.day, tzinfo=UTC)
+        )
+    if until is not None:
+        query = query.where(
+            Trip.started_at < datetime(until.year, until.month, until.day, tzinfo=UTC)
+        )
     if not include_inspected:
         query = query.where(~_inspected(principal))
     total = int(
@@ -238,10 +252,17 @@ def queue(
     days = settings.outcome_window_days
     if n_explore:
         return _explored(session, principal, query, shown, n_explore, kept, today, days), total
+    # a trip without a start time sorts last either way (PostgreSQL puts nulls first by desc)
     if order == "newest":
-        query = query.order_by(Trip.started_at.desc(), Trip.id)
+        query = query.order_by(Trip.started_at.desc().nulls_last(), Trip.id)
+    elif order == "oldest":
+        query = query.order_by(Trip.started_at.asc().nulls_last(), Trip.id)
     elif order == "container":
         query = query.order_by(Trip.container, Trip.started_at)
+    elif order == "route":
+        query = query.order_by(Trip.origin, Trip.destination, Assessment.score.desc(), Trip.id)
+    elif order == "score-asc":
+        query = query.order_by(Assessment.score.asc(), Trip.id)
     else:
         query = query.order_by(Assessment.score.desc(), Trip.id)
     if budget is not None:  # the budget is the top share by score, whatever the order shown
@@ -557,3 +578,93 @@ def model_findings(
     table = metrics.get("findings") or {}
     ordered = dict(sorted(table.items(), key=lambda kv: -float(kv[1].get("weight", 0))))
     return row.version, ordered
+
+
+def score_history(session: Session, *, principal: Principal, trip_id: int) -> list[dict[str, Any]]:
+    """How a trip's score changed, newest first: from what to what, when, and why (what
+    started the rescoring, a new model, findings that came or went)."""
+    trip = get_trip(session, principal=principal, trip_id=trip_id)
+    out = []
+    for c in session.scalars(
+        select(ScoreChange)
+        .where(ScoreChange.trip_id == trip.id)
+        .order_by(ScoreChange.at.desc(), ScoreChange.id.desc())
+        .limit(200)
+    ):
+        why = [c.cause]
+        if c.model_before is not None and c.model_after != c.model_before:
+            why.append(f"model v{c.model_before} replaced by v{c.model_after}")
+        if c.added:
+            why.append("new findings: " + ", ".join(c.added.split(",")))
+        if c.removed:
+            why.append("findings gone: " + ", ".join(c.removed.split(",")))
+        out.append(
+            {
+                "at": c.at,
+                "before": c.score_before,
+                "after": c.score_after,
+                "model_before": c.model_before,
+                "model_after": c.model_after,
+                "added": [x for x in c.added.split(",") if x],
+                "removed": [x for x in c.removed.split(",") if x],
+                "cause": c.cause,
+                "why": "; ".join(why),
+            }
+        )
+    return out
+
+
+SAVED_FILTERS_PER_USER = 50
+
+
+def saved_filters(session: Session, *, principal: Principal) -> list[SavedFilter]:
+    """The queue views the caller saved, by name."""
+    principal.require("events:read")
+    return list(
+        session.scalars(
+            select(SavedFilter)
+            .where(SavedFilter.user_id == principal.user_id)
+            .order_by(SavedFilter.name)
+        )
+    )
+
+
+def save_filter(session: Session, *, principal: Principal, name: str, query: str) -> SavedFilter:
+    """Keep a queue view under a name (the same name replaces it)."""
+    principal.require("events:read")
+    name = " ".join(name.split())[:80]
+    if not name:
+        raise InvalidInput("name: give the view a name")
+    if len(query) > 1000:
+        raise InvalidInput("query: the filters are too long to keep")
+    row = session.scalar(
+        select(SavedFilter).where(
+            SavedFilter.user_id == principal.user_id, SavedFilter.name == name
+        )
+    )
+    if row is None:
+        if len(saved_filters(session, principal=principal)) >= SAVED_FILTERS_PER_USER:
+            raise InvalidInput(f"at most {SAVED_FILTERS_PER_USER} saved views; delete one first")
+        row = SavedFilter(
+            org_id=principal.org_id,
+            user_id=principal.user_id,
+            name=name,
+            query=query,
+            created_at=datetime.now(UTC),
+        )
+        session.add(row)
+    else:
+        row.query = query
+    session.flush()
+    return row
+
+
+def delete_filter(session: Session, *, principal: Principal, filter_id: int) -> str:
+    """Forget one of the caller's saved views; returns its name."""
+    row = session.get(SavedFilter, filter_id)
+    if row is None or row.user_id != principal.user_id:
+        raise NotFound(f"no saved view {filter_id}")
+    name = row.name
+    session.delete(row)
+    session.flush()
+    return name

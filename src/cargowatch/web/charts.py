@@ -4,9 +4,9 @@ server, readable without JavaScript."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 
 from markupsafe import Markup
@@ -22,8 +22,13 @@ def _svg(width: int, height: int, body: str, label: str) -> Markup:
     )
 
 
-def bars(items: Sequence[tuple[str, int]], label: str, width: int = 560) -> Markup:
-    """Horizontal bars, one per (name, value)."""
+def bars(
+    items: Sequence[tuple[str, int]],
+    label: str,
+    width: int = 560,
+    links: Sequence[str | None] | None = None,
+) -> Markup:
+    """Horizontal bars, one per (name, value); with links, each bar opens its page."""
     if not items:
         return Markup('<p class="empty">nothing yet</p>')
     row, left = 22, 230
@@ -33,12 +38,19 @@ def bars(items: Sequence[tuple[str, int]], label: str, width: int = 560) -> Mark
     for i, (name, value) in enumerate(items):
         y = 5 + i * row
         w = (width - left - 60) * value / top
-        parts.append(
+        bar = (
             f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(name)}</text>'
             f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{PALETTE[0]}">'
             f"<title>{escape(name)}: {value:,}</title></rect>"
             f'<text x="{left + w + 6:.1f}" y="{y + 15}">{value:,}</text>'
         )
+        href = links[i] if links else None
+        if href:
+            bar = (
+                f'<a href="{escape(href)}" class="bar-link" '
+                f'aria-label="{escape(name)}: {value:,}, open the queue">{bar}</a>'
+            )
+        parts.append(bar)
     return _svg(width, height, "".join(parts), label)
 
 
@@ -51,23 +63,82 @@ class Line:
     step: bool = False
 
 
+@dataclass
+class Mark:
+    """A moment marked across a time chart: an alert, a hand-over."""
+
+    at: datetime
+    label: str
+    kind: str = "handover"  # or "alert"
+
+
+_STEPS = (  # tick spacing in seconds, and how a tick is labelled
+    (3600, "%H:%M"),
+    (3 * 3600, "%H:%M"),
+    (6 * 3600, "%d %H:%M"),
+    (12 * 3600, "%d %H:%M"),
+    (86400, "%m-%d"),
+    (2 * 86400, "%m-%d"),
+    (7 * 86400, "%m-%d"),
+    (14 * 86400, "%m-%d"),
+    (30 * 86400, "%Y-%m"),
+    (91 * 86400, "%Y-%m"),
+    (182 * 86400, "%Y-%m"),
+    (365 * 86400, "%Y"),
+)
+
+
+def time_ticks(t0: float, t1: float, most: int = 7) -> list[tuple[float, str]]:
+    """Round moments between t0 and t1 (epoch seconds, UTC) to label a time axis with."""
+    span = max(t1 - t0, 1.0)
+    step, fmt = next(((s, f) for s, f in _STEPS if span / s <= most), _STEPS[-1])
+    first = math.ceil(t0 / step) * step
+    return [
+        (t, datetime.fromtimestamp(t, UTC).strftime(fmt))
+        for t in range(int(first), int(t1) + 1, step)
+    ]
+
+
+def _thin(points: list[tuple[datetime, float]], most: int) -> list[tuple[datetime, float]]:
+    """At most `most` points to hover on, keeping every change of value."""
+    if len(points) <= most:
+        return points
+    changes = [p for i, p in enumerate(points) if i == 0 or p[1] != points[i - 1][1]]
+    if len(changes) <= most:
+        return changes
+    every = math.ceil(len(changes) / most)
+    return changes[::every]
+
+
 def lines(
-    series: Sequence[Line], label: str, width: int = 640, height: int = 200, unit: str = ""
+    series: Sequence[Line],
+    label: str,
+    width: int = 640,
+    height: int = 200,
+    unit: str = "",
+    span: tuple[datetime, datetime] | None = None,
+    marks: Sequence[Mark] = (),
+    links: Callable[[datetime], str] | None = None,
 ) -> Markup:
-    """Series over time on one chart, with a legend."""
+    """Series over time on one chart, with a time axis, the value of each point on hover and
+    moments (alerts, hand-overs) drawn across it. Charts given the same span share one time
+    line. With links, each point opens the page links(time) names."""
     pts = [p for s in series for p in s.points]
     if not pts:
         return Markup('<p class="empty">no readings</p>')
-    left, right, top, bottom = 48, 12, 12, 34
-    t0 = min(t for t, _ in pts).timestamp()
-    t1 = max(t for t, _ in pts).timestamp()
+    left, right, top, bottom = 48, 12, 14, 34
+    if span is not None:
+        t0, t1 = span[0].timestamp(), span[1].timestamp()
+    else:
+        t0 = min(t for t, _ in pts).timestamp()
+        t1 = max(t for t, _ in pts).timestamp()
     lo = min(0.0, min(v for _, v in pts))
     hi = max(v for _, v in pts)
     hi = hi if hi > lo else lo + 1
-    span = (t1 - t0) or 1
+    width_t = (t1 - t0) or 1
 
     def x(t: datetime) -> float:
-        return left + (width - left - right) * (t.timestamp() - t0) / span
+        return left + (width - left - right) * (t.timestamp() - t0) / width_t
 
     def y(v: float) -> float:
         return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
@@ -76,15 +147,33 @@ def lines(
         f'<line x1="{left}" y1="{y(lo):.1f}" x2="{width - right}" y2="{y(lo):.1f}" class="axis"/>',
         f'<text x="{left - 4}" y="{y(hi) + 4:.1f}" text-anchor="end">{hi:g}{escape(unit)}</text>',
         f'<text x="{left - 4}" y="{y(lo) + 4:.1f}" text-anchor="end">{lo:g}</text>',
-        f'<text x="{left}" y="{height - 6}">{datetime.fromtimestamp(t0):%Y-%m-%d}</text>',
-        f'<text x="{width - right}" y="{height - 6}" text-anchor="end">'
-        f"{datetime.fromtimestamp(t1):%Y-%m-%d}</text>",
     ]
+    for tick, text in time_ticks(t0, t1):
+        tx = left + (width - left - right) * (tick - t0) / width_t
+        parts.append(
+            f'<line x1="{tx:.1f}" y1="{y(lo):.1f}" x2="{tx:.1f}" y2="{y(lo) + 4:.1f}" '
+            'class="axis"/>'
+            f'<text x="{tx:.1f}" y="{height - 18}" text-anchor="middle" class="tick">{text}</text>'
+        )
+    parts.append(
+        f'<text x="{left}" y="{height - 4}" class="tick">'
+        f"{datetime.fromtimestamp(t0, UTC):%Y-%m-%d %H:%M} to "
+        f"{datetime.fromtimestamp(t1, UTC):%Y-%m-%d %H:%M} UTC</text>"
+    )
+    for m in marks:
+        if not t0 <= m.at.timestamp() <= t1:
+            continue
+        mx = x(m.at)
+        parts.append(
+            f'<line x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" y2="{y(lo):.1f}" class="mark-{m.kind}">'
+            f"<title>{m.at:%Y-%m-%d %H:%M} UTC: {escape(m.label)}</title></line>"
+        )
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         coords: list[str] = []
         prev_y: float | None = None
-        for t, v in sorted(s.points):
+        ordered = sorted(s.points)
+        for t, v in ordered:
             if s.step and prev_y is not None:  # hold the last value until the next reading
                 coords.append(f"{x(t):.1f},{prev_y:.1f}")
             coords.append(f"{x(t):.1f},{y(v):.1f}")
@@ -93,9 +182,21 @@ def lines(
             f'<polyline fill="none" stroke="{color}" stroke-width="1.8" '
             f'points="{" ".join(coords)}"><title>{escape(s.name)}</title></polyline>'
         )
+        for t, v in _thin(ordered, 240):
+            dot = (
+                f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="4" class="hover" fill="{color}">'
+                f"<title>{t:%Y-%m-%d %H:%M} UTC · {escape(s.name)}: {v:g}{escape(unit)}</title>"
+                "</circle>"
+            )
+            if links is not None:
+                dot = (
+                    f'<a href="{escape(links(t))}" aria-label="{escape(s.name)} {t:%Y-%m-%d}: '
+                    f'{v:g}, open the queue">{dot}</a>'
+                )
+            parts.append(dot)
         parts.append(
-            f'<rect x="{left + 8 + i * 130}" y="{top}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{left + 22 + i * 130}" y="{top + 9}">{escape(s.name)}</text>'
+            f'<rect x="{left + 8 + i * 130}" y="{top - 12}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{left + 22 + i * 130}" y="{top - 3}">{escape(s.name)}</text>'
         )
     return _svg(width, height, "".join(parts), label)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -24,7 +24,6 @@ from cargowatch.cases import service as cases
 from cargowatch.cases.models import STATUSES as CASE_STATUSES
 from cargowatch.config import get_settings
 from cargowatch.custody import service as custody
-from cargowatch.custody.engine import timeline as custody_timeline
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.dashboard.service import TARGET_SCORE, overview
 from cargowatch.db.limits import MAX_OFFSET
@@ -32,17 +31,18 @@ from cargowatch.exceptions import (
     CargowatchError,
     InvalidInput,
     NotAuthenticated,
+    NotFound,
     TooManyAttempts,
 )
+from cargowatch.exports import write_csv
 from cargowatch.ingest import service as ingest_service
 from cargowatch.ingest.flows import queue_upload, replay_quarantine, spool
 from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
 from cargowatch.risk import service as risk
-from cargowatch.risk.profile import profile as trip_profile
-from cargowatch.telemetry.service import readings_for_container
-from cargowatch.web import charts
+from cargowatch.tripfile import service as tripfile
+from cargowatch.web import charts, pdf
 from cargowatch.web.session import (
     WebPrincipal,
     check_csrf,
@@ -160,6 +160,13 @@ def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> Resp
         return RedirectResponse("/ingest", status_code=303)
     o = overview(session, principal=user)
     weeks = [datetime.fromisoformat(str(w["week"])) for w in o.weekly]
+
+    def week_queue(start: datetime) -> str:  # a point of the chart opens that week's trips
+        end = start + timedelta(days=7)
+        return "/queue?" + urlencode(
+            {"since": f"{start:%Y-%m-%d}", "until": f"{end:%Y-%m-%d}", "include_inspected": "1"}
+        )
+
     by_week = charts.lines(
         [
             charts.Line(
@@ -175,9 +182,17 @@ def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> Resp
                 [(w, float(r["seizures"])) for w, r in zip(weeks, o.weekly, strict=True)],
             ),
         ],
-        "Trips, high-severity alerts and seizures per week",
+        "Trips, high-severity alerts and seizures per week (a point opens that week's trips)",
+        links=week_queue,
     )
-    alerts = charts.bars(o.alerts_by_type, "Custody alerts by type")
+    alerts = charts.bars(
+        o.alerts_by_type,
+        "Custody alerts by type (a bar opens the trips with that alert)",
+        links=[
+            "/queue?" + urlencode({"alert_type": name, "include_inspected": "1"})
+            for name, _ in o.alerts_by_type
+        ],
+    )
     return render(
         request,
         "dashboard.html",
@@ -197,13 +212,17 @@ def _filters(
     finding: Annotated[str, Query(max_length=64)] = "",
     size: Annotated[str, Query(max_length=4)] = "",
     min_score: str = "",
-    order: str = "score",
+    order: Annotated[str, Query(max_length=16)] = "score",
     include_inspected: Annotated[str, Query(max_length=5)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
 ) -> dict[str, str]:
     flag = include_inspected.strip().lower()
     if flag not in TRUE | FALSE:
         raise InvalidInput(f"include_inspected: expected 1 or 0, got {include_inspected!r}")
     return {
+        "since": _day(since, "Started from"),
+        "until": _day(until, "Started before"),
         "port": port.strip(),
         "lane": lane.strip(),
         "carrier": carrier.strip(),
@@ -217,6 +236,17 @@ def _filters(
 
 
 SIZES = ("25", "50", "100")
+
+
+def _day(value: str, field: str) -> str:
+    """A day as YYYY-MM-DD ('' for none); anything else is refused with the field named."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{field}: expected a day as YYYY-MM-DD, got {value[:12]!r}") from None
 
 
 def _size(value: str) -> str:
@@ -247,6 +277,8 @@ def _queue_args(filters: dict[str, str]) -> dict[str, Any]:
         "min_score": min_score,
         "include_inspected": bool(filters["include_inspected"]),
         "order": filters["order"] if filters["order"] in risk.ORDERS else "score",
+        "since": date.fromisoformat(filters["since"]) if filters["since"] else None,
+        "until": date.fromisoformat(filters["until"]) if filters["until"] else None,
     }
 
 
@@ -272,6 +304,9 @@ def _queue_context(
     ).all()
     query = {k: v for k, v in filters.items() if v}
     return {
+        "sorts": _sort_links(filters),
+        "page_numbers": _page_numbers(page, pages),
+        "views": risk.saved_filters(session, principal=user),
         "cases": cases.statuses_of(session, principal=user, trip_ids=[t.trip_id for t in rows]),
         "rows": rows,
         "total": total,
@@ -286,6 +321,40 @@ def _queue_context(
         "results": RESULTS,
         "methods": METHODS,
     }
+
+
+SORTABLE = {  # column -> its orders, the first on the first click
+    "score": ("score", "score-asc"),
+    "trip": ("container",),
+    "route": ("route",),
+    "started": ("newest", "oldest"),
+}
+
+
+def _sort_links(filters: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """For each sortable column: the queue's address sorted by it (the other way when it is
+    sorted by it already, back to the first page) and how it is sorted now ('' if not)."""
+    out = {}
+    for column, orders in SORTABLE.items():
+        current = filters["order"] if filters["order"] in orders else ""
+        following = orders[(orders.index(current) + 1) % len(orders)] if current else orders[0]
+        query = {k: v for k, v in filters.items() if v and k != "order"} | {"order": following}
+        sorted_now = "" if not current else ("descending" if current in ("score", "newest")
+                                              else "ascending")  # fmt: skip
+        out[column] = ("/queue?" + urlencode(query), sorted_now)
+    return out
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """The page numbers the pager shows: the first, the last and two either side of this one,
+    None where some are left out."""
+    wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in wanted:
+        if out and out[-1] is not None and n - int(out[-1]) > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -314,8 +383,6 @@ def queue_export(
     filters: Annotated[dict[str, str], Depends(_filters)],
 ) -> Response:
     """The queue as filtered, as a CSV file (up to 10,000 trips, cells safe for spreadsheets)."""
-    from cargowatch.exports import write_csv
-
     rows, _total = risk.queue(
         session, principal=user, limit=10_000, explore=0, **_queue_args(filters)
     )
@@ -331,6 +398,106 @@ def queue_export(
     return Response(
         out.getvalue(), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="cargowatch-queue.csv"'},
+    )  # fmt: skip
+
+
+@router.get("/queue/export.pdf")
+def queue_export_pdf(
+    request: Request,
+    session: SessionDep,
+    user: WebPrincipal,
+    filters: Annotated[dict[str, str], Depends(_filters)],
+) -> Response:
+    """The queue as filtered, as a PDF to print or file (the first 500 trips)."""
+    rows, total = risk.queue(session, principal=user, limit=500, explore=0, **_queue_args(filters))
+    html = templates.env.get_template("print_queue.html").render(
+        rows=rows, total=total, filters={k: v for k, v in filters.items() if v},
+        user=user, now=datetime.now(UTC),
+    )  # fmt: skip
+    return Response(
+        pdf.render(html), media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="cargowatch-queue.pdf"'},
+    )  # fmt: skip
+
+
+@router.post("/queue/views", dependencies=[Depends(check_csrf)])
+def save_view(
+    session: SessionDep,
+    user: WebPrincipal,
+    name: Annotated[str, Form(max_length=80)],
+    query: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Keep the queue's current filters under a name."""
+    clean = _view_query(query)
+    row = risk.save_filter(session, principal=user, name=name, query=clean)
+    audit.record(
+        session, actor=user, action="queue.view-save", entity_type="saved_filter",
+        entity_id=row.id, after={"name": row.name, "query": clean},
+    )  # fmt: skip
+    return RedirectResponse(f"/queue?{clean}", status_code=303)
+
+
+@router.post("/queue/views/{view_id}/delete", dependencies=[Depends(check_csrf)])
+def delete_view(view_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
+    """Forget a saved queue view."""
+    name = risk.delete_filter(session, principal=user, filter_id=view_id)
+    audit.record(
+        session, actor=user, action="queue.view-delete", entity_type="saved_filter",
+        entity_id=view_id, before={"name": name},
+    )  # fmt: skip
+    return RedirectResponse("/queue", status_code=303)
+
+
+def _view_query(query: str) -> str:
+    """A saved view's filters: only the queue's own, each checked as the queue checks it."""
+    from urllib.parse import parse_qsl
+
+    given = dict(parse_qsl(query.lstrip("?"), keep_blank_values=False))
+    known = {k: given.get(k, "") for k in (
+        "port", "lane", "carrier", "alert_type", "finding", "size", "min_score", "order",
+        "include_inspected", "since", "until")}  # fmt: skip
+    filters = _filters(**{k: v for k, v in known.items() if v})
+    _queue_args(filters)
+    return urlencode(
+        {k: v for k, v in filters.items() if v and not (k == "order" and v == "score")}
+    )
+
+
+@router.get("/trips/{trip_id}/file.csv")
+def trip_file_csv(trip_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
+    """A trip's file as one CSV table: section, time, item, detail (cells safe for
+    spreadsheets, personal details withheld as on the page)."""
+    tf = tripfile.build(session, principal=user, trip_id=trip_id)
+    out = io.StringIO()
+    write_csv(out, ["section", "time_utc", "item", "detail"], tripfile.rows(tf))
+    return Response(
+        out.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition":
+                 f'attachment; filename="cargowatch-trip-{trip_id}.csv"'},
+    )  # fmt: skip
+
+
+@router.get("/trips/{trip_id}/file.pdf")
+def trip_file_pdf(trip_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
+    """A trip's file as a PDF: the page's sections with the charts and a map of the track."""
+    tf = tripfile.build(session, principal=user, trip_id=trip_id)
+    marks = [charts.Mark(m.at, m.label, m.kind) for m in tf.moments]
+    telemetry = [
+        (name, charts.lines([charts.Line(name, pts, step=name == "door open")], name,
+                            height=150, span=tf.span, marks=marks))
+        for name, pts in tf.series.items()
+    ]  # fmt: skip
+    places = [charts.Place(**p) for p in tripfile.map_places(tf)]
+    maps = [
+        charts.map_svg(region, f"Track, sites and openings near {name}")
+        for name, region in charts.regions(places)
+    ]
+    html = templates.env.get_template("print_trip.html").render(
+        tf=tf, telemetry=telemetry, maps=maps, user=user, now=datetime.now(UTC),
+    )  # fmt: skip
+    return Response(
+        pdf.render(html), media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="cargowatch-trip-{trip_id}.pdf"'},
     )  # fmt: skip
 
 
@@ -355,16 +522,26 @@ def record_outcome(
     return RedirectResponse(_safe_next(back), status_code=303)
 
 
+SEARCHED = {"parties", "seals", "declared", "previous"}
+
+
 def _evidence_links(evidence: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """(text, link) for each cited id: events open their page, trips theirs."""
+    """(text, link) for each cited id: events, trips and alerts open their page; parties,
+    seals and manifest lines open a search for them (their trips, their register rows)."""
     out: list[tuple[str, str | None]] = []
     for kind, ids in evidence.items():
         for value in ids if isinstance(ids, list) else [ids]:
             link = None
             if kind == "events":
                 link = f"/events/{value}"
-            elif kind == "trips" and isinstance(value, int):
+            elif kind in ("trips", "other_trip") and isinstance(value, int):
                 link = f"/trips/{value}"
+            elif kind == "alerts" and isinstance(value, int):
+                link = f"/alerts/{value}"
+            elif kind == "manifest" and isinstance(value, int):
+                link = f"/manifest/{value}"
+            elif kind in SEARCHED and isinstance(value, str | int) and str(value).strip():
+                link = "/search?" + urlencode({"q": str(value)})
             out.append((f"{SINGULAR.get(kind, kind)} {value}", link))
     return out
 
@@ -373,116 +550,78 @@ def _evidence_links(evidence: dict[str, Any]) -> list[tuple[str, str | None]]:
 def trip_page(
     request: Request, trip_id: IdPath, session: SessionDep, user: WebPrincipal
 ) -> HTMLResponse:
-    """The story of a container's trip: custody, seals, alerts, findings, telemetry, map."""
-    trip = custody.get_trip(session, principal=user, trip_id=trip_id)
-    events = custody.trip_events(session, trip)  # read once: timeline, ledger, map
-    timeline = custody_timeline(events)
-    alerts = [
-        (a, _evidence_links(json.loads(a.evidence)))
-        for a in custody.trip_alerts(session, principal=user, trip_id=trip_id)
-    ]
-    try:
-        assessment = risk.assessment(session, principal=user, trip_id=trip_id)
-        findings = [(f, _evidence_links(f["evidence"])) for f in assessment["findings"]]
-    except CargowatchError:
-        assessment, findings = None, []
-    ledger = [e for e in events if e.seals or e.code in ("RMVD", "RSEA", "INSP")]
-    start = (trip.started_at or datetime.min) - timedelta(hours=12)
-    end = (trip.ended_at or datetime.max) + timedelta(hours=12)
-    readings = [
-        r
-        for r in readings_for_container(session, principal=user, container=trip.container)
-        if start <= r.ts <= end
-    ]
-    series: dict[str, list[tuple[datetime, float]]] = {
-        "door open": [],
-        "light (lux)": [],
-        "temperature (°C)": [],
-        "shock (g)": [],
-    }
-    for r in readings:
-        if r.door is not None:
-            series["door open"].append((r.ts, 1.0 if r.door == "OPEN" else 0.0))
-        if r.light_lux is not None:
-            series["light (lux)"].append((r.ts, float(r.light_lux)))
-        if r.temperature_c is not None:
-            series["temperature (°C)"].append((r.ts, float(r.temperature_c)))
-        if r.shock_g is not None:
-            series["shock (g)"].append((r.ts, float(r.shock_g)))
+    """The story of a container's trip: case, profile, score, custody, seals, alerts, map and
+    telemetry on one time line."""
+    tf = tripfile.build(session, principal=user, trip_id=trip_id)
+    marks = [charts.Mark(m.at, m.label, m.kind) for m in tf.moments]
     telemetry = [
         (
             name,
             charts.lines(
                 [charts.Line(name, pts, step=name == "door open")],
-                f"{name} over the trip",
-                height=150,
+                f"{name} over the trip, with openings, alerts and hand-overs marked",
+                height=170,
+                span=tf.span,
+                marks=marks,
             ),
         )
-        for name, pts in series.items()
-        if pts
+        for name, pts in tf.series.items()
     ]
-    places: list[charts.Place] = []
-    for r in readings:
-        if r.latitude is not None and r.longitude is not None:
-            opened = r.door == "OPEN" or (r.light_lux or 0) > 50 or r.eseal_status == "OPENED"
-            places.append(
-                charts.Place(
-                    r.latitude,
-                    r.longitude,
-                    f"{r.ts:%Y-%m-%d %H:%M} {'door OPEN' if opened else ''}",
-                    "opening" if opened else "position",
-                )
-            )
-    for e in events:
-        if e.lat is not None and e.lon is not None:
-            places.append(
-                charts.Place(
-                    e.lat,
-                    e.lon,
-                    f"{e.code} {e.time:%Y-%m-%d %H:%M}",
-                    "opening" if e.code == "DRO" else "event",
-                )
-            )
-    ports = {x for x in (trip.origin, trip.destination) if x} | {
-        e.locode for e in events if e.locode
-    }
-    sites = TABLES["sites"]  # the geofences of the organisation whose trip it is
-    for site in session.execute(
-        select(sites).where(sites.c.org_id == trip.org_id, sites.c.locode.in_(sorted(ports)))
-    ):
-        if site.latitude is not None and site.longitude is not None:
-            places.append(
-                charts.Place(
-                    site.latitude,
-                    site.longitude,
-                    f"{site.site_id} ({site.kind})",
-                    "site",
-                    float(site.radius_m or 500),
-                )
-            )
-    maps = [
-        charts.map_svg(region, f"Positions, openings and sites near {name}")
-        for name, region in charts.regions(places)
-    ]
+    findings = []
+    if tf.assessment is not None:
+        findings = [(f, _evidence_links(f["evidence"])) for f in tf.assessment["findings"]]
     return render(
         request,
         "trip.html",
         user=user,
-        trip=trip,
-        timeline=timeline,
-        alerts=alerts,
-        assessment=assessment,
+        tf=tf,
+        trip=tf.trip,
+        timeline=tf.timeline,
+        alerts=[(a, _evidence_links(json.loads(a.evidence))) for a in tf.alerts],
+        assessment=tf.assessment,
         findings=findings,
-        ledger=ledger,
+        ledger=tf.ledger,
         telemetry=telemetry,
-        maps=maps,
-        readings=len(readings),
+        map_data=tripfile.map_json(tf),
+        readings=tf.readings,
         results=RESULTS,
         methods=METHODS,
-        case=cases.view(session, principal=user, trip_id=trip_id),
-        profile=trip_profile(session, principal=user, trip_id=trip_id),
+        case=tf.case,
+        profile=tf.profile,
         statuses=CASE_STATUSES,
     )
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(alert_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
+    """An alert is shown on its trip's page: go there, to the alert."""
+    trip_id = session.scalar(select(Alert.trip_id).where(Alert.id == alert_id))
+    if trip_id is None:
+        raise NotFound(f"no alert {alert_id}")
+    custody.get_trip(session, principal=user, trip_id=trip_id)  # the caller may see it
+    return RedirectResponse(f"/trips/{trip_id}#alert-{alert_id}", status_code=303)
+
+
+@router.get("/manifest/{line_id}")
+def manifest_line(line_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
+    """A manifest line of the caller's organisation opens the trip it describes (its risk
+    profile); without a trip, a search for its container."""
+    m = TABLES["manifest"]
+    row = session.execute(
+        select(m.c.container, m.c.booking_ref).where(m.c.id == line_id, m.c.org_id == user.org_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no manifest line {line_id}")
+    trip_id = session.scalar(
+        select(Trip.id).where(
+            Trip.org_id == user.org_id,
+            Trip.container == row.container,
+            Trip.booking_ref == row.booking_ref,
+        )
+    )
+    if trip_id is None:
+        return RedirectResponse("/search?" + urlencode({"q": row.container}), status_code=303)
+    return RedirectResponse(f"/trips/{trip_id}#profile-h", status_code=303)
 
 
 @router.post("/trips/{trip_id}/case", dependencies=[Depends(check_csrf)])

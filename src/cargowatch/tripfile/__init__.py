@@ -1,0 +1,1 @@
+"""A trip's file: gathered once for its page and its exports."""
