@@ -91,7 +91,7 @@ def search(session: Session, *, principal: Principal, q: str, per_kind: int = PE
         select(Trip.id, m.c.bl_number, Trip.container)
         .join(
             m,
-            (m.c.org_id == Trip.org_id)
+            (m.c.org_id == principal.org_id)  # registers are the caller's own
             & (m.c.container == Trip.container)
             & (m.c.booking_ref == Trip.booking_ref),
         )

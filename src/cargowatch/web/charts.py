@@ -14,9 +14,11 @@ from markupsafe import Markup
 PALETTE = ("#1f5f99", "#c0392b", "#2e8b57", "#b8860b", "#6a3d9a", "#555555")
 
 
-def _svg(width: int, height: int, body: str, label: str) -> Markup:
+def _svg(width: int, height: int, body: str, label: str, linked: bool = False) -> Markup:
+    """An SVG chart; one with links inside is a group of them, not a single image."""
+    role = "group" if linked else "img"
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="{role}" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(label)}</title>{body}</svg>"
     )
@@ -38,20 +40,19 @@ def bars(
     for i, (name, value) in enumerate(items):
         y = 5 + i * row
         w = (width - left - 60) * value / top
+        href = links[i] if links else None
+        # a linked bar is named by its visible text alone (name and count), as a link should be
+        hint = "" if href else f"<title>{escape(name)}: {value:,}</title>"
         bar = (
             f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(name)}</text>'
             f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{PALETTE[0]}">'
-            f"<title>{escape(name)}: {value:,}</title></rect>"
+            f"{hint}</rect>"
             f'<text x="{left + w + 6:.1f}" y="{y + 15}">{value:,}</text>'
         )
-        href = links[i] if links else None
         if href:
-            bar = (
-                f'<a href="{escape(href)}" class="bar-link" '
-                f'aria-label="{escape(name)}: {value:,}, open the queue">{bar}</a>'
-            )
+            bar = f'<a href="{escape(href)}" class="bar-link">{bar}</a>'
         parts.append(bar)
-    return _svg(width, height, "".join(parts), label)
+    return _svg(width, height, "".join(parts), label, linked=bool(links))
 
 
 @dataclass
@@ -198,7 +199,7 @@ def lines(
             f'<rect x="{left + 8 + i * 130}" y="{top - 12}" width="10" height="10" fill="{color}"/>'
             f'<text x="{left + 22 + i * 130}" y="{top - 3}">{escape(s.name)}</text>'
         )
-    return _svg(width, height, "".join(parts), label)
+    return _svg(width, height, "".join(parts), label, linked=links is not None)
 
 
 @dataclass

@@ -69,7 +69,7 @@
     bounds.push([o.lat, o.lon]);
   });
   layers["Openings"] = openings.addTo(map);
-  L.control.layers(null, layers, { collapsed: false }).addTo(map);
+  L.control.layers(null, layers, { collapsed: box.clientWidth < 700 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
 
   if (bounds.length) {

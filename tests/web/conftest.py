@@ -1,0 +1,107 @@
+"""What the web tests share: a simulated world of three organisations, and the app served on
+a local port for the browser (Debian's chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from cargowatch.auth.service import create_user
+from cargowatch.custody.models import Trip
+from cargowatch.db.engine import unit_of_work
+from cargowatch.ingest.flows import ingest_bytes, ingest_paths
+from cargowatch.orgs.service import create_org
+from cargowatch.sharing.service import grant
+from cargowatch.simulate.generator import SimConfig, simulate
+from tests.builders import ndjson
+from tests.custody.test_custody import trip_events
+
+PASSWORD = "a-long-test-password"
+CHROMIUM = os.environ.get("CARGOWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def people_in(engine: Engine) -> dict[str, Any]:
+    from cargowatch.auth.service import principal_for_username
+
+    for slug, kind in (("carrier", "CARRIER"), ("customs", "CUSTOMS"), ("other", "TERMINAL")):
+        with unit_of_work(engine) as s:
+            create_org(s, actor="test", slug=slug, name=slug.title(), kind=kind)
+            create_user(
+                s,
+                actor="test",
+                org_slug=slug,
+                username=f"{slug}-user",
+                role="analyst",
+                password=PASSWORD,
+            )
+    with unit_of_work(engine) as s:
+        return {
+            slug: principal_for_username(s, f"{slug}-user")
+            for slug in ("carrier", "customs", "other")
+        }
+
+
+@pytest.fixture
+def world(engine: Engine, tmp_path: Path) -> dict[str, Any]:
+    """A carrier's simulated world shared with customs, and another organisation's trip."""
+    people = people_in(engine)
+    simulate(
+        tmp_path / "w",
+        SimConfig(
+            trips=300,
+            seed=8,
+            days=30,
+            origins=("ECGYE",),
+            destinations=("BEANR",),
+            scenario_rate=0.05,
+        ),
+    )
+    ingest_paths(principal=people["carrier"], paths=[tmp_path / "w" / "data"], engine=engine)
+    with unit_of_work(engine) as s:
+        grant(s, principal=people["carrier"], grantee_slug="customs", scope="all-events")
+    # Customs holds the cargo declarations of its own (the carrier's manifest, lodged with it)
+    manifest = tmp_path / "w" / "data" / "registers" / "manifest.csv"
+    ingest_paths(principal=people["customs"], paths=[manifest], engine=engine)
+    ingest_bytes(
+        principal=people["other"],
+        stream=io.BytesIO(ndjson(trip_events(box="MSCU1234566"))),
+        source="x",
+        engine=engine,
+    )
+    with unit_of_work(engine) as s:
+        other = s.scalar(select(Trip.id).where(Trip.org_id == people["other"].org_id))
+    return {**people, "other_trip": other}
+
+
+@pytest.fixture
+def live(engine: Engine) -> Iterator[str]:
+    """The app served on a free local port for the browser."""
+    import uvicorn
+
+    from cargowatch.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(engine=engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
