@@ -101,7 +101,9 @@ def _outcomes(rows: list[tuple[str, str, str, str]]) -> bytes:
 def noisy_ids(engine: Engine) -> list[int]:
     """Trips the noisy test finding fires on that were inspected (odd ids ending in 3)."""
     with unit_of_work(engine) as s:
-        ids = s.scalars(select(Trip.id).where(Trip.booking_ref.is_not(None))).all()
+        ids = s.scalars(
+            select(Trip.id).where(Trip.booking_ref.is_not(None)).order_by(Trip.id)
+        ).all()
     return [i for i in ids if i % 10 == 3]
 
 

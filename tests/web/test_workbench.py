@@ -226,3 +226,31 @@ def test_a_trips_file_and_the_queue_export_as_csv_and_pdf(engine: Engine) -> Non
     queue = client.get("/queue/export.pdf?include_inspected=1")
     assert queue.status_code == 200 and queue.content.startswith(b"%PDF")
     assert client.get("/trips/999999/file.pdf").status_code == 404
+
+
+def test_the_api_gives_the_score_history_and_keeps_views(engine: Engine) -> None:
+    from tests.builders import token_for
+
+    client, tid = _trip_with_readings(engine)
+    api = TestClient(client.app)
+    api.headers["Authorization"] = f"Bearer {token_for(engine, 'officer')}"
+    with unit_of_work(engine) as s:
+        s.execute(update(Assessment).where(Assessment.trip_id == tid).values(score=99.0))
+    with unit_of_work(engine) as s:
+        p = principal_for_username(s, "officer")
+        risk_engine.score(s, org_id=p.org_id, trip_ids=[tid], cause="a test")
+    got = api.get(f"/api/v1/trips/{tid}/risk/history")
+    assert got.status_code == 200 and got.json()[0]["before"] == 99.0
+    assert got.json()[0]["cause"] == "a test"
+    made = api.post("/api/v1/queue/views", json={"name": "Mine", "query": "lane=EC>BE&x=1"})
+    assert made.status_code == 201 and made.json()["query"] == "lane=EC%3EBE"
+    bad = api.post("/api/v1/queue/views", json={"name": "Bad", "query": "since=yesterday"})
+    assert bad.status_code == 422
+    assert [v["name"] for v in api.get("/api/v1/queue/views").json()] == ["Mine"]
+    other = TestClient(client.app)
+    org_with_user(engine, "terminal", kind="TERMINAL")
+    other.headers["Authorization"] = f"Bearer {token_for(engine, 'terminal-user')}"
+    assert other.get("/api/v1/queue/views").json() == []
+    assert other.delete(f"/api/v1/queue/views/{made.json()['id']}").status_code == 404
+    assert other.get(f"/api/v1/trips/{tid}/risk/history").status_code == 404
+    assert api.delete(f"/api/v1/queue/views/{made.json()['id']}").status_code == 204

@@ -19,6 +19,9 @@ class Trip(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "trip_key", name="uq_trips_key"),
         Index("ix_trips_container", "container"),
+        Index("ix_trips_booking", "booking_ref"),
+        Index("ix_trips_started", "started_at"),
+        Index("ix_trips_route", "origin", "destination"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

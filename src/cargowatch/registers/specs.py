@@ -89,7 +89,9 @@ REGISTERS: dict[str, Register] = {
             Field("pol", "locode"), Field("pod", "locode"), Field("place_of_delivery", "locode"),
             Field("transshipment_ports", "list"), Field("vessel_imo"), Field("voyage"),
             Field("declared_seals", "list"), Field("booked_at", "datetime"),
-        ), key=("booking_ref", "container"), update=True, indexes=(("container",),)),
+        ), key=("booking_ref", "container"), update=True,
+           indexes=(("container",), ("bl_number",), ("shipper_id",), ("consignee_id",),
+                    ("forwarder_id",))),
         Register("persons", (
             Field("person_id", required=True), Field("employer_party_id", required=True,
                                                      ref="party"),

@@ -129,11 +129,12 @@ def explain(trip: Annotated[int, typer.Argument(help="Trip id.")]) -> None:
     """How a trip's score is built: from the base rate, what each finding added (a waterfall
     that adds up to the score), what it was worth here, and its evidence."""
     from cargowatch.db.engine import unit_of_work
-    from cargowatch.risk.service import assessment
+    from cargowatch.risk.service import assessment, score_history
 
     principal = cli_principal()
     with unit_of_work() as session:
         a = assessment(session, principal=principal, trip_id=trip)
+        history = score_history(session, principal=principal, trip_id=trip)
     boosted = "" if a["learned"] is None else f", boosted model {100 * a['learned']:.1f}"
     console.print(
         f"trip {trip}: score [bold]{a['score']:.1f}[/] = the chance in 100 that an inspection "
@@ -154,6 +155,12 @@ def explain(trip: Annotated[int, typer.Argument(help="Trip id.")]) -> None:
             json.dumps(f["evidence"]),
         )
     console.print(table)
+    if history:
+        changes = Table("when (UTC)", "score", "why", title="How the score changed")
+        for h in history:
+            changes.add_row(f"{h['at']:%Y-%m-%d %H:%M}", f"{h['before']:.1f} -> {h['after']:.1f}",
+                            h["why"])  # fmt: skip
+        console.print(changes)
 
 
 @model_app.command("train")

@@ -27,6 +27,10 @@ class Assessment(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "trip_id", name="uq_risk_assessments_trip"),
         Index("ix_risk_assessments_score", "org_id", "score"),
+        # the queue walks scores from the top (whoever owns the trip) and stops at a page
+        Index("ix_risk_assessments_rank", "score", "trip_id"),
+        Index("ix_risk_assessments_uncertainty", "uncertainty", "trip_id"),
+        Index("ix_risk_assessments_trip", "trip_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

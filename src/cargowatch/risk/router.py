@@ -128,6 +128,78 @@ def trip_risk(trip_id: IdPath, session: SessionDep, principal: PrincipalDep) -> 
     )
 
 
+class ScoreChangeRead(BaseModel):
+    """A change of a trip's score: from what to what, when and why."""
+
+    at: datetime
+    before: float
+    after: float
+    model_before: int | None
+    model_after: int | None
+    added: list[str] = Field(description="Findings the trip carries now and did not before.")
+    removed: list[str] = Field(description="Findings the trip no longer carries.")
+    cause: str = Field(description="What started the rescoring (new events, an outcome...).")
+    why: str
+
+
+@router.get("/trips/{trip_id}/risk/history", response_model=list[ScoreChangeRead])
+def trip_risk_history(
+    trip_id: IdPath, session: SessionDep, principal: PrincipalDep
+) -> list[ScoreChangeRead]:
+    """How a trip's score changed, newest first (a score that moved by half a point or more,
+    or whose findings changed)."""
+    return [
+        ScoreChangeRead.model_validate(c)
+        for c in service.score_history(session, principal=principal, trip_id=trip_id)
+    ]
+
+
+class ViewCreate(BaseModel):
+    """A queue view to keep: a name and the queue's filters as a query string."""
+
+    name: str = Field(min_length=1, max_length=80)
+    query: str = Field(default="", max_length=1000, examples=["port=BEANR&min_score=30"])
+
+
+class ViewRead(BaseModel):
+    """A saved queue view."""
+
+    id: int
+    name: str
+    query: str
+    created_at: datetime
+
+
+@router.get("/queue/views", response_model=list[ViewRead])
+def list_views(session: SessionDep, principal: PrincipalDep) -> list[ViewRead]:
+    """The caller's saved queue views."""
+    return [
+        ViewRead.model_validate(v, from_attributes=True)
+        for v in service.saved_filters(session, principal=principal)
+    ]
+
+
+@router.post("/queue/views", response_model=ViewRead, status_code=201)
+def save_view(body: ViewCreate, session: SessionDep, principal: PrincipalDep) -> ViewRead:
+    """Keep a queue view under a name (the same name replaces it)."""
+    from cargowatch.audit import service as audit
+
+    row = service.save_filter(session, principal=principal, name=body.name, query=body.query)
+    audit.record(session, actor=principal, action="queue.view-save", entity_type="saved_filter",
+                 entity_id=row.id, after={"name": row.name, "query": row.query})  # fmt: skip
+    return ViewRead.model_validate(row, from_attributes=True)
+
+
+@router.delete("/queue/views/{view_id}", status_code=204)
+def delete_view(view_id: IdPath, session: SessionDep, principal: PrincipalDep) -> None:
+    """Forget one of the caller's saved views."""
+    from cargowatch.audit import service as audit
+
+    name = service.delete_filter(session, principal=principal, filter_id=view_id)
+    audit.record(session, actor=principal, action="queue.view-delete",
+                 entity_type="saved_filter", entity_id=view_id, before={"name": name})  # fmt: skip
+
+
 class OutcomeCreate(BaseModel):
     """What an inspection of a trip's container found."""
 

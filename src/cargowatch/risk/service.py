@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Select,
     and_,
-    cast,
     exists,
     func,
-    literal,
     or_,
     select,
 )
@@ -251,35 +249,94 @@ def queue(
     kept = settings.reasons_kept  # the strongest findings are the reasons shown
     days = settings.outcome_window_days
     if n_explore:
-        return _explored(session, principal, query, shown, n_explore, kept, today, days), total
-    # a trip without a start time sorts last either way (PostgreSQL puts nulls first by desc)
-    if order == "newest":
-        query = query.order_by(Trip.started_at.desc().nulls_last(), Trip.id)
-    elif order == "oldest":
-        query = query.order_by(Trip.started_at.asc().nulls_last(), Trip.id)
-    elif order == "container":
-        query = query.order_by(Trip.container, Trip.started_at)
-    elif order == "route":
-        query = query.order_by(Trip.origin, Trip.destination, Assessment.score.desc(), Trip.id)
-    elif order == "score-asc":
-        query = query.order_by(Assessment.score.asc(), Trip.id)
-    else:
-        query = query.order_by(Assessment.score.desc(), Trip.id)
+        picks = _explored(session, principal, query, shown, n_explore, kept, today, days, total)
+        return picks, total
+    source, keys = _ordering(order)
     if budget is not None:  # the budget is the top share by score, whatever the order shown
-        best = query.order_by(None).order_by(Assessment.score.desc(), Trip.id).limit(total)
+        best = query.order_by(Assessment.score.desc(), Trip.id.desc()).limit(total)
         ids = [row[0].id for row in session.execute(best)]
-        query = query.where(Trip.id.in_(ids))
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(int(limit))
+        query = query.where(Trip.id.in_(ids)).order_by(*keys)
+        if offset:
+            query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(int(limit))
+        page = list(session.execute(query))
+    else:
+        page = _page(session, query, source, keys, offset, limit)
     gate = PersonalGate(session, principal)
     rows = [
         _target(trip, score, findings, was_inspected, kept, days=days, gate=gate)
-        for trip, score, findings, was_inspected in session.execute(query)
+        for trip, score, findings, was_inspected in page
     ]
     gate.audit("queue")
     return rows, total
+
+
+def _ordering(order: str) -> tuple[Select[Any], tuple[Any, ...]]:
+    """For an order of the queue: the trip ids in that order, read from one index alone, and
+    the same order for the queue's rows (ties broken by trip id, so pages never overlap)."""
+    if order == "newest":
+        keys: tuple[Any, ...] = (Trip.started_at.desc(), Trip.id.desc())
+        return select(Trip.id).order_by(*keys), keys
+    if order == "oldest":
+        keys = (Trip.started_at.asc(), Trip.id.asc())
+        return select(Trip.id).order_by(*keys), keys
+    if order == "container":
+        keys = (Trip.container, Trip.id)
+        return select(Trip.id).order_by(*keys), keys
+    if order == "route":
+        keys = (Trip.origin, Trip.destination, Trip.id)
+        return select(Trip.id).order_by(*keys), keys
+    if order == "score-asc":
+        source = select(Assessment.trip_id).order_by(Assessment.score, Assessment.trip_id)
+        return source, (Assessment.score, Trip.id)
+    source = select(Assessment.trip_id).order_by(Assessment.score.desc(), Assessment.trip_id.desc())
+    return source, (Assessment.score.desc(), Trip.id.desc())
+
+
+PAGE_WINDOW = 1000  # trip ids read ahead in the queue's order for one page
+WINDOW_LIMIT = 64_000  # past this many, the store filters and sorts the whole queue instead
+
+
+def _page(
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    source: Select[Any],
+    keys: tuple[Any, ...],
+    offset: int,
+    limit: int | None,
+) -> list[Any]:
+    """A page of the queue in the given order, without filtering and sorting every trip:
+    windows of trip ids are read in order from one index, the queue's filters are applied to
+    each window, until the page is full. Windows double; a filter that keeps few trips ends
+    with one query over the whole queue."""
+    if limit is None:
+        return list(session.execute(query.order_by(*keys).offset(offset)))
+    need = offset + limit
+    ids_of = query.with_only_columns(Trip.id)  # the same filters, reading ids alone
+    got: list[int] = []
+    start, size = 0, max(PAGE_WINDOW, 4 * need)
+    ids: int | None = None  # how many ids there are, counted when a window is not enough
+    while start + size <= WINDOW_LIMIT and len(got) < need:
+        window = source.offset(start).limit(size).scalar_subquery()
+        part = ids_of.where(Trip.id.in_(window)).order_by(*keys).limit(need - len(got))
+        got += session.scalars(part).all()
+        if len(got) >= need:
+            break
+        if ids is None:
+            ids = int(session.scalar(select(func.count()).select_from(source.subquery())) or 0)
+        if start + size >= ids:
+            break  # every trip was in a window
+        start, size = start + size, size * 2
+    else:
+        if len(got) < need:
+            rest = ids_of.where(Trip.id.not_in(source.limit(start).scalar_subquery()))
+            got += session.scalars(rest.order_by(*keys).limit(need - len(got))).all()
+    page = got[offset:need]
+    if not page:
+        return []
+    rows = {row[0].id: row for row in session.execute(query.where(Trip.id.in_(page)))}
+    return [rows[i] for i in page if i in rows]
 
 
 def _target(
@@ -321,35 +378,30 @@ def _explored(
     kept: int,
     today: date | None,
     days: int,
+    total: int,
 ) -> list[Target]:
     """The top of the ranking, then the exploration picks: half the trips whose findings the
     outcomes know least about, half drawn at random (the same draw all day); each pick is
     recorded with the chance it had, for the model to weigh the outcome it leads to."""
     day = today or datetime.now(UTC).date()
-    by_score = query.order_by(Assessment.score.desc(), Trip.id)
-    top = list(session.execute(by_score.limit(shown - n_explore)))
+    source, keys = _ordering("score")
+    top = _page(session, query, source, keys, 0, shown - n_explore)
     taken = [row[0].id for row in top]
     rest = query.where(Trip.id.not_in(taken)) if taken else query
-    pool = int(
-        session.scalar(select(func.count()).select_from(rest.order_by(None).subquery())) or 0
-    )
+    pool = max(total - len(taken), 0)  # the queue's trips less the top: all of them eligible
     n_uncertain = n_explore // 2
-    uncertain = list(
-        session.execute(
-            rest.where(Assessment.uncertainty > 0)
-            .order_by(Assessment.uncertainty.desc(), Trip.id)
-            .limit(n_uncertain)
-        )
+    by_doubt = select(Assessment.trip_id).order_by(
+        Assessment.uncertainty.desc(), Assessment.trip_id.desc()
     )
+    uncertain = _page(
+        session, rest.where(Assessment.uncertainty > 0), by_doubt,
+        (Assessment.uncertainty.desc(), Trip.id.desc()), 0, n_uncertain,
+    )  # fmt: skip
     chosen = {row[0].id for row in uncertain}
     rest = rest.where(Trip.id.not_in(chosen)) if chosen else rest
-    seed = (day.toordinal() % 9973) * 1009 + principal.org_id  # small: no overflow below
-    big = BigInteger()  # PostgreSQL computes in the parameters' type: make it 64 bits
-    draw = ((cast(Trip.id, big) + literal(seed, big)) * literal(2_654_435_761, big)) % literal(
-        4_294_967_291, big
-    )  # the same all that day
+    seed = (day.toordinal() % 9973) * 1009 + principal.org_id  # the same draw all that day
     n_random = n_explore - len(uncertain)
-    drawn = list(session.execute(rest.order_by(draw, Trip.id).limit(n_random)))
+    drawn = _draw(session, rest, n_random, seed, pool - len(uncertain))
     chance = n_random / max(pool - len(uncertain), 1)
     g = PersonalGate(session, principal)
     out = [_target(t, sc, f, i, kept, days=days, gate=g) for t, sc, f, i in top]
@@ -364,6 +416,41 @@ def _explored(
     g.audit("queue")
     _record_picks(session, principal.org_id, day, out)
     return out
+
+
+def _draw(
+    session: Session, rest: Select[*tuple[Any, ...]], n: int, seed: int, pool: int
+) -> list[Any]:
+    """n trips drawn at random from the pool of trips rest selects, the same for a seed. A
+    small pool is read as ids and drawn from; from a large one, trip ids are drawn from their
+    range a few dozen at a time, each kept when rest holds it (ids are dense, so every trip
+    has about the same chance)."""
+    if n <= 0 or pool <= 0:
+        return []
+    rng = random.Random(seed)
+    ids_of = rest.with_only_columns(Trip.id)
+    chosen: list[int] = []
+    if pool <= SMALL_POOL:
+        every = sorted(session.scalars(ids_of).all())
+        chosen = rng.sample(every, min(n, len(every)))
+    else:
+        low = session.scalar(select(func.min(Trip.id)))  # apart: each is one step of an index
+        high = session.scalar(select(func.max(Trip.id)))
+        seen: set[int] = set()
+        for _ in range(50):
+            if low is None or high is None or len(chosen) >= n:
+                break
+            batch = [i for i in (rng.randint(low, high) for _ in range(64)) if i not in seen]
+            seen.update(batch)
+            held = set(session.scalars(ids_of.where(Trip.id.in_(batch))).all())
+            chosen += [i for i in batch if i in held][: n - len(chosen)]
+    if not chosen:
+        return []
+    rows = {row[0].id: row for row in session.execute(rest.where(Trip.id.in_(chosen)))}
+    return [rows[i] for i in chosen if i in rows]
+
+
+SMALL_POOL = 20_000  # a pool this small is drawn from its ids; a larger one by sampling ids
 
 
 def _record_picks(session: Session, org_id: int, day: date, picks: list[Target]) -> None:
@@ -615,6 +702,47 @@ def score_history(session: Session, *, principal: Principal, trip_id: int) -> li
 
 
 SAVED_FILTERS_PER_USER = 50
+VIEW_KEYS = ("port", "lane", "carrier", "alert_type", "finding", "size", "min_score", "order",
+             "include_inspected", "since", "until")  # fmt: skip
+
+
+def clean_view_query(query: str) -> str:
+    """A queue view's filters as a query string: the queue's own filters only, each checked
+    (a bad one is refused with its name); the default order is left out."""
+    from urllib.parse import parse_qsl, urlencode
+
+    given = dict(parse_qsl(query.strip().lstrip("?"), keep_blank_values=False))
+    kept = {k: given[k].strip() for k in VIEW_KEYS if given.get(k, "").strip()}
+    if "min_score" in kept:
+        try:
+            value = float(kept["min_score"])
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 100:
+            raise InvalidInput(
+                f"min_score: expected a number from 0 to 100, got {kept['min_score'][:20]!r}"
+            )
+    for day in ("since", "until"):
+        if day in kept:
+            try:
+                kept[day] = date.fromisoformat(kept[day]).isoformat()
+            except ValueError:
+                raise InvalidInput(
+                    f"{day}: expected a day as YYYY-MM-DD, got {kept[day][:12]!r}"
+                ) from None
+    if kept.get("order", "score") not in ORDERS:
+        raise InvalidInput(
+            f"order: expected one of {', '.join(ORDERS)}, got {kept['order'][:20]!r}"
+        )
+    if kept.get("order") == "score":
+        del kept["order"]
+    if "finding" in kept and kept["finding"] not in finding_names():
+        raise InvalidInput(f"finding: no finding named {kept['finding'][:64]!r}")
+    if kept.get("size", "25") not in ("25", "50", "100"):
+        raise InvalidInput(f"size: expected 25, 50 or 100, got {kept['size'][:10]!r}")
+    if kept.get("include_inspected", "1") not in ("1", "0"):
+        raise InvalidInput("include_inspected: expected 1 or 0")
+    return urlencode(kept)
 
 
 def saved_filters(session: Session, *, principal: Principal) -> list[SavedFilter]:
@@ -637,6 +765,7 @@ def save_filter(session: Session, *, principal: Principal, name: str, query: str
         raise InvalidInput("name: give the view a name")
     if len(query) > 1000:
         raise InvalidInput("query: the filters are too long to keep")
+    query = clean_view_query(query)
     row = session.scalar(
         select(SavedFilter).where(
             SavedFilter.user_id == principal.user_id, SavedFilter.name == name

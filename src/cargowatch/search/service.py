@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
@@ -54,6 +54,16 @@ def place_names() -> dict[str, str]:
         return {r["UN Location Code"]: r["UN Location Name"] for r in csv.DictReader(handle)}
 
 
+def _starts(column: Any, upper: str) -> ColumnElement[bool]:
+    """column starts with upper: LIKE for exactness and, for letters and digits, the range
+    of keys an ordinary index serves (SQLite's LIKE ignores case, so it cannot use one)."""
+    like = column.like(_like(upper), escape="\\")
+    if not (upper.isascii() and upper.isalnum()):
+        return like  # type: ignore[no-any-return]
+    after = upper[:-1] + chr(ord(upper[-1]) + 1)
+    return and_(column >= upper, column < after, like)
+
+
 def _like(text: str) -> str:
     """A LIKE pattern for text as a prefix, its wildcards escaped."""
     return re.sub(r"([%_\\\\])", r"\\\\\\1", text) + "%"
@@ -84,8 +94,8 @@ def search(session: Session, *, principal: Principal, q: str, per_kind: int = PE
                 for tid, v, box, start, o, d in rows
             ]  # fmt: skip
 
-    trips(Trip.container.like(prefix, escape="\\"), "container", Trip.container)
-    trips(Trip.booking_ref.like(prefix, escape="\\"), "booking", Trip.booking_ref)
+    trips(_starts(Trip.container, upper), "container", Trip.container)
+    trips(_starts(Trip.booking_ref, upper), "booking", Trip.booking_ref)
     m = TABLES["manifest"]
     bl = session.execute(
         select(Trip.id, m.c.bl_number, Trip.container)
@@ -95,7 +105,7 @@ def search(session: Session, *, principal: Principal, q: str, per_kind: int = PE
             & (m.c.container == Trip.container)
             & (m.c.booking_ref == Trip.booking_ref),
         )
-        .where(seen, m.c.bl_number.like(prefix, escape="\\"))
+        .where(seen, _starts(m.c.bl_number, upper))
         .limit(per_kind)
     ).all()
     if bl:
@@ -103,7 +113,7 @@ def search(session: Session, *, principal: Principal, q: str, per_kind: int = PE
     seals = session.execute(
         select(TripSeal.seal, Trip.id, Trip.container)
         .join(Trip, Trip.id == TripSeal.trip_id)
-        .where(seen, TripSeal.seal.like(prefix, escape="\\"))
+        .where(seen, _starts(TripSeal.seal, upper))
         .limit(per_kind)
     ).all()
     if seals:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
@@ -92,16 +92,21 @@ def list_shares(session: Session, *, principal: Principal) -> list[Share]:
 
 def visible(principal: Principal, org_id: Any, container: Any) -> ColumnElement[bool]:
     """WHERE clause for container records (events, telemetry) principal may read: its own
-    organisation's, and those another organisation shared with it (all, or by container)."""
-    shared = exists().where(
-        Share.owner_org_id == org_id,
-        Share.grantee_org_id == principal.org_id,
-        or_(
-            Share.scope == "all-events",
-            and_(Share.scope == "container", Share.value == container),
-        ),
+    organisation's, and those another organisation shared with it (all, or by container).
+
+    The shares are read by subqueries that do not depend on the row (the store reads them
+    once), so a page of the queue walks the score index instead of testing every trip."""
+    whole = select(Share.owner_org_id).where(
+        Share.grantee_org_id == principal.org_id, Share.scope == "all-events"
     )
-    return or_(org_id == principal.org_id, shared)
+    boxes = select(Share.owner_org_id, Share.value).where(
+        Share.grantee_org_id == principal.org_id, Share.scope == "container"
+    )
+    return or_(
+        org_id == principal.org_id,
+        org_id.in_(whole.scalar_subquery()),
+        tuple_(org_id, container).in_(boxes),
+    )
 
 
 def visible_events(principal: Principal) -> ColumnElement[bool]:

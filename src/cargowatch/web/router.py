@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from cargowatch.api import IdPath, get_engine_dep, get_session
@@ -41,6 +41,7 @@ from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
 from cargowatch.risk import service as risk
+from cargowatch.sharing.models import Share
 from cargowatch.tripfile import service as tripfile
 from cargowatch.web import charts, pdf
 from cargowatch.web.session import (
@@ -296,10 +297,10 @@ def _queue_context(
     if page > pages:  # past the end (an old link, a hand-typed number): the last page
         page = pages
         rows, total = fetch(page)
-    kinds = session.scalars(
+    sharers = select(Share.owner_org_id).where(Share.grantee_org_id == user.org_id)
+    kinds = session.scalars(  # the kinds of alert of the organisations whose trips it may see
         select(Alert.type)
-        .join(Trip, Trip.id == Alert.trip_id)
-        .where(custody.visible_trips(user))
+        .where(or_(Alert.org_id == user.org_id, Alert.org_id.in_(sharers.scalar_subquery())))
         .distinct()
     ).all()
     query = {k: v for k, v in filters.items() if v}
@@ -428,13 +429,12 @@ def save_view(
     query: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Keep the queue's current filters under a name."""
-    clean = _view_query(query)
-    row = risk.save_filter(session, principal=user, name=name, query=clean)
+    row = risk.save_filter(session, principal=user, name=name, query=query)
     audit.record(
         session, actor=user, action="queue.view-save", entity_type="saved_filter",
-        entity_id=row.id, after={"name": row.name, "query": clean},
+        entity_id=row.id, after={"name": row.name, "query": row.query},
     )  # fmt: skip
-    return RedirectResponse(f"/queue?{clean}", status_code=303)
+    return RedirectResponse(f"/queue?{row.query}", status_code=303)
 
 
 @router.post("/queue/views/{view_id}/delete", dependencies=[Depends(check_csrf)])
@@ -446,21 +446,6 @@ def delete_view(view_id: IdPath, session: SessionDep, user: WebPrincipal) -> Res
         entity_id=view_id, before={"name": name},
     )  # fmt: skip
     return RedirectResponse("/queue", status_code=303)
-
-
-def _view_query(query: str) -> str:
-    """A saved view's filters: only the queue's own, each checked as the queue checks it."""
-    from urllib.parse import parse_qsl
-
-    given = dict(parse_qsl(query.lstrip("?"), keep_blank_values=False))
-    known = {k: given.get(k, "") for k in (
-        "port", "lane", "carrier", "alert_type", "finding", "size", "min_score", "order",
-        "include_inspected", "since", "until")}  # fmt: skip
-    filters = _filters(**{k: v for k, v in known.items() if v})
-    _queue_args(filters)
-    return urlencode(
-        {k: v for k, v in filters.items() if v and not (k == "order" and v == "score")}
-    )
 
 
 @router.get("/trips/{trip_id}/file.csv")

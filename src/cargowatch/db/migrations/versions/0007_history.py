@@ -1,4 +1,4 @@
-"""score history, saved queue filters
+"""score history, saved queue filters, search and queue indexes
 
 Revision ID: 0007
 Revises: 0006
@@ -70,13 +70,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_filters")),
         sa.UniqueConstraint("user_id", "name", name="uq_saved_filters_name"),
     )
+    with op.batch_alter_table("manifest", schema=None) as batch_op:
+        batch_op.create_index("ix_manifest_bl_number", ["bl_number"], unique=False)
+        batch_op.create_index("ix_manifest_consignee_id", ["consignee_id"], unique=False)
+        batch_op.create_index("ix_manifest_forwarder_id", ["forwarder_id"], unique=False)
+        batch_op.create_index("ix_manifest_shipper_id", ["shipper_id"], unique=False)
+
     with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("finding_keys", sa.Text(), nullable=True))
+        batch_op.create_index("ix_risk_assessments_rank", ["score", "trip_id"], unique=False)
+        batch_op.create_index(
+            "ix_risk_assessments_uncertainty", ["uncertainty", "trip_id"], unique=False
+        )
+        batch_op.create_index("ix_risk_assessments_trip", ["trip_id"], unique=False)
+
+    with op.batch_alter_table("trips", schema=None) as batch_op:
+        batch_op.create_index("ix_trips_booking", ["booking_ref"], unique=False)
+        batch_op.create_index("ix_trips_started", ["started_at"], unique=False)
+        batch_op.create_index("ix_trips_route", ["origin", "destination"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("trips", schema=None) as batch_op:
+        batch_op.drop_index("ix_trips_route")
+        batch_op.drop_index("ix_trips_started")
+        batch_op.drop_index("ix_trips_booking")
+
     with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
+        batch_op.drop_index("ix_risk_assessments_trip")
+        batch_op.drop_index("ix_risk_assessments_uncertainty")
+        batch_op.drop_index("ix_risk_assessments_rank")
         batch_op.drop_column("finding_keys")
+
+    with op.batch_alter_table("manifest", schema=None) as batch_op:
+        batch_op.drop_index("ix_manifest_shipper_id")
+        batch_op.drop_index("ix_manifest_forwarder_id")
+        batch_op.drop_index("ix_manifest_consignee_id")
+        batch_op.drop_index("ix_manifest_bl_number")
 
     op.drop_table("saved_filters")
     with op.batch_alter_table("risk_score_changes", schema=None) as batch_op:
