@@ -71,6 +71,9 @@ def test_openings_are_counted_once_and_alike_on_the_chart_and_the_map(engine: En
     assert page.count('class="mark-opening"') == 2 * len(tf.series)
     timed = [a for a in tf.alerts if a.at is not None]
     assert timed and page.count('class="mark-alert"') == len(timed) * len(tf.series)
+    event = re.search(r'href="/events/(\d+)"', page)
+    assert event is not None  # an event opens its page, which opens its trip again
+    assert f'href="/trips/{tid}"' in client.get(f"/events/{event.group(1)}").text
     basemap = client.get("/static/vendor/countries-50m.json")
     assert basemap.status_code == 200 and b'"countries"' in basemap.content[:2000]
 

@@ -679,10 +679,27 @@ def event_page(
     ]  # fmt: skip
     # the file's name, not where it lay on the server that read it
     shown = Path(source).name if source and not source.startswith(("api:", "upload ")) else source
+    trip = _trip_of_event(session, user, ev)
     return render(
         request, "event.html", user=user, e=ev, call=view.call, source=shown, raw=pretty,
-        where=where, references=references,
+        where=where, references=references, trip=trip,
     )  # fmt: skip
+
+
+def _trip_of_event(session: Session, user: Any, ev: Any) -> Trip | None:
+    """The trip an event belongs to, among those the user may see: the container's trip of the
+    event's booking, else the one whose time span holds the event."""
+    if not ev.container:
+        return None
+    trips = custody.trips_of_container(session, principal=user, container=ev.container)
+    same = [t for t in trips if ev.booking_ref and t.booking_ref == ev.booking_ref]
+    if same:
+        return same[0]
+    at = ev.event_time
+    for t in trips:
+        if at is not None and t.started_at and t.ended_at and t.started_at <= at <= t.ended_at:
+            return t
+    return None
 
 
 @router.get("/search", response_class=HTMLResponse)
