@@ -3,10 +3,12 @@ a real browser (Playwright with Debian's chromium) and checked for CSRF and isol
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from cargowatch.auth.service import create_user
@@ -18,6 +20,10 @@ from tests.custody.test_custody import trip_events
 from tests.web.conftest import CHROMIUM, PASSWORD, people_in
 
 
+@pytest.mark.skipif(
+    bool(os.environ.get("CARGOWATCH_TEST_POSTGRES_URL")),
+    reason="browser tests run with the SQLite suite; the pages do not depend on the store",
+)
 def test_an_officer_works_the_queue_in_a_browser(world: dict[str, Any], live: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
