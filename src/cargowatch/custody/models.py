@@ -21,6 +21,7 @@ class Trip(Base):
         Index("ix_trips_container", "container"),
         Index("ix_trips_booking", "booking_ref"),
         Index("ix_trips_started", "started_at"),
+        Index("ix_trips_org_started", "org_id", "started_at"),
         Index("ix_trips_route", "origin", "destination"),
     )
 

@@ -140,22 +140,35 @@ def overview(session: Session, *, principal: Principal) -> Overview:
 
 
 def _over_every_trip(session: Session, principal: Principal) -> dict[str, Any]:
-    """The figures that read every trip the caller sees."""
+    """The figures that read every trip the caller sees. When no container alone was shared
+    with the caller, whole organisations are what it sees, and each figure reads one index
+    by organisation; otherwise every row is tested for visibility."""
     from cargowatch.risk.service import queue
 
-    seen = visible_trips(principal)
-    trips, containers, scored = (
-        int(x or 0)
-        for x in session.execute(
-            select(
-                func.count(),
-                func.count(func.distinct(Trip.container)),
-                func.count(Assessment.id),
+    by_box = session.scalar(
+        select(func.count()).where(
+            Share.grantee_org_id == principal.org_id, Share.scope == "container"
+        )
+    )
+    if by_box:
+        seen = visible_trips(principal)
+        seen_alerts = Alert.trip_id.in_(select(Trip.id).where(seen).scalar_subquery())
+        scored_where = Assessment.trip_id.in_(select(Trip.id).where(seen).scalar_subquery())
+    else:
+        orgs = [principal.org_id, *session.scalars(
+            select(Share.owner_org_id).where(
+                Share.grantee_org_id == principal.org_id, Share.scope == "all-events"
             )
-            .select_from(Trip)
-            .outerjoin(Assessment, Assessment.trip_id == Trip.id)
-            .where(seen)
-        ).one()
+        )]  # fmt: skip
+        seen = Trip.org_id.in_(orgs)
+        seen_alerts = Alert.org_id.in_(orgs)
+        scored_where = Assessment.org_id.in_(orgs)
+    trips = int(session.scalar(select(func.count()).select_from(Trip).where(seen)) or 0)
+    containers = int(
+        session.scalar(select(func.count(func.distinct(Trip.container))).where(seen)) or 0
+    )
+    scored = int(
+        session.scalar(select(func.count()).select_from(Assessment).where(scored_where)) or 0
     )
     # the tile opens the queue at that score: count what the queue will show (trips that can be
     # targets, not yet inspected), so both say the same number
@@ -164,8 +177,7 @@ def _over_every_trip(session: Session, principal: Principal) -> dict[str, Any]:
         (kind, int(n))
         for kind, n in session.execute(
             select(Alert.type, func.count())
-            .join(Trip, Trip.id == Alert.trip_id)
-            .where(seen)
+            .where(seen_alerts)
             .group_by(Alert.type)
             .order_by(func.count().desc())
         )
@@ -178,10 +190,7 @@ def _over_every_trip(session: Session, principal: Principal) -> dict[str, Any]:
     day = func.date(Alert.at)
     weekly_alerts = _weekly(
         session.execute(
-            select(day, func.count())
-            .join(Trip, Trip.id == Alert.trip_id)
-            .where(seen, Alert.severity >= 4)
-            .group_by(day)
+            select(day, func.count()).where(seen_alerts, Alert.severity >= 4).group_by(day)
         ),
         "alerts",
     )

@@ -214,9 +214,11 @@ def queue(
                 m.c.carrier_code == carrier.strip().upper(),
             )
         )
+    # filters that an index answers name their trips by a subquery the store reads once, so
+    # that counting them walks that index, not every trip
     if alert_type:
         query = query.where(
-            exists().where(Alert.trip_id == Trip.id, Alert.type == alert_type.strip())
+            Trip.id.in_(select(Alert.trip_id).where(Alert.type == alert_type.strip()))
         )
     if finding:
         name = finding.strip()
@@ -225,15 +227,18 @@ def queue(
         # findings are stored as JSON text: the rule's name is matched as a whole value
         query = query.where(Assessment.findings.like(f'%"rule":"{name}"%'))
     if min_score is not None:
-        query = query.where(Assessment.score >= min_score)
-    if since is not None:
         query = query.where(
-            Trip.started_at >= datetime(since.year, since.month, since.day, tzinfo=UTC)
+            Assessment.score >= min_score,
+            Trip.id.in_(select(Assessment.trip_id).where(Assessment.score >= min_score)),
         )
-    if until is not None:
-        query = query.where(
-            Trip.started_at < datetime(until.year, until.month, until.day, tzinfo=UTC)
+    if since is not None or until is not None:
+        begin = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+        end = datetime(until.year, until.month, until.day, tzinfo=UTC) if until else None
+        window = select(Trip.id).where(
+            Trip.started_at >= begin if begin else Trip.started_at.is_not(None),
+            Trip.started_at < end if end else Trip.started_at.is_not(None),
         )
+        query = query.where(Trip.id.in_(window))
     if not include_inspected:
         query = query.where(~_inspected(principal))
     total = int(

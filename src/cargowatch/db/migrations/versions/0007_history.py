@@ -87,12 +87,14 @@ def upgrade() -> None:
     with op.batch_alter_table("trips", schema=None) as batch_op:
         batch_op.create_index("ix_trips_booking", ["booking_ref"], unique=False)
         batch_op.create_index("ix_trips_started", ["started_at"], unique=False)
+        batch_op.create_index("ix_trips_org_started", ["org_id", "started_at"], unique=False)
         batch_op.create_index("ix_trips_route", ["origin", "destination"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("trips", schema=None) as batch_op:
         batch_op.drop_index("ix_trips_route")
+        batch_op.drop_index("ix_trips_org_started")
         batch_op.drop_index("ix_trips_started")
         batch_op.drop_index("ix_trips_booking")
 
