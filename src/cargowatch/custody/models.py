@@ -18,7 +18,7 @@ class Trip(Base):
     __tablename__ = "trips"
     __table_args__ = (
         UniqueConstraint("org_id", "trip_key", name="uq_trips_key"),
-        Index("ix_trips_container", "container"),
+        Index("ix_trips_container", "container", "org_id"),  # by org: distinct boxes counted
         Index("ix_trips_booking", "booking_ref"),
         Index("ix_trips_started", "started_at"),
         Index("ix_trips_org_started", "org_id", "started_at"),

@@ -85,6 +85,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_risk_assessments_trip", ["trip_id"], unique=False)
 
     with op.batch_alter_table("trips", schema=None) as batch_op:
+        batch_op.drop_index("ix_trips_container")
+        batch_op.create_index("ix_trips_container", ["container", "org_id"], unique=False)
         batch_op.create_index("ix_trips_booking", ["booking_ref"], unique=False)
         batch_op.create_index("ix_trips_started", ["started_at"], unique=False)
         batch_op.create_index("ix_trips_org_started", ["org_id", "started_at"], unique=False)
@@ -97,6 +99,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_trips_org_started")
         batch_op.drop_index("ix_trips_started")
         batch_op.drop_index("ix_trips_booking")
+        batch_op.drop_index("ix_trips_container")
+        batch_op.create_index("ix_trips_container", ["container"], unique=False)
 
     with op.batch_alter_table("risk_assessments", schema=None) as batch_op:
         batch_op.drop_index("ix_risk_assessments_trip")
