@@ -55,6 +55,8 @@ def main() -> None:
         page.screenshot(path=OUT / "queue.png")
         page.locator("table.queue tbody tr").first.locator("td").nth(1).locator("a").click()
         page.wait_for_load_state()
+        page.locator("#trip-map .leaflet-overlay-pane path").first.wait_for(timeout=10_000)
+        page.wait_for_timeout(500)  # the basemap drawn
         page.screenshot(path=OUT / "trip.png", full_page=True)
         page.get_by_role("button", name="Sign out").click()
         page.fill("#username", args.ingester)  # the organisation that ingested the files
