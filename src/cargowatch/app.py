@@ -28,6 +28,7 @@ from cargowatch.events.router import router as events_router
 from cargowatch.exceptions import CargowatchError, InvalidInput, NotAuthenticated, NotFound
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.jobs.runner import Worker
+from cargowatch.referrals.router import router as referrals_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
 from cargowatch.search.router import router as search_router
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(custody_router)
     app.include_router(risk_router)
     app.include_router(search_router)
+    app.include_router(referrals_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(ServerTiming)

@@ -9,6 +9,7 @@ from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, 
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
+from cargowatch.referrals.models import Referral, ReferralCopy, Spoc
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
 from cargowatch.sharing.models import Share
@@ -31,10 +32,13 @@ __all__ = [
     "QuarantineRecord",
     "RawChunk",
     "Reading",
+    "Referral",
+    "ReferralCopy",
     "Retraction",
     "RiskModel",
     "Share",
     "SignInAttempt",
+    "Spoc",
     "TransportCall",
     "TransportDocument",
     "Trip",

@@ -49,6 +49,50 @@ def _trip_case(
     return case
 
 
+def subject_case(
+    session: Session, *, principal: Principal, subject_type: str, subject_id: int
+) -> Case:
+    """The caller's organisation's case on any subject (a referral, an incident), made when
+    first worked on; the caller's service has checked that it may see the subject."""
+    case = session.scalar(
+        select(Case).where(
+            Case.org_id == principal.org_id,
+            Case.subject_type == subject_type,
+            Case.subject_id == subject_id,
+        )
+    )
+    if case is None:
+        case = Case(org_id=principal.org_id, subject_type=subject_type, subject_id=subject_id)
+        session.add(case)
+        session.flush()
+        _entry(session, principal, case, "created", "")
+    return case
+
+
+def record_on(
+    session: Session,
+    *,
+    principal: Principal | str,
+    case: Case,
+    kind: str,
+    text: str,
+    status: str | None = None,
+) -> None:
+    """A line of a case's history (and its audit entry); with status, the case moves to it."""
+    if status is not None:
+        case.status = status
+    _entry(session, principal, case, kind, text)
+
+
+def history(session: Session, case_id: int) -> list[CaseEntry]:
+    """A case's history, oldest first."""
+    return list(
+        session.scalars(
+            select(CaseEntry).where(CaseEntry.case_id == case_id).order_by(CaseEntry.id)
+        )
+    )
+
+
 def _entry(session: Session, principal: Principal | str, case: Case, kind: str, text: str) -> None:
     actor = principal.label if isinstance(principal, Principal) else principal
     session.add(CaseEntry(case_id=case.id, actor=actor, kind=kind, text=text))

@@ -1,0 +1,120 @@
+"""ORM models of Customs points of contact and the referrals industry sends them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cargowatch.db.base import Base, UTCDateTime, utcnow
+
+# what was observed: the taxonomy industry chooses from (docs/referrals.md explains each)
+CATEGORIES = (
+    "seal-anomaly",
+    "door-or-tampering",
+    "routing-or-dwell",
+    "document-or-party",
+    "pickup-or-release",
+    "suspicious-person",
+    "insider-concern",
+    "other",
+)
+URGENCIES = ("routine", "urgent")
+TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+# the state of a referral at one Customs organisation, and where it may go from each
+STATES = (
+    "submitted",
+    "acknowledged",
+    "under-assessment",
+    "actioned",
+    "closed",
+    "declined",
+    "duplicate",
+    "withdrawn",
+)
+ENDED = frozenset({"closed", "declined", "duplicate", "withdrawn"})
+MOVES: dict[str, frozenset[str]] = {
+    "submitted": frozenset({"acknowledged", "declined", "duplicate", "withdrawn"}),
+    "acknowledged": frozenset(
+        {"under-assessment", "actioned", "closed", "declined", "duplicate", "withdrawn"}
+    ),
+    "under-assessment": frozenset({"actioned", "closed", "declined", "duplicate", "withdrawn"}),
+    "actioned": frozenset({"closed", "withdrawn"}),
+}
+
+
+class Spoc(Base):
+    """A Customs single point of contact: the places it covers, when it works, how long it
+    has to acknowledge, who backs it up and how to reach it."""
+
+    __tablename__ = "spocs"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_spocs_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    # UN/LOCODEs of ports and inland places, or two-letter countries (national), comma-joined
+    jurisdiction: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    opens: Mapped[str] = mapped_column(String(5), default="08:00")
+    closes: Mapped[str] = mapped_column(String(5), default="18:00")
+    weekdays: Mapped[str] = mapped_column(String(20), default="1,2,3,4,5")
+    holidays: Mapped[str] = mapped_column(Text, default="")  # YYYY-MM-DD, comma-joined
+    urgent_minutes: Mapped[int] = mapped_column(Integer, default=120)  # working time to ack
+    routine_minutes: Mapped[int] = mapped_column(Integer, default=600)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    backup_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Referral(Base):
+    """What an industry partner saw and sends to Customs, as it sent it."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        UniqueConstraint("org_id", "client_ref", name="uq_referrals_client_ref"),
+        Index("ix_referrals_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the referrer
+    client_ref: Mapped[str] = mapped_column(String(100))  # the referrer's own reference
+    category: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(10), default="routine")
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    place: Mapped[str | None] = mapped_column(String(5), nullable=True)  # UN/LOCODE
+    containers: Mapped[str] = mapped_column(Text, default="")  # comma-joined
+    bookings: Mapped[str] = mapped_column(Text, default="")
+    bl_numbers: Mapped[str] = mapped_column(Text, default="")
+    seals: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReferralCopy(Base):
+    """A referral as one Customs organisation holds it: its point of contact, its state and
+    when it must be acknowledged (a transshipment can route one referral to two)."""
+
+    __tablename__ = "referral_copies"
+    __table_args__ = (
+        UniqueConstraint("referral_id", "customs_org_id", name="uq_referral_copies_org"),
+        Index("ix_referral_copies_inbox", "customs_org_id", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    customs_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    spoc_id: Mapped[int | None] = mapped_column(ForeignKey("spocs.id"), nullable=True)
+    routed_by: Mapped[str] = mapped_column(String(200))  # why this organisation: which place
+    state: Mapped[str] = mapped_column(String(20), default="submitted")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # acknowledgement due
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)  # 0, 1 backup, 2 admins
+    merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,139 @@
+"""API of referrals: the directory of Customs points of contact, intake from industry, the
+Customs inbox and the workflow of a referral."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from cargowatch.api import IdPath, PrincipalDep, SessionDep
+from cargowatch.db.limits import MAX_OFFSET
+from cargowatch.referrals import service
+from cargowatch.referrals.models import CATEGORIES, STATES, TLP, URGENCIES
+
+router = APIRouter(prefix="/api/v1", tags=["referrals"])
+
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+State = Literal[STATES]  # type: ignore[valid-type]
+
+
+class SpocWrite(BaseModel):
+    """A point of contact a Customs organisation declares (the same name changes it)."""
+
+    name: str = Field(min_length=1, max_length=120)
+    jurisdiction: list[str] = Field(
+        min_length=1, max_length=500, description="UN/LOCODEs, or two-letter countries."
+    )
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Brussels"])
+    opens: str = Field(default="08:00", pattern=r"^\d\d:\d\d$")
+    closes: str = Field(default="18:00", pattern=r"^\d\d:\d\d$")
+    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5], min_length=1, max_length=7)
+    holidays: list[str] = Field(default=[], max_length=400, description="YYYY-MM-DD")
+    urgent_minutes: int = Field(default=120, ge=1, le=14400)
+    routine_minutes: int = Field(default=600, ge=1, le=14400)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    backup_email: str | None = Field(default=None, max_length=200)
+
+
+@router.get("/spocs")
+def list_spocs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    place: Annotated[str | None, Query(max_length=5)] = None,
+) -> list[dict[str, Any]]:
+    """Customs points of contact, or those covering a place: whom a referral would reach."""
+    return service.directory(session, principal=principal, place=place)
+
+
+@router.post("/spocs", status_code=201)
+def declare_spoc(body: SpocWrite, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Declare or change a point of contact of the caller's Customs organisation (admins)."""
+    row = service.declare_spoc(session, principal=principal, **body.model_dump())
+    return next(s for s in service.directory(session, principal=principal) if s["id"] == row.id)
+
+
+class ReferralWrite(BaseModel):
+    """What an industry partner observed, about which cargo."""
+
+    client_ref: str = Field(min_length=1, max_length=100, description="Your own reference.")
+    category: Category
+    urgency: Literal[URGENCIES] = "routine"  # type: ignore[valid-type]
+    tlp: Literal[TLP] = "AMBER"  # type: ignore[valid-type]
+    observed_at: datetime | None = None
+    place: str | None = Field(default=None, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")
+    containers: list[str] = Field(default=[], max_length=50)
+    bookings: list[str] = Field(default=[], max_length=50)
+    bl_numbers: list[str] = Field(default=[], max_length=50)
+    seals: list[str] = Field(default=[], max_length=50)
+    text: str = Field(default="", max_length=8000)
+    contact: str = Field(default="", max_length=200)
+
+
+@router.post("/referrals", status_code=201)
+def submit(
+    body: ReferralWrite, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
+    """Send a referral: stored, routed to the Customs points of contact where the cargo is or
+    is going, each with its acknowledgement due. The same client_ref again answers 200 with
+    what was stored."""
+    row, copies, new = service.submit(session, principal=principal, **body.model_dump())
+    if not new:
+        response.status_code = 200
+    return service.public_view(row, copies, customs=False)
+
+
+@router.get("/referrals")
+def my_referrals(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The referrals the caller's organisation sent, with the state of each copy."""
+    return [
+        service.public_view(r, service.copies_of(session, r.id), customs=False)
+        for r in service.mine(session, principal=principal)
+    ]
+
+
+@router.get("/referrals/inbox")
+def inbox(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: State | None = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> list[dict[str, Any]]:
+    """The referrals routed to the caller's Customs organisation, soonest due first."""
+    rows = service.inbox(
+        session, principal=principal, state=state, limit=limit, offset=offset,
+        overdue_at=service.now_utc() if overdue else None,
+    )  # fmt: skip
+    return [service.public_view(r, [c], customs=True) for c, r in rows]
+
+
+@router.get("/referrals/{referral_id}")
+def one(referral_id: IdPath, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """A referral: its referrer sees every copy's state; a Customs organisation its own copy."""
+    row, copies = service.get(session, principal=principal, referral_id=referral_id)
+    return service.public_view(row, copies, customs=row.org_id != principal.org_id)
+
+
+class Move(BaseModel):
+    """A step of a referral's workflow."""
+
+    state: State
+    note: str = Field(default="", max_length=2000)
+    merged_into: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    outcome: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/referrals/{referral_id}/state")
+def move(
+    referral_id: IdPath, body: Move, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Acknowledge, assess, action, close, decline or merge the caller's Customs copy; or
+    withdraw a referral the caller's organisation sent."""
+    service.move(session, principal=principal, referral_id=referral_id, **body.model_dump())
+    row, copies = service.get(session, principal=principal, referral_id=referral_id)
+    return service.public_view(row, copies, customs=row.org_id != principal.org_id)

@@ -1,0 +1,480 @@
+"""Referrals from industry to Customs: the directory of points of contact, intake (idempotent
+on the referrer's reference), routing by where the container is or is going, acknowledgement
+due in the contact's working time, and the workflow of each Customs copy with its history.
+
+A referrer sees its own referrals and the state of each copy, never Customs' notes; a Customs
+organisation sees the copies routed to it and nothing routed elsewhere."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.cases import service as cases
+from cargowatch.custody.models import Trip
+from cargowatch.db.base import utcnow
+from cargowatch.exceptions import InvalidInput, NotFound, PermissionDenied
+from cargowatch.orgs.models import Organisation
+from cargowatch.referrals.models import (
+    CATEGORIES,
+    ENDED,
+    MOVES,
+    STATES,
+    TLP,
+    URGENCIES,
+    Referral,
+    ReferralCopy,
+    Spoc,
+)
+from cargowatch.referrals.sla import Hours, add_working, parse_hours
+from cargowatch.registers.specs import TABLES
+
+LOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+CONTAINER = re.compile(r"^[A-Z]{4}\d{7}$")
+LIST_MAX = 50  # identifiers of one kind in a referral
+TEXT_MAX = 8000
+
+
+def _customs(session: Session, principal: Principal) -> Organisation:
+    org = session.get(Organisation, principal.org_id)
+    if org is None or org.kind != "CUSTOMS":
+        raise PermissionDenied(f"{principal.label}: only a Customs organisation does this")
+    return org
+
+
+def hours_of(spoc: Spoc) -> Hours:
+    """The working hours of a point of contact."""
+    return parse_hours(
+        spoc.timezone, spoc.opens, spoc.closes,
+        [int(d) for d in spoc.weekdays.split(",") if d.strip()], spoc.holidays.split(","),
+    )  # fmt: skip
+
+
+def _codes(values: Any, field: str) -> list[str]:
+    out = []
+    for raw in values or []:
+        code = str(raw).strip().upper()
+        if not (LOCODE.match(code) or COUNTRY.match(code)):
+            raise InvalidInput(f"{field}: {code[:12]!r} is neither a UN/LOCODE nor a country")
+        out.append(code)
+    if not out:
+        raise InvalidInput(f"{field}: name at least one UN/LOCODE or country")
+    return sorted(set(out))
+
+
+def declare_spoc(
+    session: Session,
+    *,
+    principal: Principal,
+    name: str,
+    jurisdiction: list[str],
+    timezone: str = "UTC",
+    opens: str = "08:00",
+    closes: str = "18:00",
+    weekdays: list[int] | None = None,
+    holidays: list[str] | None = None,
+    urgent_minutes: int = 120,
+    routine_minutes: int = 600,
+    email: str | None = None,
+    phone: str | None = None,
+    backup_email: str | None = None,
+) -> Spoc:
+    """Declare (or change, by name) one of the caller's Customs organisation's points of
+    contact; audited with before and after."""
+    principal.require("users:manage")
+    _customs(session, principal)
+    name = " ".join(name.split())[:120]
+    if not name:
+        raise InvalidInput("name: give the point of contact a name")
+    codes = _codes(jurisdiction, "jurisdiction")
+    days = weekdays or [1, 2, 3, 4, 5]
+    off = holidays or []
+    parse_hours(timezone, opens, closes, days, off)  # every field checked before storing
+    for minutes, field in (
+        (urgent_minutes, "urgent_minutes"),
+        (routine_minutes, "routine_minutes"),
+    ):
+        if not 1 <= minutes <= 60 * 24 * 10:
+            raise InvalidInput(f"{field}: expected 1 to 14400 working minutes")
+    row = session.scalar(select(Spoc).where(Spoc.org_id == principal.org_id, Spoc.name == name))
+    before = _spoc_dict(row) if row else None
+    if row is None:
+        row = Spoc(org_id=principal.org_id, name=name)
+        session.add(row)
+    row.jurisdiction = ",".join(codes)
+    row.timezone, row.opens, row.closes = timezone, opens, closes
+    row.weekdays = ",".join(str(d) for d in sorted(set(days)))
+    row.holidays = ",".join(sorted({h.strip() for h in off if h.strip()}))
+    row.urgent_minutes, row.routine_minutes = urgent_minutes, routine_minutes
+    row.email, row.phone, row.backup_email = email, phone, backup_email
+    session.flush()
+    audit.record(session, actor=principal, action="spoc.declare", entity_type="spoc",
+                 entity_id=row.id, before=before, after=_spoc_dict(row))  # fmt: skip
+    return row
+
+
+def _spoc_dict(row: Spoc) -> dict[str, Any]:
+    return {
+        "id": row.id, "org_id": row.org_id, "name": row.name,
+        "jurisdiction": row.jurisdiction.split(","), "timezone": row.timezone,
+        "opens": row.opens, "closes": row.closes,
+        "weekdays": [int(d) for d in row.weekdays.split(",") if d],
+        "holidays": [h for h in row.holidays.split(",") if h],
+        "urgent_minutes": row.urgent_minutes, "routine_minutes": row.routine_minutes,
+        "email": row.email, "phone": row.phone, "backup_email": row.backup_email,
+    }  # fmt: skip
+
+
+def directory(
+    session: Session, *, principal: Principal, place: str | None = None
+) -> list[dict[str, Any]]:
+    """Every point of contact (any signed-in partner may know whom it would reach), or those
+    that cover a place (its UN/LOCODE, else its country)."""
+    principal.require("events:read")
+    rows = session.execute(
+        select(Spoc, Organisation.name).join(Organisation, Organisation.id == Spoc.org_id)
+    ).all()
+    out = []
+    for spoc, org_name in rows:
+        entry = {**_spoc_dict(spoc), "organisation": org_name}
+        if place is None or _covers(spoc, place.strip().upper()):
+            out.append(entry)
+    return out
+
+
+def _covers(spoc: Spoc, place: str) -> int:
+    """2 when the point of contact names the place, 1 when it covers its country, else 0."""
+    codes = set(spoc.jurisdiction.split(","))
+    if place in codes:
+        return 2
+    return 1 if place[:2] in codes else 0
+
+
+@dataclass
+class Routed:
+    """Where a referral goes: one point of contact per Customs organisation, and why."""
+
+    spoc: Spoc
+    place: str
+    why: str
+
+
+def route(session: Session, places: list[tuple[str, str]]) -> list[Routed]:
+    """For (place, what it is) pairs, the best point of contact of each Customs organisation
+    covering one of them: one naming the place beats a national one, an earlier place (where
+    the container is going next) beats a later one."""
+    spocs = list(session.scalars(select(Spoc).order_by(Spoc.id)))
+    best: dict[int, tuple[tuple[int, int], Routed]] = {}
+    for rank, (place, what) in enumerate(places):
+        for spoc in spocs:
+            level = _covers(spoc, place)
+            if not level:
+                continue
+            key = (-level, rank)
+            why = f"{what} {place}" + ("" if level == 2 else f" (national: {place[:2]})")
+            if spoc.org_id not in best or key < best[spoc.org_id][0]:
+                best[spoc.org_id] = (key, Routed(spoc, place, why))
+    return [r for _, r in sorted(best.values(), key=lambda kv: kv[0])]
+
+
+def _places(
+    session: Session, org_id: int, containers: list[str], bookings: list[str], place: str | None
+) -> list[tuple[str, str]]:
+    """Where the containers are or are going, from the referrer's own records: the place it
+    named, then the manifest's transshipment ports and port of discharge and place of
+    delivery, then the trips' destinations and origins."""
+    out: list[tuple[str, str]] = []
+    if place:
+        out.append((place, "place of the observation"))
+    m = TABLES["manifest"]
+    if containers or bookings:
+        rows = session.execute(
+            select(m.c.transshipment_ports, m.c.pod, m.c.place_of_delivery).where(
+                m.c.org_id == org_id,
+                or_(m.c.container.in_(containers), m.c.booking_ref.in_(bookings)),
+            )
+        ).all()
+        for via, pod, delivery in rows:
+            out += [(p.strip(), "transshipment at") for p in str(via or "").split(";") if p.strip()]
+            if pod:
+                out.append((pod, "port of discharge"))
+            if delivery:
+                out.append((delivery, "place of delivery"))
+        trips = session.execute(
+            select(Trip.destination, Trip.origin)
+            .where(Trip.org_id == org_id, Trip.container.in_(containers))
+            .order_by(Trip.started_at.desc())
+            .limit(20)
+        ).all()
+        for destination, origin in trips:
+            if destination:
+                out.append((destination, "trip bound for"))
+            if origin:
+                out.append((origin, "trip from"))
+    seen: set[str] = set()
+    unique = []
+    for code, what in out:
+        code = code.strip().upper()
+        if LOCODE.match(code) and code not in seen:
+            seen.add(code)
+            unique.append((code, what))
+    return unique
+
+
+def _listed(values: Any, field: str, pattern: re.Pattern[str] | None = None) -> list[str]:
+    out = []
+    for raw in values or []:
+        value = str(raw).strip().upper()
+        if not value:
+            continue
+        if len(value) > 40 or (pattern is not None and not pattern.match(value)):
+            raise InvalidInput(f"{field}: {value[:40]!r} is not a valid identifier")
+        out.append(value)
+    if len(out) > LIST_MAX:
+        raise InvalidInput(f"{field}: at most {LIST_MAX}")
+    return sorted(set(out))
+
+
+def submit(
+    session: Session,
+    *,
+    principal: Principal,
+    client_ref: str,
+    category: str,
+    text: str = "",
+    urgency: str = "routine",
+    tlp: str = "AMBER",
+    observed_at: datetime | None = None,
+    place: str | None = None,
+    containers: list[str] | None = None,
+    bookings: list[str] | None = None,
+    bl_numbers: list[str] | None = None,
+    seals: list[str] | None = None,
+    contact: str = "",
+    now: datetime | None = None,
+) -> tuple[Referral, list[ReferralCopy], bool]:
+    """Store a referral and route it (a copy per Customs organisation, each with its
+    acknowledgement due). The same client_ref again returns what was stored (new False);
+    with different content it is refused."""
+    principal.require("events:write")
+    ref = client_ref.strip()
+    if not 1 <= len(ref) <= 100:
+        raise InvalidInput("client_ref: expected 1 to 100 characters (your own reference)")
+    if category not in CATEGORIES:
+        raise InvalidInput(f"category: expected one of {', '.join(CATEGORIES)}")
+    if urgency not in URGENCIES:
+        raise InvalidInput(f"urgency: expected one of {', '.join(URGENCIES)}")
+    if tlp not in TLP:
+        raise InvalidInput(f"tlp: expected one of {', '.join(TLP)}")
+    code = place.strip().upper() if place else None
+    if code and not LOCODE.match(code):
+        raise InvalidInput(f"place: expected a UN/LOCODE, got {code[:12]!r}")
+    if len(text) > TEXT_MAX or len(contact) > 200:
+        raise InvalidInput(f"text: at most {TEXT_MAX} characters; contact: at most 200")
+    boxes = _listed(containers, "containers", CONTAINER)
+    fields = {
+        "category": category, "urgency": urgency, "tlp": tlp, "place": code,
+        "containers": ",".join(boxes),
+        "bookings": ",".join(_listed(bookings, "bookings")),
+        "bl_numbers": ",".join(_listed(bl_numbers, "bl_numbers")),
+        "seals": ",".join(_listed(seals, "seals")),
+        "text": text.strip(), "contact": contact.strip(),
+        "observed_at": observed_at.astimezone(UTC) if observed_at else None,
+    }  # fmt: skip
+    if not (boxes or fields["bookings"] or fields["bl_numbers"] or fields["seals"] or code):
+        raise InvalidInput("name a container, booking, B/L, seal or place the referral is about")
+    stored = session.scalar(
+        select(Referral).where(Referral.org_id == principal.org_id, Referral.client_ref == ref)
+    )
+    if stored is not None:
+        if any(getattr(stored, k) != v for k, v in fields.items() if k != "observed_at"):
+            raise InvalidInput(f"client_ref: {ref!r} was used for a different referral")
+        return stored, copies_of(session, stored.id), False
+    row = Referral(org_id=principal.org_id, client_ref=ref, created_by=principal.label, **fields)
+    row.created_at = now or utcnow()
+    session.add(row)
+    session.flush()
+    places = _places(session, principal.org_id, boxes,
+                     _listed(bookings, "bookings"), code)  # fmt: skip
+    made = []
+    for routed in route(session, places):
+        minutes = routed.spoc.urgent_minutes if urgency == "urgent" else routed.spoc.routine_minutes
+        copy = ReferralCopy(
+            referral_id=row.id, customs_org_id=routed.spoc.org_id, spoc_id=routed.spoc.id,
+            routed_by=routed.why, state="submitted",
+            due_at=add_working(row.created_at, minutes, hours_of(routed.spoc)),
+            updated_at=row.created_at,
+        )  # fmt: skip
+        session.add(copy)
+        made.append(copy)
+    session.flush()
+    after = {"client_ref": ref, "category": category, "urgency": urgency, "tlp": tlp,
+             "routed_to": [c.customs_org_id for c in made]}  # fmt: skip
+    audit.record(session, actor=principal, action="referral.submit", entity_type="referral",
+                 entity_id=row.id, after=after)  # fmt: skip
+    return row, made, True
+
+
+def copies_of(session: Session, referral_id: int) -> list[ReferralCopy]:
+    """Every Customs copy of a referral."""
+    return list(
+        session.scalars(
+            select(ReferralCopy)
+            .where(ReferralCopy.referral_id == referral_id)
+            .order_by(ReferralCopy.id)
+        )
+    )
+
+
+def mine(session: Session, *, principal: Principal, limit: int = 200) -> list[Referral]:
+    """The referrals the caller's organisation sent, newest first."""
+    principal.require("events:read")
+    return list(
+        session.scalars(
+            select(Referral)
+            .where(Referral.org_id == principal.org_id)
+            .order_by(Referral.created_at.desc(), Referral.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def inbox(
+    session: Session,
+    *,
+    principal: Principal,
+    state: str | None = None,
+    overdue_at: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[tuple[ReferralCopy, Referral]]:
+    """The copies routed to the caller's Customs organisation, soonest due first (open ones),
+    optionally in one state or overdue at a time."""
+    principal.require("events:read")
+    _customs(session, principal)
+    query = (
+        select(ReferralCopy, Referral)
+        .join(Referral, Referral.id == ReferralCopy.referral_id)
+        .where(ReferralCopy.customs_org_id == principal.org_id)
+    )
+    if state:
+        if state not in STATES:
+            raise InvalidInput(f"state: expected one of {', '.join(STATES)}")
+        query = query.where(ReferralCopy.state == state)
+    if overdue_at is not None:
+        query = query.where(ReferralCopy.state == "submitted", ReferralCopy.due_at < overdue_at)
+    query = query.order_by(ReferralCopy.due_at, ReferralCopy.id).offset(offset).limit(limit)
+    return [(c, r) for c, r in session.execute(query)]
+
+
+def get(
+    session: Session, *, principal: Principal, referral_id: int
+) -> tuple[Referral, list[ReferralCopy]]:
+    """A referral the caller may see: its referrer sees every copy's state; a Customs
+    organisation sees the referral and its own copy only."""
+    principal.require("events:read")
+    row = session.get(Referral, referral_id)
+    if row is None:
+        raise NotFound(f"no referral {referral_id}")
+    copies = copies_of(session, row.id)
+    if row.org_id == principal.org_id:
+        return row, copies
+    own = [c for c in copies if c.customs_org_id == principal.org_id]
+    if not own:
+        raise NotFound(f"no referral {referral_id}")
+    return row, own
+
+
+def move(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    state: str,
+    note: str = "",
+    merged_into: int | None = None,
+    outcome: str | None = None,
+    now: datetime | None = None,
+) -> ReferralCopy:
+    """Move the caller's organisation's copy of a referral along its workflow (Customs), or
+    withdraw a referral the caller's organisation sent (every copy). Each move is a line of
+    the copy's case history and an audit entry."""
+    principal.require("events:write")
+    if state not in STATES:
+        raise InvalidInput(f"state: expected one of {', '.join(STATES)}")
+    row, copies = get(session, principal=principal, referral_id=referral_id)
+    at = now or utcnow()
+    if row.org_id == principal.org_id and state == "withdrawn":
+        targets = [c for c in copies if c.state not in ENDED]
+    else:
+        _customs(session, principal)
+        targets = [c for c in copies if c.customs_org_id == principal.org_id]
+        if not targets:
+            raise NotFound(f"no referral {referral_id} routed to your organisation")
+        if state == "withdrawn":
+            raise InvalidInput("state: only the referrer withdraws a referral")
+    if state == "duplicate":
+        if merged_into is None or merged_into == referral_id:
+            raise InvalidInput("merged_into: name the referral this one duplicates")
+        get(session, principal=principal, referral_id=merged_into)  # one the caller sees
+    if state == "closed" and not (outcome or "").strip():
+        raise InvalidInput("outcome: say how the referral ended to close it")
+    for copy in targets:
+        if state not in MOVES.get(copy.state, frozenset()):
+            raise InvalidInput(f"state: a referral {copy.state} cannot become {state}")
+        before = copy.state
+        copy.state = state
+        copy.updated_at = at
+        if state == "acknowledged" and copy.acknowledged_at is None:
+            copy.acknowledged_at = at
+        if state == "duplicate":
+            copy.merged_into = merged_into
+        if outcome:
+            copy.outcome = outcome.strip()[:200]
+        text = f"{before} → {state}" + (f": {note.strip()[:2000]}" if note.strip() else "")
+        if copy.customs_org_id == principal.org_id:
+            case = cases.subject_case(session, principal=principal, subject_type="referral",
+                                      subject_id=copy.id)  # fmt: skip
+            cases.record_on(session, principal=principal, case=case, kind="status", text=text,
+                            status=state)  # fmt: skip
+        audit.record(session, actor=principal, action="referral.move", entity_type="referral",
+                     entity_id=referral_id, before={"state": before, "copy": copy.id},
+                     after={"state": state, "copy": copy.id, "merged_into": merged_into,
+                            "outcome": copy.outcome})  # fmt: skip
+    session.flush()
+    return targets[0]
+
+
+def public_view(row: Referral, copies: list[ReferralCopy], *, customs: bool) -> dict[str, Any]:
+    """A referral as the API shows it; the referrer's view of a copy is its state and dates,
+    a Customs view adds why it was routed there."""
+    return {
+        "id": row.id, "client_ref": row.client_ref, "org_id": row.org_id,
+        "category": row.category, "urgency": row.urgency, "tlp": row.tlp,
+        "observed_at": row.observed_at, "place": row.place,
+        "containers": [x for x in row.containers.split(",") if x],
+        "bookings": [x for x in row.bookings.split(",") if x],
+        "bl_numbers": [x for x in row.bl_numbers.split(",") if x],
+        "seals": [x for x in row.seals.split(",") if x],
+        "text": row.text, "contact": row.contact, "created_at": row.created_at,
+        "copies": [
+            {"customs_org_id": c.customs_org_id, "state": c.state, "due_at": c.due_at,
+             "acknowledged_at": c.acknowledged_at, "updated_at": c.updated_at,
+             **({"routed_by": c.routed_by, "spoc_id": c.spoc_id, "escalation": c.escalation,
+                 "merged_into": c.merged_into, "outcome": c.outcome} if customs else {})}
+            for c in copies
+        ],
+    }  # fmt: skip
+
+
+def now_utc() -> datetime:
+    """The time used when none is given."""
+    return datetime.now(UTC)

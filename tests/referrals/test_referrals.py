@@ -1,0 +1,169 @@
+"""Referrals from industry to Customs: acknowledgement due in working time, routing by where
+the container is going (two Customs organisations for a transshipment), intake idempotent on
+the referrer's reference, the workflow and its history, and who sees what."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from cargowatch.app import create_app
+from cargowatch.audit.models import AuditEntry
+from cargowatch.cases.models import Case, CaseEntry
+from cargowatch.db.engine import unit_of_work
+from cargowatch.exceptions import InvalidInput
+from cargowatch.ingest.flows import ingest_bytes
+from cargowatch.referrals.sla import add_working, parse_hours, working_between
+from tests.builders import ndjson, org_with_user, token_for, user_in
+from tests.custody.test_custody import trip_events
+
+BOX = "MSKU9070323"
+MANIFEST = (
+    "booking_ref,bl_number,container,iso_type,shipper_id,consignee_id,notify_id,forwarder_id,"
+    "carrier_code,commodity_hs,commodity_desc,gross_kg,place_of_receipt,pol,pod,"
+    "place_of_delivery,transshipment_ports,vessel_imo,voyage,declared_seals,booked_at\n"
+    f"BKG1,BL1,{BOX},45R1,P1,P9,,,MSCU,080390,Bananas,21000,ECGYE,ECGYE,BEANR,BEANR,NLRTM,,,ML1,\n"
+)
+
+
+def test_acknowledgement_is_due_in_working_time() -> None:
+    brussels = parse_hours("Europe/Brussels", "08:00", "18:00", [1, 2, 3, 4, 5], ["2026-12-25"])
+    # Thursday 24 December 2026, 17:00 in Brussels (16:00 UTC): one hour left that day, then
+    # Christmas and the weekend are not working days: two working hours end Monday 09:00
+    start = datetime(2026, 12, 24, 16, 0, tzinfo=UTC)
+    due = add_working(start, 120, brussels)
+    assert due == datetime(2026, 12, 28, 8, 0, tzinfo=UTC)  # 09:00 in Brussels
+    assert working_between(start, due, brussels).total_seconds() == 2 * 3600
+    # a referral sent at night counts from the opening
+    night = datetime(2026, 12, 29, 2, 0, tzinfo=UTC)
+    assert add_working(night, 30, brussels) == datetime(2026, 12, 29, 7, 30, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="time zone"):
+        parse_hours("Mars/Olympus", "08:00", "18:00", [1], [])
+    with pytest.raises(InvalidInput, match="end after"):
+        parse_hours("UTC", "18:00", "08:00", [1], [])
+
+
+def _world(engine: Engine) -> dict[str, object]:
+    carrier = org_with_user(engine, "carrier", kind="CARRIER")
+    be = org_with_user(engine, "customs-be", kind="CUSTOMS", role="admin")
+    nl = org_with_user(engine, "customs-nl", kind="CUSTOMS", role="admin")
+    user_in(engine, "customs-be", "be-officer", "analyst")
+    org_with_user(engine, "terminal", kind="TERMINAL")
+    for body in (MANIFEST.encode(), ndjson(trip_events(box=BOX))):
+        ingest_bytes(principal=carrier, stream=io.BytesIO(body), source="x", engine=engine)
+    app = create_app(engine=engine)
+
+    def client(user: str) -> TestClient:
+        c = TestClient(app)
+        c.headers["Authorization"] = f"Bearer {token_for(engine, user)}"
+        return c
+
+    out = {name: client(user) for name, user in (
+        ("carrier", "carrier-user"), ("be", "customs-be-user"), ("nl", "customs-nl-user"),
+        ("officer", "be-officer"), ("terminal", "terminal-user"))}  # fmt: skip
+    port = {
+        "name": "Antwerp port",
+        "jurisdiction": ["BEANR"],
+        "timezone": "Europe/Brussels",
+        "urgent_minutes": 120,
+        "routine_minutes": 480,
+        "email": "spoc@customs.example",
+    }
+    assert out["be"].post("/api/v1/spocs", json=port).status_code == 201
+    national = {"name": "Netherlands", "jurisdiction": ["NL"], "timezone": "Europe/Amsterdam"}
+    assert out["nl"].post("/api/v1/spocs", json=national).status_code == 201
+    return {**out, "be_id": be.org_id, "nl_id": nl.org_id}
+
+
+REFERRAL = {
+    "client_ref": "CAR-2026-0042",
+    "category": "seal-anomaly",
+    "urgency": "urgent",
+    "containers": [BOX],
+    "text": "Seal number differs from the booking at gate-in.",
+    "observed_at": "2026-11-30T09:00:00Z",
+    "contact": "security@carrier.example",
+}
+
+
+def test_a_referral_is_routed_where_the_container_goes_once(engine: Engine) -> None:
+    w = _world(engine)
+    carrier, be, nl = w["carrier"], w["be"], w["nl"]
+    assert isinstance(carrier, TestClient) and isinstance(be, TestClient)
+    assert isinstance(nl, TestClient)
+    # industry sees who will receive it before sending
+    names = {s["name"] for s in carrier.get("/api/v1/spocs?place=BEANR").json()}
+    assert names == {"Antwerp port"}
+    sent = carrier.post("/api/v1/referrals", json=REFERRAL)
+    assert sent.status_code == 201, sent.text
+    body = sent.json()
+    routed = {c["customs_org_id"] for c in body["copies"]}
+    assert routed == {w["be_id"], w["nl_id"]}  # discharge at Antwerp, transshipment in Rotterdam
+    assert all("routed_by" not in c for c in body["copies"])  # Customs' reasons stay theirs
+    again = carrier.post("/api/v1/referrals", json=REFERRAL)
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    other = carrier.post("/api/v1/referrals", json={**REFERRAL, "text": "something else"})
+    assert other.status_code == 422 and "client_ref" in other.text
+    [mine] = be.get("/api/v1/referrals/inbox").json()
+    assert mine["copies"][0]["routed_by"] == "port of discharge BEANR"
+    assert len(mine["copies"]) == 1  # Belgium sees its copy, not the Dutch one
+    [theirs] = nl.get("/api/v1/referrals/inbox").json()
+    assert theirs["copies"][0]["routed_by"] == "transshipment at NLRTM (national: NL)"
+    assert w["terminal"].get(f"/api/v1/referrals/{body['id']}").status_code == 404  # type: ignore[union-attr]
+    assert w["terminal"].get("/api/v1/referrals/inbox").status_code == 403  # type: ignore[union-attr]
+    assert (
+        carrier.post("/api/v1/spocs", json={"name": "x", "jurisdiction": ["BE"]}).status_code == 403
+    )
+
+
+def test_the_workflow_keeps_its_history_and_its_rules(engine: Engine) -> None:
+    w = _world(engine)
+    carrier, officer = w["carrier"], w["officer"]
+    assert isinstance(carrier, TestClient) and isinstance(officer, TestClient)
+    rid = carrier.post("/api/v1/referrals", json=REFERRAL).json()["id"]
+
+    def move(client: TestClient, **body: object) -> int:
+        return client.post(f"/api/v1/referrals/{rid}/state", json=body).status_code
+
+    assert move(officer, state="closed", outcome="x") == 422  # not acknowledged yet
+    assert move(officer, state="acknowledged", note="Received, looking at it.") == 200
+    assert move(officer, state="withdrawn") == 422  # only the referrer withdraws
+    assert move(officer, state="under-assessment") == 200
+    assert move(officer, state="closed") == 422  # closing says how it ended
+    assert move(officer, state="actioned", note="Targeted for a scan at discharge.") == 200
+    assert move(officer, state="closed", outcome="inspected: no finding") == 200
+    seen = carrier.get(f"/api/v1/referrals/{rid}").json()
+    states = {c["customs_org_id"]: c["state"] for c in seen["copies"]}
+    assert states == {w["be_id"]: "closed", w["nl_id"]: "submitted"}
+    assert "outcome" not in seen["copies"][0]  # the referrer sees states, not Customs' words
+    assert move(carrier, state="withdrawn") == 200  # what is still open is withdrawn
+    states = {
+        c["customs_org_id"]: c["state"]
+        for c in carrier.get(f"/api/v1/referrals/{rid}").json()["copies"]
+    }
+    assert states == {w["be_id"]: "closed", w["nl_id"]: "withdrawn"}
+    with unit_of_work(engine) as s:
+        case = s.scalar(select(Case).where(Case.subject_type == "referral"))
+        assert case is not None and case.status == "closed"
+        lines = [e.text for e in s.scalars(select(CaseEntry).where(CaseEntry.case_id == case.id))]
+        assert any("submitted → acknowledged: Received" in t for t in lines)
+        moves = s.scalars(select(AuditEntry.action).where(AuditEntry.action == "referral.move"))
+        assert len(list(moves)) == 5
+
+
+def test_bad_referrals_are_refused_with_the_field_named(engine: Engine) -> None:
+    w = _world(engine)
+    carrier = w["carrier"]
+    assert isinstance(carrier, TestClient)
+    for change, field in (
+        ({"containers": ["NOTABOX"]}, "containers"),
+        ({"category": "gossip"}, "category"),
+        ({"place": "antwerp"}, "place"),
+        ({"containers": [], "client_ref": "EMPTY"}, "container"),
+    ):
+        got = carrier.post("/api/v1/referrals", json={**REFERRAL, **change})
+        assert got.status_code == 422 and field in got.text, (change, got.text)
