@@ -167,3 +167,33 @@ def test_bad_referrals_are_refused_with_the_field_named(engine: Engine) -> None:
     ):
         got = carrier.post("/api/v1/referrals", json={**REFERRAL, **change})
         assert got.status_code == 422 and field in got.text, (change, got.text)
+
+
+def test_an_open_referral_puts_its_trip_in_the_queue_with_it_as_a_reason(engine: Engine) -> None:
+    from cargowatch.risk import engine as risk_engine
+    from cargowatch.risk.service import queue
+
+    customs = org_with_user(engine, "customs-be", kind="CUSTOMS", role="admin")
+    org_with_user(engine, "carrier", kind="CARRIER")
+    boxes = [f"MSKU{9070300 + i}" for i in range(6)]
+    events = [ev for i, box in enumerate(boxes)
+              for ev in trip_events(box=box, booking=f"B{i}", seal=f"S{i}")]  # fmt: skip
+    ingest_bytes(principal=customs, stream=io.BytesIO(ndjson(events)), source="x", engine=engine)
+    app = create_app(engine=engine)
+    be, car = TestClient(app), TestClient(app)
+    be.headers["Authorization"] = f"Bearer {token_for(engine, 'customs-be-user')}"
+    car.headers["Authorization"] = f"Bearer {token_for(engine, 'carrier-user')}"
+    be.post("/api/v1/spocs", json={"name": "Antwerp", "jurisdiction": ["BE"]})
+    about = {"containers": [boxes[3]], "place": "BEANR", "observed_at": "2025-03-10T09:00:00Z"}
+    sent = car.post("/api/v1/referrals", json={**REFERRAL, **about})
+    assert sent.status_code == 201 and len(sent.json()["copies"]) == 1
+    with unit_of_work(engine) as s:
+        risk_engine.score(s, org_id=customs.org_id, cause="test")
+        rows, _ = queue(s, principal=customs, limit=10, explore=0, include_inspected=True)
+    referred = [t for t in rows if t.container == boxes[3]]
+    assert referred and referred[0] is rows[0]
+    [reason] = [r for r in referred[0].reasons if r["rule"] == "industry-referral"]
+    assert "seal anomaly" in reason["reason"] and reason["evidence"] == {
+        "referrals": [sent.json()["id"]]
+    }
+    assert car.get(f"/api/v1/trips/{referred[0].trip_id}/risk").status_code == 404  # not theirs

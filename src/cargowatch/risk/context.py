@@ -8,7 +8,7 @@ whole population as columns (polars) and writes the scores of the trips it was a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import polars as pl
@@ -79,6 +79,15 @@ def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any
     return _dates(frame, *(k for k, v in schema.items() if v == "date"))
 
 
+REFERRAL_SCHEMA: dict[str, Any] = {
+    "referral_id": pl.Int64,
+    "container": pl.String,
+    "category": pl.String,
+    "urgency": pl.String,
+    "sent": pl.Datetime("us", "UTC"),
+}
+
+
 @dataclass
 class Context:
     """The org's trips with what is known about them, as frames; rules read only this."""
@@ -94,6 +103,8 @@ class Context:
     outcomes: pl.DataFrame  # inspections with their result, matched to trips
     seals: pl.DataFrame  # trip_id, seal, event_id
     cache: dict[str, pl.DataFrame] = field(default_factory=dict)  # frames rules share
+    # open referrals about the org's containers: sent by it, or routed to it (Customs)
+    referrals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REFERRAL_SCHEMA))
 
 
 def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: datetime) -> Context:
@@ -318,7 +329,40 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
         select(TripSeal.trip_id, TripSeal.seal, TripSeal.event_id).where(TripSeal.org_id == org_id),
         {"trip_id": pl.Int64, "seal": pl.String, "event_id": pl.Int64},
     )
-    return Context(org_id, settings, now, trips, alerts, stays, access, releases, outcomes, seals)
+    return Context(
+        org_id, settings, now, trips, alerts, stays, access, releases, outcomes, seals,
+        referrals=_referrals(conn, org_id, now),
+    )  # fmt: skip
+
+
+def _referrals(conn: Connection, org_id: int, now: datetime) -> pl.DataFrame:
+    """One row per (open referral, container) the organisation sent or received by now, at
+    the time of what it reports (when it was observed, else sent)."""
+    from cargowatch.referrals.models import ENDED, Referral, ReferralCopy
+
+    rows = conn.execute(
+        select(Referral.id, Referral.containers, Referral.category, Referral.urgency,
+               func.coalesce(Referral.observed_at, Referral.created_at))
+        .where(
+            Referral.created_at <= now,
+            Referral.id.in_(
+                select(ReferralCopy.referral_id).where(
+                    ReferralCopy.state.not_in(sorted(ENDED)),
+                    (ReferralCopy.customs_org_id == org_id) | (Referral.org_id == org_id),
+                )
+            ),
+        )
+    ).all()  # fmt: skip
+    out = [
+        (rid, box, category, urgency, sent if sent.tzinfo else sent.replace(tzinfo=UTC))
+        for rid, boxes, category, urgency, sent in (
+            (a, b, c, d, e if isinstance(e, datetime) else datetime.fromisoformat(str(e)))
+            for a, b, c, d, e in rows
+        )
+        for box in str(boxes or "").split(",")
+        if box
+    ]
+    return pl.DataFrame(out, schema=REFERRAL_SCHEMA, orient="row")
 
 
 def _stays(trips: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,7 @@ from cargowatch.risk.rules import (
     network,
     norms,
     parties,
+    referrals,
     routing,
 )
 from cargowatch.risk.rules.base import RULES, Finding, RiskRule
@@ -21,5 +22,6 @@ __all__ = [
     "network",
     "norms",
     "parties",
+    "referrals",
     "routing",
 ]

@@ -32,6 +32,7 @@ EVIDENCE_KINDS = {
     "parties": "parties.party_id",
     "trips": "trips.id",
     "models": "risk_models.version",
+    "referrals": "referrals.id",
 }
 
 
