@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     custody_settings: Path | None = None
     custody_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1))
     risk_settings: Path | None = None
+    # notifications: the SMTP server that mails referrals and escalations, and the sender
+    smtp_url: str = "smtp://127.0.0.1:25"
+    mail_from: str = "cargowatch@localhost"
+    base_url: str = "http://127.0.0.1:8000"  # links in notifications
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

@@ -9,7 +9,7 @@ from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, 
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
-from cargowatch.referrals.models import Referral, ReferralCopy, Spoc
+from cargowatch.referrals.models import Delivery, Feedback, Referral, ReferralCopy, Spoc
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
 from cargowatch.sharing.models import Share
@@ -23,9 +23,11 @@ __all__ = [
     "AuditEntry",
     "Case",
     "CaseEntry",
+    "Delivery",
     "DocumentEquipment",
     "Event",
     "EventVersion",
+    "Feedback",
     "IngestRun",
     "Job",
     "Organisation",

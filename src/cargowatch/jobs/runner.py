@@ -16,6 +16,19 @@ from cargowatch.jobs import service
 log = logging.getLogger("cargowatch.jobs")
 Handler = Callable[[Engine, int, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+Tick = Callable[[Engine], None]
+TICKS: dict[str, Tick] = {}  # checks the worker makes on every pass (overdue work, say)
+
+
+def tick(name: str) -> Callable[[Tick], Tick]:
+    """Register a check the worker runs on every pass, before the due jobs; it must be cheap
+    when there is nothing to do, and safe to run from several workers at once."""
+
+    def wrap(fn: Tick) -> Tick:
+        TICKS[name] = fn
+        return fn
+
+    return wrap
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -32,6 +45,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 def _load_handlers() -> None:
     import cargowatch.custody.flows
     import cargowatch.ingest.flows
+    import cargowatch.referrals.flows
     import cargowatch.risk.flows  # noqa: F401  (they register their handlers)
 
 
@@ -96,6 +110,12 @@ class Worker:
         """Run until stopped (or, once, until nothing is due)."""
         while not self._stop.is_set():
             try:
+                _load_handlers()
+                for name, check in TICKS.items():
+                    try:
+                        check(self.engine)
+                    except Exception:  # one check failing leaves the others and the jobs
+                        log.exception("worker check %s failed", name)
                 run_pending(self.engine, org_id=self.org_id, kinds=self.kinds)
             except Exception:  # the store is away for a moment: try again after the poll
                 log.exception("job worker pass failed")

@@ -66,6 +66,10 @@ class Spoc(Base):
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
     backup_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # signed notifications are posted here; the signing key is derived, never stored
+    webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # feedback to referrers is released only after a second officer reviewed it
+    feedback_review: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -118,3 +122,53 @@ class ReferralCopy(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+CHANNELS = ("email", "webhook", "app")
+
+
+class Delivery(Base):
+    """One notification to one recipient over one channel, with every attempt's result."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_org", "org_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the recipient's
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(500))  # address, URL or user id
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    referral_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    spoc_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# what Customs tells a referrer, from least to most
+FEEDBACK_LEVELS = ("received", "action-taken", "outcome", "cannot-disclose-yet")
+FEEDBACK_OUTCOMES = ("no-finding", "irregularity", "seizure")
+
+
+class Feedback(Base):
+    """Feedback of a Customs organisation to the referrer, released when its hold date has
+    passed (and, where the point of contact asks for it, after a second officer's review)."""
+
+    __tablename__ = "referral_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    copy_id: Mapped[int] = mapped_column(
+        ForeignKey("referral_copies.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")  # as released (redactions applied)
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -9,10 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from cargowatch.api import IdPath, PrincipalDep, SessionDep
+from cargowatch.api import EngineDep, IdPath, PrincipalDep, SessionDep
 from cargowatch.db.limits import MAX_OFFSET
 from cargowatch.referrals import service
-from cargowatch.referrals.models import CATEGORIES, STATES, TLP, URGENCIES
+from cargowatch.referrals.models import (
+    CATEGORIES,
+    FEEDBACK_LEVELS,
+    FEEDBACK_OUTCOMES,
+    STATES,
+    TLP,
+    URGENCIES,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
 
@@ -37,6 +44,10 @@ class SpocWrite(BaseModel):
     email: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
     backup_email: str | None = Field(default=None, max_length=200)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    feedback_review: bool = Field(
+        default=False, description="Feedback is released only after a second officer's review."
+    )
 
 
 @router.get("/spocs")
@@ -54,6 +65,20 @@ def declare_spoc(body: SpocWrite, session: SessionDep, principal: PrincipalDep) 
     """Declare or change a point of contact of the caller's Customs organisation (admins)."""
     row = service.declare_spoc(session, principal=principal, **body.model_dump())
     return next(s for s in service.directory(session, principal=principal) if s["id"] == row.id)
+
+
+@router.get("/spocs/{spoc_id}/webhook-key")
+def webhook_key(spoc_id: IdPath, session: SessionDep, principal: PrincipalDep) -> dict[str, str]:
+    """The key that signs this point of contact's webhooks (its organisation's admins)."""
+    from cargowatch.exceptions import NotFound
+    from cargowatch.referrals.models import Spoc
+    from cargowatch.referrals.notify import webhook_key as key_of
+
+    principal.require("users:manage")
+    spoc = session.get(Spoc, spoc_id)
+    if spoc is None or spoc.org_id != principal.org_id:
+        raise NotFound(f"no point of contact {spoc_id}")
+    return {"algorithm": "HMAC-SHA256 over 'timestamp.body'", "key": key_of(spoc.id)}
 
 
 class ReferralWrite(BaseModel):
@@ -75,24 +100,28 @@ class ReferralWrite(BaseModel):
 
 @router.post("/referrals", status_code=201)
 def submit(
-    body: ReferralWrite, session: SessionDep, principal: PrincipalDep, response: Response
+    body: ReferralWrite, principal: PrincipalDep, response: Response, engine: EngineDep
 ) -> dict[str, Any]:
     """Send a referral: stored, routed to the Customs points of contact where the cargo is or
     is going, each with its acknowledgement due. The same client_ref again answers 200 with
     what was stored."""
-    row, copies, new = service.submit(session, principal=principal, **body.model_dump())
+    from cargowatch.referrals import flows
+
+    view, new = flows.send(principal=principal, engine=engine, **body.model_dump())
     if not new:
         response.status_code = 200
-    return service.public_view(row, copies, customs=False)
+    return view
 
 
 @router.get("/referrals")
 def my_referrals(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     """The referrals the caller's organisation sent, with the state of each copy."""
-    return [
-        service.public_view(r, service.copies_of(session, r.id), customs=False)
-        for r in service.mine(session, principal=principal)
-    ]
+    out = []
+    for r in service.mine(session, principal=principal):
+        copies = service.copies_of(session, r.id)
+        said = service.feedback_of(session, [c.id for c in copies], released_only=True)
+        out.append(service.public_view(r, copies, customs=False, feedback=said))
+    return out
 
 
 @router.get("/referrals/inbox")
@@ -106,17 +135,28 @@ def inbox(
 ) -> list[dict[str, Any]]:
     """The referrals routed to the caller's Customs organisation, soonest due first."""
     rows = service.inbox(
-        session, principal=principal, state=state, limit=limit, offset=offset,
+        session,
+        principal=principal,
+        state=state,
+        limit=limit,
+        offset=offset,
         overdue_at=service.now_utc() if overdue else None,
-    )  # fmt: skip
-    return [service.public_view(r, [c], customs=True) for c, r in rows]
+    )
+    said = service.feedback_of(session, [c.id for c, _ in rows], released_only=False)
+    return [service.public_view(r, [c], customs=True, feedback=said) for c, r in rows]
 
 
 @router.get("/referrals/{referral_id}")
 def one(referral_id: IdPath, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """A referral: its referrer sees every copy's state; a Customs organisation its own copy."""
+    return _view(session, principal, referral_id)
+
+
+def _view(session: Any, principal: Any, referral_id: int) -> dict[str, Any]:
     row, copies = service.get(session, principal=principal, referral_id=referral_id)
-    return service.public_view(row, copies, customs=row.org_id != principal.org_id)
+    customs = row.org_id != principal.org_id
+    said = service.feedback_of(session, [c.id for c in copies], released_only=not customs)
+    return service.public_view(row, copies, customs=customs, feedback=said)
 
 
 class Move(BaseModel):
@@ -130,10 +170,43 @@ class Move(BaseModel):
 
 @router.post("/referrals/{referral_id}/state")
 def move(
-    referral_id: IdPath, body: Move, session: SessionDep, principal: PrincipalDep
+    referral_id: IdPath, body: Move, principal: PrincipalDep, engine: EngineDep
 ) -> dict[str, Any]:
     """Acknowledge, assess, action, close, decline or merge the caller's Customs copy; or
     withdraw a referral the caller's organisation sent."""
-    service.move(session, principal=principal, referral_id=referral_id, **body.model_dump())
-    row, copies = service.get(session, principal=principal, referral_id=referral_id)
-    return service.public_view(row, copies, customs=row.org_id != principal.org_id)
+    from cargowatch.referrals import flows
+
+    return flows.move(
+        principal=principal, referral_id=referral_id, engine=engine, **body.model_dump()
+    )
+
+
+class FeedbackWrite(BaseModel):
+    """Feedback to the referrer, at one documented level."""
+
+    level: Literal[FEEDBACK_LEVELS]  # type: ignore[valid-type]
+    outcome: Literal[FEEDBACK_OUTCOMES] | None = None  # type: ignore[valid-type]
+    text: str = Field(default="", max_length=2000)
+    hold_until: datetime | None = None
+    redact: list[str] = Field(default=[], max_length=50)
+
+
+@router.post("/referrals/{referral_id}/feedback", status_code=201)
+def give_feedback(
+    referral_id: IdPath, body: FeedbackWrite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Feedback to the referrer, released when its hold date has passed (and reviewed, where
+    the point of contact asks for a review)."""
+    row = service.give_feedback(
+        session, principal=principal, referral_id=referral_id, **body.model_dump()
+    )
+    return {"id": row.id, "needs_review": row.needs_review, "hold_until": row.hold_until}
+
+
+@router.post("/feedback/{feedback_id}/review")
+def review_feedback(
+    feedback_id: IdPath, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """A second officer approves feedback for release."""
+    row = service.review_feedback(session, principal=principal, feedback_id=feedback_id)
+    return {"id": row.id, "reviewed_by": row.reviewed_by}

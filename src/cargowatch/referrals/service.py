@@ -25,10 +25,13 @@ from cargowatch.orgs.models import Organisation
 from cargowatch.referrals.models import (
     CATEGORIES,
     ENDED,
+    FEEDBACK_LEVELS,
+    FEEDBACK_OUTCOMES,
     MOVES,
     STATES,
     TLP,
     URGENCIES,
+    Feedback,
     Referral,
     ReferralCopy,
     Spoc,
@@ -53,9 +56,12 @@ def _customs(session: Session, principal: Principal) -> Organisation:
 def hours_of(spoc: Spoc) -> Hours:
     """The working hours of a point of contact."""
     return parse_hours(
-        spoc.timezone, spoc.opens, spoc.closes,
-        [int(d) for d in spoc.weekdays.split(",") if d.strip()], spoc.holidays.split(","),
-    )  # fmt: skip
+        spoc.timezone,
+        spoc.opens,
+        spoc.closes,
+        [int(d) for d in spoc.weekdays.split(",") if d.strip()],
+        spoc.holidays.split(","),
+    )
 
 
 def _codes(values: Any, field: str) -> list[str]:
@@ -86,6 +92,8 @@ def declare_spoc(
     email: str | None = None,
     phone: str | None = None,
     backup_email: str | None = None,
+    webhook_url: str | None = None,
+    feedback_review: bool = False,
 ) -> Spoc:
     """Declare (or change, by name) one of the caller's Customs organisation's points of
     contact; audited with before and after."""
@@ -104,6 +112,8 @@ def declare_spoc(
     ):
         if not 1 <= minutes <= 60 * 24 * 10:
             raise InvalidInput(f"{field}: expected 1 to 14400 working minutes")
+    if webhook_url and not re.match(r"^https?://[^\s/]+", webhook_url):
+        raise InvalidInput("webhook_url: expected an http or https address")
     row = session.scalar(select(Spoc).where(Spoc.org_id == principal.org_id, Spoc.name == name))
     before = _spoc_dict(row) if row else None
     if row is None:
@@ -115,22 +125,37 @@ def declare_spoc(
     row.holidays = ",".join(sorted({h.strip() for h in off if h.strip()}))
     row.urgent_minutes, row.routine_minutes = urgent_minutes, routine_minutes
     row.email, row.phone, row.backup_email = email, phone, backup_email
+    row.webhook_url, row.feedback_review = webhook_url or None, feedback_review
     session.flush()
-    audit.record(session, actor=principal, action="spoc.declare", entity_type="spoc",
-                 entity_id=row.id, before=before, after=_spoc_dict(row))  # fmt: skip
+    audit.record(
+        session,
+        actor=principal,
+        action="spoc.declare",
+        entity_type="spoc",
+        entity_id=row.id,
+        before=before,
+        after=_spoc_dict(row),
+    )
     return row
 
 
 def _spoc_dict(row: Spoc) -> dict[str, Any]:
     return {
-        "id": row.id, "org_id": row.org_id, "name": row.name,
-        "jurisdiction": row.jurisdiction.split(","), "timezone": row.timezone,
-        "opens": row.opens, "closes": row.closes,
+        "id": row.id,
+        "org_id": row.org_id,
+        "name": row.name,
+        "jurisdiction": row.jurisdiction.split(","),
+        "timezone": row.timezone,
+        "opens": row.opens,
+        "closes": row.closes,
         "weekdays": [int(d) for d in row.weekdays.split(",") if d],
         "holidays": [h for h in row.holidays.split(",") if h],
-        "urgent_minutes": row.urgent_minutes, "routine_minutes": row.routine_minutes,
-        "email": row.email, "phone": row.phone, "backup_email": row.backup_email,
-    }  # fmt: skip
+        "urgent_minutes": row.urgent_minutes,
+        "routine_minutes": row.routine_minutes,
+        "email": row.email,
+        "phone": row.phone,
+        "backup_email": row.backup_email,
+    }
 
 
 def directory(
@@ -281,14 +306,18 @@ def submit(
         raise InvalidInput(f"text: at most {TEXT_MAX} characters; contact: at most 200")
     boxes = _listed(containers, "containers", CONTAINER)
     fields = {
-        "category": category, "urgency": urgency, "tlp": tlp, "place": code,
+        "category": category,
+        "urgency": urgency,
+        "tlp": tlp,
+        "place": code,
         "containers": ",".join(boxes),
         "bookings": ",".join(_listed(bookings, "bookings")),
         "bl_numbers": ",".join(_listed(bl_numbers, "bl_numbers")),
         "seals": ",".join(_listed(seals, "seals")),
-        "text": text.strip(), "contact": contact.strip(),
+        "text": text.strip(),
+        "contact": contact.strip(),
         "observed_at": observed_at.astimezone(UTC) if observed_at else None,
-    }  # fmt: skip
+    }
     if not (boxes or fields["bookings"] or fields["bl_numbers"] or fields["seals"] or code):
         raise InvalidInput("name a container, booking, B/L, seal or place the referral is about")
     stored = session.scalar(
@@ -302,24 +331,37 @@ def submit(
     row.created_at = now or utcnow()
     session.add(row)
     session.flush()
-    places = _places(session, principal.org_id, boxes,
-                     _listed(bookings, "bookings"), code)  # fmt: skip
+    places = _places(session, principal.org_id, boxes, _listed(bookings, "bookings"), code)
     made = []
     for routed in route(session, places):
         minutes = routed.spoc.urgent_minutes if urgency == "urgent" else routed.spoc.routine_minutes
         copy = ReferralCopy(
-            referral_id=row.id, customs_org_id=routed.spoc.org_id, spoc_id=routed.spoc.id,
-            routed_by=routed.why, state="submitted",
+            referral_id=row.id,
+            customs_org_id=routed.spoc.org_id,
+            spoc_id=routed.spoc.id,
+            routed_by=routed.why,
+            state="submitted",
             due_at=add_working(row.created_at, minutes, hours_of(routed.spoc)),
             updated_at=row.created_at,
-        )  # fmt: skip
+        )
         session.add(copy)
         made.append(copy)
     session.flush()
-    after = {"client_ref": ref, "category": category, "urgency": urgency, "tlp": tlp,
-             "routed_to": [c.customs_org_id for c in made]}  # fmt: skip
-    audit.record(session, actor=principal, action="referral.submit", entity_type="referral",
-                 entity_id=row.id, after=after)  # fmt: skip
+    after = {
+        "client_ref": ref,
+        "category": category,
+        "urgency": urgency,
+        "tlp": tlp,
+        "routed_to": [c.customs_org_id for c in made],
+    }
+    audit.record(
+        session,
+        actor=principal,
+        action="referral.submit",
+        entity_type="referral",
+        entity_id=row.id,
+        after=after,
+    )
     return row, made, True
 
 
@@ -441,38 +483,215 @@ def move(
             copy.outcome = outcome.strip()[:200]
         text = f"{before} → {state}" + (f": {note.strip()[:2000]}" if note.strip() else "")
         if copy.customs_org_id == principal.org_id:
-            case = cases.subject_case(session, principal=principal, subject_type="referral",
-                                      subject_id=copy.id)  # fmt: skip
-            cases.record_on(session, principal=principal, case=case, kind="status", text=text,
-                            status=state)  # fmt: skip
-        audit.record(session, actor=principal, action="referral.move", entity_type="referral",
-                     entity_id=referral_id, before={"state": before, "copy": copy.id},
-                     after={"state": state, "copy": copy.id, "merged_into": merged_into,
-                            "outcome": copy.outcome})  # fmt: skip
+            case = cases.subject_case(
+                session, principal=principal, subject_type="referral", subject_id=copy.id
+            )
+            cases.record_on(
+                session, principal=principal, case=case, kind="status", text=text, status=state
+            )
+        audit.record(
+            session,
+            actor=principal,
+            action="referral.move",
+            entity_type="referral",
+            entity_id=referral_id,
+            before={"state": before, "copy": copy.id},
+            after={
+                "state": state,
+                "copy": copy.id,
+                "merged_into": merged_into,
+                "outcome": copy.outcome,
+            },
+        )
     session.flush()
     return targets[0]
 
 
-def public_view(row: Referral, copies: list[ReferralCopy], *, customs: bool) -> dict[str, Any]:
-    """A referral as the API shows it; the referrer's view of a copy is its state and dates,
-    a Customs view adds why it was routed there."""
+def give_feedback(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    level: str,
+    text: str = "",
+    outcome: str | None = None,
+    hold_until: datetime | None = None,
+    redact: list[str] | None = None,
+) -> Feedback:
+    """Feedback of the caller's Customs organisation to the referrer, at one of the
+    documented levels; the words listed in redact are withheld from the text; it is released
+    when hold_until has passed and, where the point of contact asks for it, once a second
+    officer reviewed it."""
+    principal.require("events:write")
+    _customs(session, principal)
+    if level not in FEEDBACK_LEVELS:
+        raise InvalidInput(f"level: expected one of {', '.join(FEEDBACK_LEVELS)}")
+    if (level == "outcome") != (outcome is not None):
+        raise InvalidInput(
+            f"outcome: give one of {', '.join(FEEDBACK_OUTCOMES)} with the "
+            "outcome level, and only with it"
+        )
+    if outcome is not None and outcome not in FEEDBACK_OUTCOMES:
+        raise InvalidInput(f"outcome: expected one of {', '.join(FEEDBACK_OUTCOMES)}")
+    if len(text) > 2000:
+        raise InvalidInput("text: at most 2000 characters")
+    _row, copies = get(session, principal=principal, referral_id=referral_id)
+    mine_ = [c for c in copies if c.customs_org_id == principal.org_id]
+    if not mine_:
+        raise NotFound(f"no referral {referral_id} routed to your organisation")
+    copy = mine_[0]
+    said = text.strip()
+    for word in redact or []:
+        if word.strip():
+            said = re.sub(re.escape(word.strip()), "[withheld]", said, flags=re.IGNORECASE)
+    spoc = session.get(Spoc, copy.spoc_id) if copy.spoc_id else None
+    row = Feedback(
+        copy_id=copy.id,
+        level=level,
+        outcome=outcome,
+        text=said,
+        hold_until=hold_until.astimezone(UTC) if hold_until else None,
+        needs_review=bool(spoc and spoc.feedback_review),
+        created_by=principal.label,
+    )
+    session.add(row)
+    session.flush()
+    case = cases.subject_case(
+        session, principal=principal, subject_type="referral", subject_id=copy.id
+    )
+    hold = f", held until {hold_until:%Y-%m-%d %H:%M}" if hold_until else ""
+    cases.record_on(
+        session,
+        principal=principal,
+        case=case,
+        kind="feedback",
+        text=f"{level}{' ' + outcome if outcome else ''}{hold}: {said[:500]}",
+    )
+    return row
+
+
+def review_feedback(session: Session, *, principal: Principal, feedback_id: int) -> Feedback:
+    """A second officer of the same Customs organisation approves feedback for release."""
+    principal.require("events:write")
+    row = session.get(Feedback, feedback_id)
+    copy = session.get(ReferralCopy, row.copy_id) if row else None
+    if row is None or copy is None or copy.customs_org_id != principal.org_id:
+        raise NotFound(f"no feedback {feedback_id}")
+    if row.created_by == principal.label:
+        raise InvalidInput("review: a second officer reviews feedback, not its author")
+    row.reviewed_by = principal.label
+    audit.record(
+        session,
+        actor=principal,
+        action="referral.feedback-review",
+        entity_type="feedback",
+        entity_id=row.id,
+        after={"copy": copy.id},
+    )
+    return row
+
+
+def release_due(session: Session, *, now: datetime) -> int:
+    """Release the feedback that may go out now; audited. Returns how many."""
+    rows = session.scalars(
+        select(Feedback)
+        .where(
+            Feedback.released_at.is_(None),
+            or_(Feedback.hold_until.is_(None), Feedback.hold_until <= now),
+            or_(Feedback.needs_review.is_(False), Feedback.reviewed_by.is_not(None)),
+        )
+        .limit(1000)
+    ).all()
+    for row in rows:
+        row.released_at = now
+        audit.record(
+            session,
+            actor="cargowatch (feedback)",
+            action="referral.feedback-release",
+            entity_type="feedback",
+            entity_id=row.id,
+            after={"copy": row.copy_id},
+        )
+    session.flush()
+    return len(rows)
+
+
+def feedback_of(session: Session, copy_ids: list[int], *, released_only: bool) -> list[Feedback]:
+    """Feedback on these copies, oldest first (the referrer sees only what was released)."""
+    if not copy_ids:
+        return []
+    query = select(Feedback).where(Feedback.copy_id.in_(copy_ids)).order_by(Feedback.id)
+    if released_only:
+        query = query.where(Feedback.released_at.is_not(None))
+    return list(session.scalars(query))
+
+
+def public_view(
+    row: Referral,
+    copies: list[ReferralCopy],
+    *,
+    customs: bool,
+    feedback: list[Feedback] | None = None,
+) -> dict[str, Any]:
+    """A referral as the API shows it; the referrer's view of a copy is its state and dates
+    and the feedback released to it, a Customs view adds why it was routed there and every
+    feedback with its hold and review."""
+    said: dict[int, list[dict[str, Any]]] = {}
+    for f in feedback or []:
+        entry: dict[str, Any] = {
+            "level": f.level,
+            "outcome": f.outcome,
+            "text": f.text,
+            "released_at": f.released_at,
+        }
+        if customs:
+            entry |= {
+                "id": f.id,
+                "hold_until": f.hold_until,
+                "needs_review": f.needs_review,
+                "reviewed_by": f.reviewed_by,
+                "created_by": f.created_by,
+            }
+        said.setdefault(f.copy_id, []).append(entry)
     return {
-        "id": row.id, "client_ref": row.client_ref, "org_id": row.org_id,
-        "category": row.category, "urgency": row.urgency, "tlp": row.tlp,
-        "observed_at": row.observed_at, "place": row.place,
+        "id": row.id,
+        "client_ref": row.client_ref,
+        "org_id": row.org_id,
+        "category": row.category,
+        "urgency": row.urgency,
+        "tlp": row.tlp,
+        "observed_at": row.observed_at,
+        "place": row.place,
         "containers": [x for x in row.containers.split(",") if x],
         "bookings": [x for x in row.bookings.split(",") if x],
         "bl_numbers": [x for x in row.bl_numbers.split(",") if x],
         "seals": [x for x in row.seals.split(",") if x],
-        "text": row.text, "contact": row.contact, "created_at": row.created_at,
+        "text": row.text,
+        "contact": row.contact,
+        "created_at": row.created_at,
         "copies": [
-            {"customs_org_id": c.customs_org_id, "state": c.state, "due_at": c.due_at,
-             "acknowledged_at": c.acknowledged_at, "updated_at": c.updated_at,
-             **({"routed_by": c.routed_by, "spoc_id": c.spoc_id, "escalation": c.escalation,
-                 "merged_into": c.merged_into, "outcome": c.outcome} if customs else {})}
+            {
+                "customs_org_id": c.customs_org_id,
+                "state": c.state,
+                "due_at": c.due_at,
+                "acknowledged_at": c.acknowledged_at,
+                "updated_at": c.updated_at,
+                "feedback": said.get(c.id, []),
+                **(
+                    {
+                        "routed_by": c.routed_by,
+                        "spoc_id": c.spoc_id,
+                        "escalation": c.escalation,
+                        "merged_into": c.merged_into,
+                        "outcome": c.outcome,
+                    }
+                    if customs
+                    else {}
+                ),
+            }
             for c in copies
         ],
-    }  # fmt: skip
+    }
 
 
 def now_utc() -> datetime:

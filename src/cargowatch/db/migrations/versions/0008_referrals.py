@@ -22,6 +22,29 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("target", sa.String(length=500), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=True),
+        sa.Column("spoc_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_deliveries_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+    )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_deliveries_org", ["org_id", "created_at"], unique=False)
+
+    op.create_table(
         "referrals",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -64,6 +87,8 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=200), nullable=True),
         sa.Column("phone", sa.String(length=50), nullable=True),
         sa.Column("backup_email", sa.String(length=200), nullable=True),
+        sa.Column("webhook_url", sa.String(length=500), nullable=True),
+        sa.Column("feedback_review", sa.Boolean(), nullable=False),
         sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"], ["organisations.id"], name=op.f("fk_spocs_org_id_organisations")
@@ -107,8 +132,36 @@ def upgrade() -> None:
             "ix_referral_copies_inbox", ["customs_org_id", "state", "due_at"], unique=False
         )
 
+    op.create_table(
+        "referral_feedback",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("copy_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(length=24), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("hold_until", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("needs_review", sa.Boolean(), nullable=False),
+        sa.Column("reviewed_by", sa.String(length=200), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["copy_id"],
+            ["referral_copies.id"],
+            name=op.f("fk_referral_feedback_copy_id_referral_copies"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_feedback")),
+    )
+    with op.batch_alter_table("referral_feedback", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referral_feedback_copy_id"), ["copy_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("referral_feedback", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_feedback_copy_id"))
+
+    op.drop_table("referral_feedback")
     with op.batch_alter_table("referral_copies", schema=None) as batch_op:
         batch_op.drop_index("ix_referral_copies_inbox")
 
@@ -118,3 +171,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_referrals_created")
 
     op.drop_table("referrals")
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_org")
+
+    op.drop_table("deliveries")
