@@ -30,8 +30,20 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
     ingest_bytes(principal=owner, stream=io.BytesIO(SITES.encode()), source="s", engine=engine)
     ingest_bytes(principal=owner, stream=io.BytesIO(ndjson([*trip_events(), bad])), source="e",
                  engine=engine)  # fmt: skip
+    # the owner's referral (routed to the owner's own Customs service) and that service's
+    # point of contact: another Customs organisation sees neither
+    from cargowatch.referrals import flows, service
+
+    customs = org_with_user(engine, "owner-customs", kind="CUSTOMS", role="admin")
+    with unit_of_work(engine) as s:
+        spoc = service.declare_spoc(s, principal=customs, name="Port", jurisdiction=["BE"])
+        spoc_id = spoc.id
+    view, _ = flows.send(principal=owner, engine=engine, client_ref="R1",
+                         category="seal-anomaly", containers=[BOX], place="BEANR")  # fmt: skip
     with unit_of_work(engine) as s:
         return {
+            "spoc_id": spoc_id,
+            "referral_id": view["id"],
             "trip_id": s.scalar(select(Trip.id)),
             "event_id": s.scalar(select(Event.id)),
             "record_id": s.scalar(select(QuarantineRecord.id)),
