@@ -33,6 +33,7 @@ from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
 from cargowatch.search.router import router as search_router
 from cargowatch.web.pages import STATIC, BodyLimit, SecurityHeaders, ServerTiming, web_error
+from cargowatch.web.referral_pages import router as referral_pages
 from cargowatch.web.router import router as web_router
 from cargowatch.web.session import SESSION_HOURS
 
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(risk_router)
     app.include_router(search_router)
     app.include_router(referrals_router)
+    app.include_router(referral_pages)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(ServerTiming)

@@ -6,10 +6,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,27 +77,3 @@ def world(engine: Engine, tmp_path: Path) -> dict[str, Any]:
     with unit_of_work(engine) as s:
         other = s.scalar(select(Trip.id).where(Trip.org_id == people["other"].org_id))
     return {**people, "other_trip": other}
-
-
-@pytest.fixture
-def live(engine: Engine) -> Iterator[str]:
-    """The app served on a free local port for the browser."""
-    import uvicorn
-
-    from cargowatch.app import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(engine=engine), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)

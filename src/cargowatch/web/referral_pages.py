@@ -1,0 +1,221 @@
+"""Pages of referrals: the referral form, "my referrals" for industry, the Customs inbox with
+its acknowledgement countdown and bulk acknowledgement, and a referral's page with its
+history, linked trips, states and feedback. Same services as the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from cargowatch.api import IdPath, get_engine_dep
+from cargowatch.cases import service as cases
+from cargowatch.cases.models import Case
+from cargowatch.custody.models import Trip
+from cargowatch.custody.service import visible_trips
+from cargowatch.orgs.models import Organisation
+from cargowatch.referrals import flows, service
+from cargowatch.referrals.models import (
+    CATEGORIES,
+    FEEDBACK_LEVELS,
+    FEEDBACK_OUTCOMES,
+    STATES,
+    TLP,
+    URGENCIES,
+)
+from cargowatch.risk.models import Assessment
+from cargowatch.web.router import SessionDep, render
+from cargowatch.web.session import WebPrincipal, check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+
+def _is_customs(session: Any, user: Any) -> bool:
+    org = session.get(Organisation, user.org_id)
+    return bool(org and org.kind == "CUSTOMS")
+
+
+def _split(text: str) -> list[str]:
+    return [x for x in text.replace(",", " ").split() if x]
+
+
+@router.get("/referrals", response_class=HTMLResponse)
+def referrals_page(
+    request: Request, session: SessionDep, user: WebPrincipal, state: str = "", overdue: str = ""
+) -> HTMLResponse:
+    """Customs: the inbox, soonest due first; industry: the referrals it sent."""
+    now = datetime.now(UTC)
+    if _is_customs(session, user):
+        rows = service.inbox(
+            session, principal=user, state=state or None, limit=200,
+            overdue_at=now if overdue else None,
+        )  # fmt: skip
+        return render(request, "referrals_inbox.html", user=user, rows=rows, now=now,
+                      states=STATES, state=state, overdue=bool(overdue))  # fmt: skip
+    sent = []
+    for r in service.mine(session, principal=user):
+        copies = service.copies_of(session, r.id)
+        said = service.feedback_of(session, [c.id for c in copies], released_only=True)
+        sent.append(service.public_view(r, copies, customs=False, feedback=said))
+    return render(request, "referrals_mine.html", user=user, sent=sent)
+
+
+@router.get("/referrals/new", response_class=HTMLResponse)
+def new_referral(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+    """The referral form, with the points of contact a referral can reach."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return render(request, "referral_new.html", user=user, categories=CATEGORIES,
+                  urgencies=URGENCIES, tlps=TLP, spocs=service.directory(session, principal=user),
+                  client_ref=f"{user.org_slug}-{stamp}")  # fmt: skip
+
+
+@router.post("/referrals/new", dependencies=[Depends(check_csrf)])
+def send_referral(
+    request: Request,
+    user: WebPrincipal,
+    engine: Annotated[Any, Depends(get_engine_dep)],
+    client_ref: Annotated[str, Form(max_length=100)],
+    category: Annotated[str, Form(max_length=32)],
+    urgency: Annotated[str, Form(max_length=10)] = "routine",
+    tlp: Annotated[str, Form(max_length=16)] = "AMBER",
+    place: Annotated[str, Form(max_length=5)] = "",
+    containers: Annotated[str, Form(max_length=2000)] = "",
+    bookings: Annotated[str, Form(max_length=2000)] = "",
+    bl_numbers: Annotated[str, Form(max_length=2000)] = "",
+    seals: Annotated[str, Form(max_length=2000)] = "",
+    observed_at: Annotated[str, Form(max_length=20)] = "",
+    text: Annotated[str, Form(max_length=8000)] = "",
+    contact: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Send the form: stored, routed, the points of contact notified."""
+    from cargowatch.exceptions import InvalidInput
+
+    seen = None
+    if observed_at.strip():
+        try:
+            seen = datetime.fromisoformat(observed_at.strip()).replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidInput("When: expected a date and time") from None
+    view, new = flows.send(
+        principal=user, engine=engine, client_ref=client_ref, category=category,
+        urgency=urgency, tlp=tlp, place=place.strip().upper() or None,
+        containers=_split(containers), bookings=_split(bookings),
+        bl_numbers=_split(bl_numbers), seals=_split(seals), observed_at=seen, text=text,
+        contact=contact,
+    )  # fmt: skip
+    reached = len(view["copies"])
+    request.session["flash"] = (
+        f"Referral {view['id']} sent to {reached} Customs "
+        f"{'organisation' if reached == 1 else 'organisations'}."
+        if new else f"Referral {view['id']} was sent already."
+    )  # fmt: skip
+    return RedirectResponse(f"/referrals/{view['id']}", status_code=303)
+
+
+@router.get("/referrals/{referral_id}", response_class=HTMLResponse)
+def referral_page(
+    request: Request, referral_id: IdPath, session: SessionDep, user: WebPrincipal
+) -> HTMLResponse:
+    """A referral: what was reported, each copy's state, the history, linked trips with their
+    score (Customs), feedback."""
+    row, copies = service.get(session, principal=user, referral_id=referral_id)
+    customs = row.org_id != user.org_id
+    said = service.feedback_of(session, [c.id for c in copies], released_only=not customs)
+    view = service.public_view(row, copies, customs=customs, feedback=said)
+    history: list[Any] = []
+    trips: list[Any] = []
+    if customs:
+        case = session.scalar(
+            select(Case).where(
+                Case.org_id == user.org_id,
+                Case.subject_type == "referral",
+                Case.subject_id == copies[0].id,
+            )
+        )
+        history = cases.history(session, case.id) if case else []
+        boxes = view["containers"]
+        if boxes:
+            trips = list(
+                session.execute(
+                    select(Trip, Assessment.score)
+                    .outerjoin(Assessment, Assessment.trip_id == Trip.id)
+                    .where(visible_trips(user), Trip.container.in_(boxes))
+                    .order_by(Trip.started_at.desc())
+                    .limit(20)
+                )
+            )
+    return render(request, "referral.html", user=user, r=view, customs=customs,
+                  history=history, trips=trips, states=STATES, levels=FEEDBACK_LEVELS,
+                  outcomes=FEEDBACK_OUTCOMES, now=datetime.now(UTC))  # fmt: skip
+
+
+@router.post("/referrals/{referral_id}/state", dependencies=[Depends(check_csrf)])
+def referral_move(
+    request: Request,
+    referral_id: IdPath,
+    user: WebPrincipal,
+    engine: Annotated[Any, Depends(get_engine_dep)],
+    state: Annotated[str, Form(max_length=20)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    outcome: Annotated[str, Form(max_length=200)] = "",
+    merged_into: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """A step of the workflow from the referral's page."""
+    from cargowatch.exceptions import InvalidInput
+
+    target = None
+    if merged_into.strip():
+        if not merged_into.strip().isdigit():
+            raise InvalidInput("merged_into: expected a referral number")
+        target = int(merged_into)
+    flows.move(principal=user, referral_id=referral_id, engine=engine, state=state, note=note,
+               outcome=outcome or None, merged_into=target)  # fmt: skip
+    request.session["flash"] = f"Referral {referral_id}: {state.replace('-', ' ')}."
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@router.post("/referrals/acknowledge", dependencies=[Depends(check_csrf)])
+def bulk_acknowledge(
+    request: Request,
+    user: WebPrincipal,
+    engine: Annotated[Any, Depends(get_engine_dep)],
+    ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
+) -> Response:
+    """Acknowledge every ticked referral of the inbox at once."""
+    chosen = [int(v) for v in ids if v.isdigit() and len(v) < 10][:200]
+    for rid in chosen:
+        flows.move(principal=user, referral_id=rid, engine=engine, state="acknowledged")
+    n = len(chosen)
+    request.session["flash"] = f"{n} referral{'' if n == 1 else 's'} acknowledged."
+    return RedirectResponse("/referrals", status_code=303)
+
+
+@router.post("/referrals/{referral_id}/feedback", dependencies=[Depends(check_csrf)])
+def referral_feedback(
+    request: Request,
+    referral_id: IdPath,
+    session: SessionDep,
+    user: WebPrincipal,
+    level: Annotated[str, Form(max_length=24)],
+    outcome: Annotated[str, Form(max_length=16)] = "",
+    text: Annotated[str, Form(max_length=2000)] = "",
+    hold_until: Annotated[str, Form(max_length=20)] = "",
+    redact: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Compose feedback for the referrer."""
+    from cargowatch.exceptions import InvalidInput
+
+    hold = None
+    if hold_until.strip():
+        try:
+            hold = datetime.fromisoformat(hold_until.strip()).replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidInput("Hold until: expected a date and time") from None
+    service.give_feedback(session, principal=user, referral_id=referral_id, level=level,
+                          outcome=outcome or None, text=text, hold_until=hold,
+                          redact=[w for w in redact.split(";") if w.strip()])  # fmt: skip
+    request.session["flash"] = "Feedback saved; it goes to the referrer when it is due."
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
