@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from cargowatch.app import create_app
+from cargowatch.auth.service import principal_for_username
 from cargowatch.config import get_settings
 from cargowatch.custody.models import Trip
 from cargowatch.db.engine import unit_of_work
@@ -91,7 +92,7 @@ def test_the_referral_loop_closes_with_feedback(
     hook_url, calls = receiver
     customs = org_with_user(engine, "customs-be", kind="CUSTOMS", role="admin")
     user_in(engine, "customs-be", "officer", "analyst")
-    carrier = org_with_user(engine, "carrier", kind="CARRIER")
+    org_with_user(engine, "carrier", kind="CARRIER")
     events = [ev for i, box in enumerate([BOX, "MSKU9070300", "MSKU9070301"])
               for ev in trip_events(box=box, booking=f"B{i}", seal=f"S{i}")]  # fmt: skip
     ingest_bytes(principal=customs, stream=io.BytesIO(ndjson(events)), source="x", engine=engine)
@@ -130,8 +131,10 @@ def test_the_referral_loop_closes_with_feedback(
     run_pending(engine)
     assert mailbox.mails[-1][0] == ["backup@customs.example"]
     assert "NOT ACKNOWLEDGED" in mailbox.mails[-1][1]
-    move = officer.post(f"/api/v1/referrals/{rid}/state", json={"state": "acknowledged"})
-    assert move.status_code == 200, move.text
+    with unit_of_work(engine) as s:  # acknowledged a few minutes after the escalation
+        who = principal_for_username(s, "officer")
+    flows.move(principal=who, referral_id=rid, engine=engine, state="acknowledged",
+               note="Seen, sorry for the delay.", now=later + timedelta(minutes=5))  # fmt: skip
     assert flows.escalate_due(engine, now=later + timedelta(days=1)) == 0  # acknowledged now
 
     # the trip is in the queue with the referral as a reason
@@ -164,4 +167,15 @@ def test_the_referral_loop_closes_with_feedback(
     with unit_of_work(engine) as s:
         statuses = {d.status for d in s.scalars(select(Delivery))}
     assert statuses == {"sent"}
-    del carrier
+
+    # what the loop measured, for each side
+    seen_by_customs = TestClient(create_app(engine=engine))
+    seen_by_customs.headers["Authorization"] = f"Bearer {token_for(engine, 'officer')}"
+    [row] = seen_by_customs.get("/api/v1/referrals/metrics").json()
+    assert row["group"] == "Antwerp port" and row["referrals"] == 1
+    assert row["acknowledged_in_time"] == 0.0 and row["with_feedback"] == 1.0
+    assert row["inspected"] == 1 and row["seized"] == 1 and row["ack_median_min"] > 60
+    [theirs] = car.get("/api/v1/referrals/metrics").json()
+    assert theirs["seized"] == 1  # as the released feedback told it
+    csv = seen_by_customs.get("/api/v1/referrals/metrics?format=csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "Antwerp port" in csv.text

@@ -116,7 +116,8 @@ class ReferralCopy(Base):
     spoc_id: Mapped[int | None] = mapped_column(ForeignKey("spocs.id"), nullable=True)
     routed_by: Mapped[str] = mapped_column(String(200))  # why this organisation: which place
     state: Mapped[str] = mapped_column(String(20), default="submitted")
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # acknowledgement due
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # acknowledgement due (escalated)
+    sla_due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # as first due: the SLA
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     escalation: Mapped[int] = mapped_column(Integer, default=0)  # 0, 1 backup, 2 admins
     merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)

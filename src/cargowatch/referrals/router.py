@@ -124,6 +124,30 @@ def my_referrals(session: SessionDep, principal: PrincipalDep) -> list[dict[str,
     return out
 
 
+@router.get("/referrals/metrics")
+def referral_metrics(
+    session: SessionDep, principal: PrincipalDep, format: Literal["json", "csv"] = "json"
+) -> Any:
+    """Per point of contact (Customs) or per Customs organisation reached (industry): time
+    to acknowledge and to feedback, share acknowledged in time, share with feedback,
+    inspections and seizures that followed."""
+    rows = service.metrics(session, principal=principal)
+    if format == "json":
+        return rows
+    import io
+
+    from cargowatch.exports import write_csv
+
+    out = io.StringIO()
+    header = list(rows[0]) if rows else ["group", "referrals"]
+    write_csv(out, header, ([r.get(k) for k in header] for r in rows))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="referrals.csv"'},
+    )
+
+
 @router.get("/referrals/inbox")
 def inbox(
     session: SessionDep,

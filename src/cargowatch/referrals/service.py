@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -335,13 +335,15 @@ def submit(
     made = []
     for routed in route(session, places):
         minutes = routed.spoc.urgent_minutes if urgency == "urgent" else routed.spoc.routine_minutes
+        due = add_working(row.created_at, minutes, hours_of(routed.spoc))
         copy = ReferralCopy(
             referral_id=row.id,
             customs_org_id=routed.spoc.org_id,
             spoc_id=routed.spoc.id,
             routed_by=routed.why,
             state="submitted",
-            due_at=add_working(row.created_at, minutes, hours_of(routed.spoc)),
+            due_at=due,
+            sla_due_at=due,
             updated_at=row.created_at,
         )
         session.add(copy)
@@ -697,3 +699,108 @@ def public_view(
 def now_utc() -> datetime:
     """The time used when none is given."""
     return datetime.now(UTC)
+
+
+def metrics(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
+    """Per point of contact of the caller's Customs organisation (or, for industry, per
+    Customs organisation its referrals reached): referrals, time to acknowledge and to
+    feedback in working minutes (median and 90th percentile), the share acknowledged within
+    the due time, the share with released feedback, and how many led to an inspection and a
+    seizure of one of their containers after they were sent (for industry, as far as released
+    feedback told it: Customs' inspections are not industry's to read)."""
+    import polars as pl
+
+    principal.require("events:read")
+    customs = _is_customs_org(session, principal.org_id)
+    query = select(
+        ReferralCopy.id, ReferralCopy.spoc_id, ReferralCopy.customs_org_id,
+        ReferralCopy.sla_due_at, ReferralCopy.acknowledged_at, Referral.created_at,
+        Referral.containers,
+    ).join(Referral, Referral.id == ReferralCopy.referral_id)  # fmt: skip
+    query = query.where(
+        ReferralCopy.customs_org_id == principal.org_id
+        if customs
+        else Referral.org_id == principal.org_id
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    first_feedback: dict[int, datetime] = {}
+    told: dict[int, set[str]] = {}  # what released feedback told of each copy's outcome
+    for start in range(0, len(ids), 5000):
+        for copy_id, at, level, result in session.execute(
+            select(Feedback.copy_id, Feedback.released_at, Feedback.level, Feedback.outcome).where(
+                Feedback.copy_id.in_(ids[start : start + 5000]), Feedback.released_at.is_not(None)
+            )
+        ):
+            if at is not None and (copy_id not in first_feedback or at < first_feedback[copy_id]):
+                first_feedback[copy_id] = at
+            if level == "outcome" and result:
+                told.setdefault(copy_id, set()).add(result)
+    i = TABLES["inspections"]
+    boxes = sorted({b for r in rows for b in str(r[6] or "").split(",") if b}) if customs else []
+    checks: dict[str, list[tuple[datetime, str]]] = {}  # Customs' own inspections only
+    for start in range(0, len(boxes), 5000):
+        for box, ts, result in session.execute(
+            select(i.c.container, i.c.ts, i.c.result).where(
+                i.c.org_id == principal.org_id, i.c.container.in_(boxes[start : start + 5000])
+            )
+        ):
+            checks.setdefault(box, []).append((ts, result))
+    spocs = {s.id: s for s in session.scalars(select(Spoc))}
+    orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
+    records = []
+    for copy_id, spoc_id, org_id, due, acked, sent, containers in rows:
+        spoc = spocs.get(spoc_id) if spoc_id else None
+        hours = hours_of(spoc) if spoc else None
+
+        def minutes(
+            end: datetime | None, hours: Any = hours, sent: datetime = sent
+        ) -> float | None:
+            if end is None:
+                return None
+            if hours is None:
+                return (end - sent).total_seconds() / 60
+            from cargowatch.referrals.sla import working_between
+
+            return working_between(sent, end, hours).total_seconds() / 60
+
+        found = [c for b in str(containers or "").split(",") if b for c in checks.get(b, [])
+                 if c[0] is not None and _utc(c[0]) >= _utc(sent) - LEAD]  # fmt: skip
+        records.append({
+            "group": (spoc.name if spoc else "no point of contact") if customs
+                     else orgs.get(org_id, str(org_id)),
+            "ack": minutes(acked), "feedback": minutes(first_feedback.get(copy_id)),
+            "in_time": acked is not None and _utc(acked) <= _utc(due),
+            # industry learns outcomes only from feedback released to it
+            "inspected": bool(found) if customs else bool(told.get(copy_id)),
+            "seized": any(r == "SEIZURE" for _, r in found) if customs
+                      else "seizure" in told.get(copy_id, set()),
+        })  # fmt: skip
+    frame = pl.DataFrame(records)
+    out = frame.group_by("group").agg(
+        pl.len().alias("referrals"),
+        pl.col("ack").median().alias("ack_median_min"),
+        pl.col("ack").quantile(0.9).alias("ack_p90_min"),
+        pl.col("feedback").median().alias("feedback_median_min"),
+        pl.col("feedback").quantile(0.9).alias("feedback_p90_min"),
+        pl.col("in_time").mean().alias("acknowledged_in_time"),
+        pl.col("feedback").is_not_null().mean().alias("with_feedback"),
+        pl.col("inspected").sum().alias("inspected"),
+        pl.col("seized").sum().alias("seized"),
+    )
+    return out.sort("group").to_dicts()
+
+
+LEAD = timedelta(days=1)  # an inspection this long before a referral may be its follow-up
+# (inspection times are kept to the second, and often dated to the start of the work)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _is_customs_org(session: Session, org_id: int) -> bool:
+    org = session.get(Organisation, org_id)
+    return bool(org and org.kind == "CUSTOMS")

@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("routed_by", sa.String(length=200), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("due_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sla_due_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("escalation", sa.Integer(), nullable=False),
         sa.Column("merged_into", sa.Integer(), nullable=True),
