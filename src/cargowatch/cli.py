@@ -52,6 +52,7 @@ def _register() -> None:
     from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
     from cargowatch.ingest.cli import register as register_ingest
+    from cargowatch.referrals.cli import register as register_referrals
     from cargowatch.registers.cli import register as register_registers
     from cargowatch.risk.cli import register as register_risk
     from cargowatch.simulate.cli import register as register_simulate
@@ -66,6 +67,7 @@ def _register() -> None:
     register_simulate(app)
     register_custody(app)
     register_risk(app)
+    register_referrals(app)
 
 
 _register()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -62,6 +63,9 @@ def demo(
     )
     _ensure_org_and_user(
         "demo-customs", "Demo Customs Service", "CUSTOMS", "customs-officer", "analyst"
+    )
+    _ensure_org_and_user(
+        "demo-customs", "Demo Customs Service", "CUSTOMS", "customs-chief", "admin"
     )
     world = folder / "world"
     if world.exists():
@@ -157,6 +161,8 @@ def demo(
         "twins); 10 % of the daily queue is picked to explore (marked so)."
     )
 
+    _referrals(world)
+
     console.rule("where to look")
     console.print(f"store:        {get_settings().database_url}")
     console.print(f"ground truth: {world / 'truth.json'} ({len(truth['scenarios'])} scenarios)")
@@ -178,6 +184,53 @@ def demo(
     console.print(
         "cargowatch serve, then open http://127.0.0.1:8000 and sign in as "
         f"[bold]customs-officer[/] (or carrier-analyst) with the password [bold]{DEMO_PASSWORD}[/]"
+    )
+
+
+def _referrals(world: Path) -> None:
+    """Points of contact for the demo's ports, the simulated world's referrals from the
+    carrier, and one referral followed: escalated, acknowledged, in the queue, answered."""
+    from datetime import UTC, datetime, timedelta
+
+    from cargowatch.auth.service import principal_for_username
+    from cargowatch.db.engine import get_engine, unit_of_work
+    from cargowatch.jobs.runner import run_pending
+    from cargowatch.referrals import flows, service
+    from cargowatch.referrals.cli import send
+
+    console.rule("industry referrals to Customs points of contact")
+    with unit_of_work() as s:
+        chief = principal_for_username(s, "customs-chief")
+        for name, covers, tz in (("Antwerp port", ["BEANR", "BE"], "Europe/Brussels"),
+                                 ("Rotterdam port", ["NLRTM", "NL"], "Europe/Amsterdam"),
+                                 ("Hamburg port", ["DEHAM", "DE"], "Europe/Berlin")):  # fmt: skip
+            # no mail server in the demo: escalations reach the admins in the application
+            service.declare_spoc(s, principal=chief, name=name, jurisdiction=covers, timezone=tz)
+    state.acting_as = "carrier-analyst"
+    with contextlib.suppress(typer.Exit):  # the refused lines were reported
+        send(world / "referrals.ndjson")
+    engine = get_engine()
+    with unit_of_work() as s:
+        officer = principal_for_username(s, "customs-officer")
+        inbox = service.inbox(s, principal=officer, limit=500)
+    if not inbox:
+        return
+    copy, first = next(((c, r) for c, r in inbox if r.urgency == "urgent"), inbox[0])
+    later = max(copy.due_at, datetime.now(UTC)) + timedelta(minutes=1)
+    escalated = flows.escalate_due(engine, now=later)
+    flows.move(principal=officer, referral_id=first.id, state="acknowledged",
+               note="Seen by the duty officer.", now=later + timedelta(minutes=10))  # fmt: skip
+    flows.move(principal=officer, referral_id=first.id, state="actioned",
+               note="Targeted for a scan at discharge.")  # fmt: skip
+    run_pending(engine)  # the containers' trips rescored with the referral as a finding
+    flows.give_feedback(principal=officer, referral_id=first.id, level="action-taken",
+                        text="Thank you: the container was examined.")  # fmt: skip
+    released = flows.release_due(engine)
+    console.print(
+        f"{len(inbox)} referrals reached the Customs inbox; referral {first.id} "
+        f"({first.category}, {first.urgency}, {first.containers}) was not acknowledged in time "
+        f"({escalated} escalated to the Customs admins), then acknowledged, actioned, and answered "
+        f"({released} feedback released). Sign in as customs-officer and open Referrals."
     )
 
 

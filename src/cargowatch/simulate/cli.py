@@ -115,8 +115,13 @@ def simulate(
     table.add_row("scenarios with an insider", str(truth["summary"]["with_insider"]))
     twins = truth["twins"]["planted"]
     table.add_row(f"legitimate twins ({noise} noise)", f"{sum(twins.values()):,}")
+    from cargowatch.simulate.referrals import write_referrals
+
+    crimes, oddities = write_referrals(out, seed=seed)
+    table.add_row("industry referrals (about crimes / honest trips)", f"{crimes} / {oddities}")
     console.print(table)
     console.print(f"ingest it with: cargowatch ingest {out / 'data'}")
+    console.print(f"referrals:      cargowatch referrals send {out / 'referrals.ndjson'}")
     console.print(f"ground truth:   {out / 'truth.json'}")
 
 
