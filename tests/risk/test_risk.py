@@ -64,6 +64,7 @@ def walk_evidence(engine: Engine, org_id: int, evidence: dict[str, Any]) -> list
         "parties": ("parties", "party_id"),
         "documents": ("transport_documents", "id"),
         "models": ("risk_models", "version"),
+        "referrals": ("referrals", "id"),
     }
     assert set(where) | {"trips"} == set(EVIDENCE_KINDS)
     with engine.connect() as conn:
