@@ -19,23 +19,21 @@ from cargowatch.db.engine import get_engine, unit_of_work
 from cargowatch.jobs.runner import tick
 from cargowatch.jobs.service import enqueue
 from cargowatch.referrals import notify, service
-from cargowatch.referrals.models import Feedback, Referral, ReferralCopy, Spoc
+from cargowatch.referrals.models import ENDED, Feedback, Referral, ReferralCopy, Spoc
 from cargowatch.referrals.sla import add_working
 
 RESCORE = "risk.rescore"  # the risk domain's job: rescore some containers' trips
 
 
-def _rescore(session: Any, org_ids: set[int], boxes: list[str], cause: str, by: str) -> None:
+def _rescore(session: Any, row: Referral, copies: list[ReferralCopy], cause: str, by: str) -> None:
+    """Rescore the trips of a referral's containers for its referrer and the Customs
+    organisations of these copies."""
+    boxes = [b for b in row.containers.split(",") if b]
     if not boxes:
         return
-    for org_id in sorted(org_ids):
-        enqueue(
-            session,
-            org_id=org_id,
-            kind=RESCORE,
-            created_by=by,
-            payload={"containers": boxes, "cause": cause},
-        )
+    for org_id in sorted({row.org_id, *(c.customs_org_id for c in copies)}):
+        enqueue(session, org_id=org_id, kind=RESCORE, created_by=by,
+                payload={"containers": boxes, "cause": cause})  # fmt: skip
 
 
 def send(
@@ -47,9 +45,7 @@ def send(
     with unit_of_work(engine or get_engine()) as session:
         row, copies, new = service.submit(session, principal=principal, **fields)
         if new:
-            boxes = [b for b in row.containers.split(",") if b]
-            orgs = {row.org_id, *(c.customs_org_id for c in copies)}
-            _rescore(session, orgs, boxes, f"referral {row.id} ({row.category})", principal.label)
+            _rescore(session, row, copies, f"referral {row.id} ({row.category})", principal.label)
             for copy in copies:
                 _tell_spoc(session, row, copy, "referral.submitted", principal.label)
         return service.public_view(row, copies, customs=False), new
@@ -99,10 +95,8 @@ def move(
     with unit_of_work(engine or get_engine()) as session:
         copy = service.move(session, principal=principal, referral_id=referral_id, **fields)
         row, copies = service.get(session, principal=principal, referral_id=referral_id)
-        if copy.state in ("closed", "declined", "duplicate", "withdrawn"):
-            boxes = [b for b in row.containers.split(",") if b]
-            orgs = {row.org_id, *(c.customs_org_id for c in copies)}
-            _rescore(session, orgs, boxes, f"referral {row.id} {copy.state}", principal.label)
+        if copy.state in ENDED:
+            _rescore(session, row, copies, f"referral {row.id} {copy.state}", principal.label)
         return service.public_view(row, copies, customs=row.org_id != principal.org_id)
 
 

@@ -46,11 +46,15 @@ LIST_MAX = 50  # identifiers of one kind in a referral
 TEXT_MAX = 8000
 
 
-def _customs(session: Session, principal: Principal) -> Organisation:
-    org = session.get(Organisation, principal.org_id)
-    if org is None or org.kind != "CUSTOMS":
+def is_customs(session: Session, org_id: int) -> bool:
+    """Whether an organisation is a Customs service (it has an inbox, not a referral list)."""
+    org = session.get(Organisation, org_id)
+    return bool(org and org.kind == "CUSTOMS")
+
+
+def _customs(session: Session, principal: Principal) -> None:
+    if not is_customs(session, principal.org_id):
         raise PermissionDenied(f"{principal.label}: only a Customs organisation does this")
-    return org
 
 
 def hours_of(spoc: Spoc) -> Hours:
@@ -305,13 +309,14 @@ def submit(
     if len(text) > TEXT_MAX or len(contact) > 200:
         raise InvalidInput(f"text: at most {TEXT_MAX} characters; contact: at most 200")
     boxes = _listed(containers, "containers", CONTAINER)
+    booked = _listed(bookings, "bookings")
     fields = {
         "category": category,
         "urgency": urgency,
         "tlp": tlp,
         "place": code,
         "containers": ",".join(boxes),
-        "bookings": ",".join(_listed(bookings, "bookings")),
+        "bookings": ",".join(booked),
         "bl_numbers": ",".join(_listed(bl_numbers, "bl_numbers")),
         "seals": ",".join(_listed(seals, "seals")),
         "text": text.strip(),
@@ -331,7 +336,7 @@ def submit(
     row.created_at = now or utcnow()
     session.add(row)
     session.flush()
-    places = _places(session, principal.org_id, boxes, _listed(bookings, "bookings"), code)
+    places = _places(session, principal.org_id, boxes, booked, code)
     made = []
     for routed in route(session, places):
         minutes = routed.spoc.urgent_minutes if urgency == "urgent" else routed.spoc.routine_minutes
@@ -376,6 +381,17 @@ def copies_of(session: Session, referral_id: int) -> list[ReferralCopy]:
             .order_by(ReferralCopy.id)
         )
     )
+
+
+def sent_views(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
+    """The referrals the caller's organisation sent, as it may see them: each copy's state
+    and the feedback released to it."""
+    out = []
+    for r in mine(session, principal=principal):
+        copies = copies_of(session, r.id)
+        said = feedback_of(session, [c.id for c in copies], released_only=True)
+        out.append(public_view(r, copies, customs=False, feedback=said))
+    return out
 
 
 def mine(session: Session, *, principal: Principal, limit: int = 200) -> list[Referral]:
@@ -711,7 +727,7 @@ def metrics(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
     import polars as pl
 
     principal.require("events:read")
-    customs = _is_customs_org(session, principal.org_id)
+    customs = is_customs(session, principal.org_id)
     query = select(
         ReferralCopy.id, ReferralCopy.spoc_id, ReferralCopy.customs_org_id,
         ReferralCopy.sla_due_at, ReferralCopy.acknowledged_at, Referral.created_at,
@@ -799,8 +815,3 @@ LEAD = timedelta(days=1)  # an inspection this long before a referral may be its
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _is_customs_org(session: Session, org_id: int) -> bool:
-    org = session.get(Organisation, org_id)
-    return bool(org and org.kind == "CUSTOMS")

@@ -16,7 +16,6 @@ from cargowatch.cases import service as cases
 from cargowatch.cases.models import Case
 from cargowatch.custody.models import Trip
 from cargowatch.custody.service import visible_trips
-from cargowatch.orgs.models import Organisation
 from cargowatch.referrals import flows, service
 from cargowatch.referrals.models import (
     CATEGORIES,
@@ -33,9 +32,16 @@ from cargowatch.web.session import WebPrincipal, check_csrf
 router = APIRouter(include_in_schema=False)
 
 
-def _is_customs(session: Any, user: Any) -> bool:
-    org = session.get(Organisation, user.org_id)
-    return bool(org and org.kind == "CUSTOMS")
+def _moment(value: str, field: str) -> datetime | None:
+    """A datetime-local field as UTC (None when empty); anything else refused, named."""
+    from cargowatch.exceptions import InvalidInput
+
+    if not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(f"{field}: expected a date and time") from None
 
 
 def _split(text: str) -> list[str]:
@@ -48,18 +54,14 @@ def referrals_page(
 ) -> HTMLResponse:
     """Customs: the inbox, soonest due first; industry: the referrals it sent."""
     now = datetime.now(UTC)
-    if _is_customs(session, user):
+    if service.is_customs(session, user.org_id):
         rows = service.inbox(
             session, principal=user, state=state or None, limit=200,
             overdue_at=now if overdue else None,
         )  # fmt: skip
         return render(request, "referrals_inbox.html", user=user, rows=rows, now=now,
                       states=STATES, state=state, overdue=bool(overdue))  # fmt: skip
-    sent = []
-    for r in service.mine(session, principal=user):
-        copies = service.copies_of(session, r.id)
-        said = service.feedback_of(session, [c.id for c in copies], released_only=True)
-        sent.append(service.public_view(r, copies, customs=False, feedback=said))
+    sent = service.sent_views(session, principal=user)
     return render(request, "referrals_mine.html", user=user, sent=sent)
 
 
@@ -91,14 +93,7 @@ def send_referral(
     contact: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Send the form: stored, routed, the points of contact notified."""
-    from cargowatch.exceptions import InvalidInput
-
-    seen = None
-    if observed_at.strip():
-        try:
-            seen = datetime.fromisoformat(observed_at.strip()).replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidInput("When: expected a date and time") from None
+    seen = _moment(observed_at, "When")
     view, new = flows.send(
         principal=user, engine=engine, client_ref=client_ref, category=category,
         urgency=urgency, tlp=tlp, place=place.strip().upper() or None,
@@ -206,14 +201,7 @@ def referral_feedback(
     redact: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Compose feedback for the referrer."""
-    from cargowatch.exceptions import InvalidInput
-
-    hold = None
-    if hold_until.strip():
-        try:
-            hold = datetime.fromisoformat(hold_until.strip()).replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidInput("Hold until: expected a date and time") from None
+    hold = _moment(hold_until, "Hold until")
     service.give_feedback(session, principal=user, referral_id=referral_id, level=level,
                           outcome=outcome or None, text=text, hold_until=hold,
                           redact=[w for w in redact.split(";") if w.strip()])  # fmt: skip

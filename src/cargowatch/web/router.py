@@ -448,6 +448,17 @@ def delete_view(view_id: IdPath, session: SessionDep, user: WebPrincipal) -> Res
     return RedirectResponse("/queue", status_code=303)
 
 
+def _telemetry_charts(tf: tripfile.TripFile, height: int) -> list[tuple[str, Any]]:
+    """Each reading's chart on the trip's time line, openings, alerts and hand-overs marked."""
+    marks = [charts.Mark(m.at, m.label, m.kind) for m in tf.moments]
+    return [
+        (name, charts.lines([charts.Line(name, pts, step=name == "door open")],
+                            f"{name} over the trip, with openings, alerts and hand-overs marked",
+                            height=height, span=tf.span, marks=marks))
+        for name, pts in tf.series.items()
+    ]  # fmt: skip
+
+
 @router.get("/trips/{trip_id}/file.csv")
 def trip_file_csv(trip_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
     """A trip's file as one CSV table: section, time, item, detail (cells safe for
@@ -466,12 +477,7 @@ def trip_file_csv(trip_id: IdPath, session: SessionDep, user: WebPrincipal) -> R
 def trip_file_pdf(trip_id: IdPath, session: SessionDep, user: WebPrincipal) -> Response:
     """A trip's file as a PDF: the page's sections with the charts and a map of the track."""
     tf = tripfile.build(session, principal=user, trip_id=trip_id)
-    marks = [charts.Mark(m.at, m.label, m.kind) for m in tf.moments]
-    telemetry = [
-        (name, charts.lines([charts.Line(name, pts, step=name == "door open")], name,
-                            height=150, span=tf.span, marks=marks))
-        for name, pts in tf.series.items()
-    ]  # fmt: skip
+    telemetry = _telemetry_charts(tf, height=150)
     places = [charts.Place(**p) for p in tripfile.map_places(tf)]
     maps = [
         charts.map_svg(region, f"Track, sites and openings near {name}")
@@ -538,20 +544,7 @@ def trip_page(
     """The story of a container's trip: case, profile, score, custody, seals, alerts, map and
     telemetry on one time line."""
     tf = tripfile.build(session, principal=user, trip_id=trip_id)
-    marks = [charts.Mark(m.at, m.label, m.kind) for m in tf.moments]
-    telemetry = [
-        (
-            name,
-            charts.lines(
-                [charts.Line(name, pts, step=name == "door open")],
-                f"{name} over the trip, with openings, alerts and hand-overs marked",
-                height=170,
-                span=tf.span,
-                marks=marks,
-            ),
-        )
-        for name, pts in tf.series.items()
-    ]
+    telemetry = _telemetry_charts(tf, height=170)
     findings = []
     if tf.assessment is not None:
         findings = [(f, _evidence_links(f["evidence"])) for f in tf.assessment["findings"]]
