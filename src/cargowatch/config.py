@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     smtp_url: str = "smtp://127.0.0.1:25"
     mail_from: str = "cargowatch@localhost"
     base_url: str = "http://127.0.0.1:8000"  # links in notifications
+    attachment_max_bytes: int = 10 * 1024 * 1024  # one file sent with a referral
+    attachments_per_referral: int = 10
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

@@ -9,7 +9,15 @@ from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, 
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
-from cargowatch.referrals.models import Delivery, Feedback, Referral, ReferralCopy, Spoc
+from cargowatch.referrals.models import (
+    Attachment,
+    Delivery,
+    Feedback,
+    Message,
+    Referral,
+    ReferralCopy,
+    Spoc,
+)
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
 from cargowatch.sharing.models import Share
@@ -20,6 +28,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "Assessment",
+    "Attachment",
     "AuditEntry",
     "Case",
     "CaseEntry",
@@ -30,6 +39,7 @@ __all__ = [
     "Feedback",
     "IngestRun",
     "Job",
+    "Message",
     "Organisation",
     "QuarantineRecord",
     "RawChunk",

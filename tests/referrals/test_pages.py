@@ -28,6 +28,14 @@ pytestmark = pytest.mark.skipif(
 BOX = "MSKU9070323"
 
 
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(out, format="PNG")
+    return out.getvalue()
+
+
 def _sign_in(page: Any, live: str, who: str) -> None:
     page.goto(live + "/login")
     page.fill("#username", who)
@@ -64,9 +72,13 @@ def test_form_inbox_and_feedback_in_a_browser(engine: Engine, live: str) -> None
         page.fill("input[name=place]", "BEANR")
         page.fill("textarea[name=containers]", BOX)
         page.fill("textarea[name=text]", "Door found open at the depot gate.")
+        page.set_input_files("input[name=files]", [
+            {"name": "door.png", "mimeType": "image/png", "buffer": _png()},
+        ])  # fmt: skip
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_role("status")).to_contain_text("sent to 1 Customs organisation")
         rid = int(page.url.rsplit("/", 1)[1])
+        expect(page.get_by_role("img", name="Photo door.png")).to_be_visible()
         assert not _axe(page)
         page.get_by_role("button", name="Sign out").click()
 
@@ -80,8 +92,12 @@ def test_form_inbox_and_feedback_in_a_browser(engine: Engine, live: str) -> None
         page.goto(f"{live}/referrals/{rid}")
         expect(page.locator("main")).to_contain_text("acknowledged")
         expect(page.locator("main")).to_contain_text(BOX)  # a linked trip
+        expect(page.get_by_role("link", name="door.png", exact=True)).to_be_visible()
+        page.get_by_label("Ask the referrer").fill("Was the seal still on the door?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        expect(page.get_by_role("status")).to_contain_text("Question sent")
         page.select_option("select[name=level]", "action-taken")
-        page.fill("textarea[name=text]", "Thank you: the container was examined.")
+        page.get_by_label("Words for the referrer").fill("Thank you: the container was examined.")
         page.get_by_role("button", name="Save feedback").click()
         expect(page.get_by_role("status")).to_contain_text("Feedback saved")
         assert not _axe(page)
@@ -89,6 +105,14 @@ def test_form_inbox_and_feedback_in_a_browser(engine: Engine, live: str) -> None
 
         assert flows.release_due(engine) == 1
         _sign_in(page, live, "shipper")
+        page.get_by_role("link", name="Notifications").click()  # it shows one unread
+        expect(page.locator("main")).to_contain_text("Was the seal still on the door?")
+        assert not _axe(page)
+        page.get_by_role("link", name=f"referral {rid}").click()
+        page.get_by_label("Answer customs").fill("Yes, seal intact, door ajar.")
+        page.get_by_role("button", name="Answer", exact=True).click()
+        expect(page.locator("#thread")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Yes, seal intact, door ajar.")
         page.goto(live + "/referrals")
         expect(page.locator("table.queue")).to_contain_text("action taken")
         expect(page.locator("table.queue")).to_contain_text("the container was examined")

@@ -197,3 +197,121 @@ def test_an_open_referral_puts_its_trip_in_the_queue_with_it_as_a_reason(engine:
         "referrals": [sent.json()["id"]]
     }
     assert car.get(f"/api/v1/trips/{referred[0].trip_id}/risk").status_code == 404  # not theirs
+
+
+def _png(color: str = "red") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+def test_attachments_are_typed_by_content_and_seen_only_by_who_may(engine: Engine) -> None:
+    import hashlib
+
+    w = _world(engine)
+    org_with_user(engine, "customs-fr", kind="CUSTOMS", role="admin")
+    carrier, be, nl, terminal = w["carrier"], w["be"], w["nl"], w["terminal"]
+    assert isinstance(carrier, TestClient) and isinstance(be, TestClient)
+    assert isinstance(nl, TestClient) and isinstance(terminal, TestClient)
+    fr = TestClient(be.app)
+    fr.headers["Authorization"] = f"Bearer {token_for(engine, 'customs-fr-user')}"
+    rid = carrier.post("/api/v1/referrals", json=REFERRAL).json()["id"]
+    url = f"/api/v1/referrals/{rid}/attachments"
+    photo = _png()
+
+    def send(client: TestClient, name: str, data: bytes, claimed: str = "image/png") -> object:
+        return client.post(url, files={"file": (name, data, claimed)})
+
+    got = send(carrier, "../../seal photo<1>.exe", photo, "application/x-msdownload")
+    assert got.status_code == 201, got.text  # type: ignore[attr-defined]
+    stored = got.json()  # type: ignore[attr-defined]
+    assert stored["name"] == "seal photo_1.png" and stored["media_type"] == "image/png"
+    assert stored["sha256"] == hashlib.sha256(photo).hexdigest() and stored["size"] == len(photo)
+    again = send(carrier, "same.png", photo)
+    assert again.status_code == 200 and again.json()["id"] == stored["id"]  # type: ignore[attr-defined]
+    assert (
+        send(carrier, "doc.pdf", PDF, "application/pdf").json()["media_type"] == "application/pdf"
+    )  # type: ignore[attr-defined]
+    for name, data, why in (
+        ("photo.png", b"<script>alert(1)</script>", "not a JPEG, PNG, WebP or PDF"),
+        ("macro.pdf", PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "active content"),
+        ("cut.pdf", PDF[:60], "does not end"),
+        ("empty.png", b"", "empty"),
+        ("big.png", b"\0" * (10 * 1024 * 1024 + 1), "at most"),
+    ):  # fmt: skip
+        bad = send(carrier, name, data)
+        assert bad.status_code in (413, 422) and name in bad.text and why in bad.text, bad.text  # type: ignore[attr-defined]
+    assert send(be, "customs.png", _png("blue")).status_code == 403  # only the referrer attaches
+    # the referrer and both Customs organisations it reached read them; nobody else
+    for client in (carrier, be, nl):
+        [png, pdf] = client.get(url).json()
+        got = client.get(f"{url}/{png['id']}")
+        assert got.status_code == 200 and got.content == photo
+        assert got.headers["content-type"] == "image/png"
+        assert got.headers["content-disposition"].startswith("attachment;")
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in got.headers["content-security-policy"]
+    for client in (terminal, fr):
+        assert client.get(url).status_code == 404
+        assert client.get(f"{url}/{stored['id']}").status_code == 404
+    other = carrier.post("/api/v1/referrals", json={**REFERRAL, "client_ref": "CAR-2"}).json()
+    assert (
+        carrier.get(f"/api/v1/referrals/{other['id']}/attachments/{stored['id']}").status_code
+        == 404
+    )
+    view = be.get(f"/api/v1/referrals/{rid}").json()
+    assert [a["name"] for a in view["attachments"]] == ["seal photo_1.png", "doc.pdf"]
+    with unit_of_work(engine) as s:
+        actions = list(
+            s.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "referral"))
+        )
+    assert actions.count("referral.attach") == 2 and actions.count("referral.attachment-read") == 3
+
+
+def test_customs_asks_and_the_referrer_answers_in_its_own_thread(engine: Engine) -> None:
+    from cargowatch.referrals.models import Delivery
+
+    w = _world(engine)
+    carrier, be, nl, officer = w["carrier"], w["be"], w["nl"], w["officer"]
+    assert isinstance(carrier, TestClient) and isinstance(be, TestClient)
+    assert isinstance(nl, TestClient) and isinstance(officer, TestClient)
+    rid = carrier.post("/api/v1/referrals", json=REFERRAL).json()["id"]
+    url = f"/api/v1/referrals/{rid}/messages"
+    asked = officer.post(url, json={"text": "Which gate, and at what time exactly?"})
+    assert asked.status_code == 201 and asked.json()["kind"] == "question"
+    # the referrer is told in-app (with the question) and by mail (without it)
+    [note] = carrier.get("/api/v1/notifications?unread=true").json()
+    assert "Which gate" in note["body"] and note["referral_id"] == rid
+    with unit_of_work(engine) as s:
+        mails = s.scalars(select(Delivery).where(Delivery.channel == "email",
+                                                 Delivery.target == REFERRAL["contact"])).all()  # fmt: skip
+        assert len(mails) == 1 and "Which gate" not in mails[0].body
+    # the referral reached two Customs organisations: the answer names the thread
+    assert carrier.post(url, json={"text": "Gate 4"}).status_code == 422
+    answer = carrier.post(url, json={"text": "Gate 4, 09:12.", "customs_org_id": w["be_id"]})
+    assert answer.status_code == 201 and answer.json()["kind"] == "answer"
+    mine = carrier.get(f"/api/v1/referrals/{rid}").json()
+    threads = {c["customs_org_id"]: [m["text"] for m in c["messages"]] for c in mine["copies"]}
+    assert threads == {
+        w["be_id"]: ["Which gate, and at what time exactly?", "Gate 4, 09:12."],
+        w["nl_id"]: [],
+    }
+    # the Dutch copy never shows the Belgian conversation
+    assert nl.get(f"/api/v1/referrals/{rid}").json()["copies"][0]["messages"] == []
+    [be_view] = be.get("/api/v1/referrals/inbox").json()
+    assert len(be_view["copies"]) == 1
+    # the officer who asked is told of the answer
+    got = officer.get("/api/v1/notifications").json()
+    assert [n["body"].split("\n")[0] for n in got] == ["Gate 4, 09:12."]
+    assert w["terminal"].post(url, json={"text": "hello"}).status_code == 404  # type: ignore[union-attr]
+    assert carrier.post("/api/v1/notifications/read", json={}).json() == {"marked": 1}
+    assert carrier.get("/api/v1/notifications?unread=true").json() == []
+    assert officer.get("/api/v1/notifications?unread=true").json() != []  # each their own

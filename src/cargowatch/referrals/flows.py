@@ -18,7 +18,7 @@ from cargowatch.db.base import utcnow
 from cargowatch.db.engine import get_engine, unit_of_work
 from cargowatch.jobs.runner import tick
 from cargowatch.jobs.service import enqueue
-from cargowatch.referrals import notify, service
+from cargowatch.referrals import attachments, notify, service, views
 from cargowatch.referrals.models import ENDED, Feedback, Referral, ReferralCopy, Spoc
 from cargowatch.referrals.sla import add_working
 
@@ -37,18 +37,28 @@ def _rescore(session: Any, row: Referral, copies: list[ReferralCopy], cause: str
 
 
 def send(
-    *, principal: Principal, engine: Engine | None = None, **fields: Any
+    *,
+    principal: Principal,
+    engine: Engine | None = None,
+    files: list[tuple[str, bytes]] | None = None,
+    **fields: Any,
 ) -> tuple[dict[str, Any], bool]:
-    """Store and route a referral; its containers' trips are rescored for the referrer and
-    every Customs organisation it reached, and each point of contact is mailed and, with a
-    webhook, called. Returns the referrer's view and whether it is new."""
+    """Store and route a referral with its files (every file checked first: one refused
+    refuses the referral, nothing stored); its containers' trips are rescored for the
+    referrer and every Customs organisation it reached, and each point of contact is mailed
+    and, with a webhook, called. Returns the referrer's view and whether it is new."""
+    for name, data in files or []:
+        attachments.check(name, data)
     with unit_of_work(engine or get_engine()) as session:
         row, copies, new = service.submit(session, principal=principal, **fields)
+        for name, data in files or []:
+            attachments.attach(session, principal=principal, referral_id=row.id, name=name,
+                               data=data)  # fmt: skip
         if new:
             _rescore(session, row, copies, f"referral {row.id} ({row.category})", principal.label)
             for copy in copies:
                 _tell_spoc(session, row, copy, "referral.submitted", principal.label)
-        return service.public_view(row, copies, customs=False), new
+        return views.full(session, principal=principal, referral_id=row.id), new
 
 
 def _tell_spoc(session: Any, row: Referral, copy: ReferralCopy, event: str, by: str) -> None:
@@ -97,7 +107,7 @@ def move(
         row, copies = service.get(session, principal=principal, referral_id=referral_id)
         if copy.state in ENDED:
             _rescore(session, row, copies, f"referral {row.id} {copy.state}", principal.label)
-        return service.public_view(row, copies, customs=row.org_id != principal.org_id)
+        return views.full(session, principal=principal, referral_id=referral_id)
 
 
 def escalate_due(engine: Engine, now: datetime | None = None) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
 
@@ -132,7 +132,10 @@ class Delivery(Base):
     """One notification to one recipient over one channel, with every attempt's result."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_org", "org_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_org", "org_id", "created_at"),
+        Index("ix_deliveries_target", "channel", "target", "read_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the recipient's
@@ -147,6 +150,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # in-app
 
 
 # what Customs tells a referrer, from least to most
@@ -173,3 +177,49 @@ class Feedback(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# what a referral may carry, told by the file's first bytes (never by its name or the sender)
+ATTACHMENT_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+}
+
+
+class Attachment(Base):
+    """A photo or PDF a referrer sent with its referral, stored as received with its
+    SHA-256; the same file twice on one referral is stored once."""
+
+    __tablename__ = "referral_attachments"
+    __table_args__ = (UniqueConstraint("referral_id", "sha256", name="uq_referral_attachments"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))  # cleaned, with the extension of its type
+    media_type: Mapped[str] = mapped_column(String(40))  # found in its content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    added_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Message(Base):
+    """A line of the conversation between one Customs organisation and the referrer about a
+    referral: Customs asks, the referrer answers. Another Customs organisation never reads it."""
+
+    __tablename__ = "referral_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    copy_id: Mapped[int] = mapped_column(
+        ForeignKey("referral_copies.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the author's
+    author: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # question (Customs) or answer (referrer)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -17,9 +17,10 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cargowatch.auth.principal import Principal
 from cargowatch.config import get_settings
 from cargowatch.db.base import utcnow
 from cargowatch.db.engine import unit_of_work
@@ -152,3 +153,70 @@ def payload_of(referral: Any, copy: Any, event: str) -> str:
         },
         separators=(",", ":"),
     )
+
+
+def for_user(
+    session: Session, *, principal: Principal, unread_only: bool = False, limit: int = 100
+) -> list[Delivery]:
+    """The caller's in-app notifications, newest first."""
+    query = select(Delivery).where(
+        Delivery.channel == "app",
+        Delivery.target == str(principal.user_id),
+        Delivery.org_id == principal.org_id,
+    )
+    if unread_only:
+        query = query.where(Delivery.read_at.is_(None))
+    return list(session.scalars(query.order_by(Delivery.id.desc()).limit(limit)))
+
+
+def unread(session: Session, *, principal: Principal) -> int:
+    """How many in-app notifications the caller has not read."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.channel == "app",
+                Delivery.target == str(principal.user_id),
+                Delivery.read_at.is_(None),
+                Delivery.org_id == principal.org_id,
+            )
+        )
+        or 0
+    )
+
+
+def mark_read(session: Session, *, principal: Principal, ids: list[int] | None = None) -> int:
+    """Mark the caller's notifications read (these, or all); returns how many changed."""
+    query = select(Delivery).where(
+        Delivery.channel == "app",
+        Delivery.target == str(principal.user_id),
+        Delivery.org_id == principal.org_id,
+        Delivery.read_at.is_(None),
+    )
+    if ids is not None:
+        query = query.where(Delivery.id.in_(ids[:500]))
+    rows = session.scalars(query.limit(1000)).all()
+    at = utcnow()
+    for row in rows:
+        row.read_at = at
+    session.flush()
+    if rows:
+        from cargowatch.audit import service as audit
+
+        audit.record(session, actor=principal, action="notification.read",
+                     entity_type="user", entity_id=principal.user_id,
+                     after={"notifications": [r.id for r in rows]})  # fmt: skip
+    return len(rows)
+
+
+def view(row: Delivery) -> dict[str, Any]:
+    """An in-app notification as the API shows it."""
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "body": row.body,
+        "referral_id": row.referral_id,
+        "created_at": row.created_at,
+        "read_at": row.read_at,
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from cargowatch.api import EngineDep, IdPath, PrincipalDep, SessionDep
@@ -172,10 +172,9 @@ def one(referral_id: IdPath, session: SessionDep, principal: PrincipalDep) -> di
 
 
 def _view(session: Any, principal: Any, referral_id: int) -> dict[str, Any]:
-    row, copies = service.get(session, principal=principal, referral_id=referral_id)
-    customs = row.org_id != principal.org_id
-    said = service.feedback_of(session, [c.id for c in copies], released_only=not customs)
-    return service.public_view(row, copies, customs=customs, feedback=said)
+    from cargowatch.referrals import views
+
+    return views.full(session, principal=principal, referral_id=referral_id)
 
 
 class Move(BaseModel):
@@ -229,3 +228,109 @@ def review_feedback(
     """A second officer approves feedback for release."""
     row = service.review_feedback(session, principal=principal, feedback_id=feedback_id)
     return {"id": row.id, "reviewed_by": row.reviewed_by}
+
+
+def read_upload(upload: UploadFile) -> tuple[str, bytes]:
+    """An uploaded file's name and content, read no further than one byte past the cap."""
+    from cargowatch.referrals.attachments import read_capped
+
+    return read_capped(upload.file, upload.filename or "file")
+
+
+@router.post("/referrals/{referral_id}/attachments", status_code=201)
+def attach(
+    referral_id: IdPath,
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Attach a photo (JPEG, PNG, WebP) or a PDF to a referral the caller's organisation
+    sent; its type is told by its content. The same file again answers 200."""
+    from cargowatch.referrals import attachments
+
+    name, data = read_upload(file)
+    row, new = attachments.attach(
+        session, principal=principal, referral_id=referral_id, name=name, data=data
+    )
+    if not new:
+        response.status_code = 200
+    return attachments.view(row)
+
+
+@router.get("/referrals/{referral_id}/attachments")
+def list_attachments(
+    referral_id: IdPath, session: SessionDep, principal: PrincipalDep
+) -> list[dict[str, Any]]:
+    """The files of a referral (the referrer and the Customs organisations it reached)."""
+    from cargowatch.referrals import attachments
+
+    return attachments.listed(session, principal=principal, referral_id=referral_id)
+
+
+@router.get("/referrals/{referral_id}/attachments/{attachment_id}")
+def download(
+    referral_id: IdPath, attachment_id: IdPath, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """A file, always as a download, of the type found in its content."""
+    from cargowatch.referrals import attachments
+
+    item = attachments.read(
+        session, principal=principal, referral_id=referral_id, attachment_id=attachment_id
+    )
+    return Response(
+        item.data, media_type=item.media_type, headers=attachments.download_headers(item)
+    )
+
+
+class MessageWrite(BaseModel):
+    """A question from Customs, or the referrer's answer."""
+
+    text: str = Field(min_length=1, max_length=4000)
+    customs_org_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The referrer answering: which Customs organisation's thread (when the "
+        "referral reached more than one).",
+    )
+
+
+@router.post("/referrals/{referral_id}/messages", status_code=201)
+def post_message(
+    referral_id: IdPath, body: MessageWrite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Ask the referrer a question (Customs) or answer one (the referrer); the other side is
+    told in-app and by mail."""
+    from cargowatch.referrals import thread
+
+    m = thread.post(session, principal=principal, referral_id=referral_id, **body.model_dump())
+    return {"id": m.id, "kind": m.kind, "author": m.author, "text": m.text,
+            "created_at": m.created_at}  # fmt: skip
+
+
+@router.get("/notifications")
+def notifications(
+    session: SessionDep, principal: PrincipalDep, unread: bool = False
+) -> list[dict[str, Any]]:
+    """The caller's in-app notifications, newest first."""
+    from cargowatch.referrals import notify
+
+    rows = notify.for_user(session, principal=principal, unread_only=unread)
+    return [notify.view(r) for r in rows]
+
+
+class ReadMark(BaseModel):
+    """Which notifications were read (all when not given)."""
+
+    ids: list[int] | None = Field(default=None, max_length=500)
+
+
+@router.post("/notifications/read")
+def notifications_read(
+    body: ReadMark, session: SessionDep, principal: PrincipalDep
+) -> dict[str, int]:
+    """Mark the caller's notifications read."""
+    from cargowatch.referrals import notify
+
+    return {"marked": notify.mark_read(session, principal=principal, ids=body.ids)}

@@ -650,10 +650,13 @@ def public_view(
     *,
     customs: bool,
     feedback: list[Feedback] | None = None,
+    files: list[dict[str, Any]] | None = None,
+    threads: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """A referral as the API shows it; the referrer's view of a copy is its state and dates
-    and the feedback released to it, a Customs view adds why it was routed there and every
-    feedback with its hold and review."""
+    """A referral as the API shows it; the referrer's view of a copy is its state and dates,
+    the feedback released to it and its thread with that Customs organisation; a Customs view
+    adds why it was routed there and every feedback with its hold and review. Pass only the
+    copies, feedback and threads the caller may see."""
     said: dict[int, list[dict[str, Any]]] = {}
     for f in feedback or []:
         entry: dict[str, Any] = {
@@ -687,6 +690,7 @@ def public_view(
         "text": row.text,
         "contact": row.contact,
         "created_at": row.created_at,
+        "attachments": files or [],
         "copies": [
             {
                 "customs_org_id": c.customs_org_id,
@@ -695,6 +699,7 @@ def public_view(
                 "acknowledged_at": c.acknowledged_at,
                 "updated_at": c.updated_at,
                 "feedback": said.get(c.id, []),
+                "messages": (threads or {}).get(c.id, []),
                 **(
                     {
                         "routed_by": c.routed_by,

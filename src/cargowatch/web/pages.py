@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cargowatch.config import get_settings
 from cargowatch.exceptions import CargowatchError
 from cargowatch.web.session import LoginRequired
 
@@ -102,8 +104,11 @@ class ServerTiming(BaseHTTPMiddleware):
 
 class BodyLimit:
     """Refuse request bodies over a limit before the app reads them: by Content-Length at
-    once, and by counting as they stream (413). Uploads get upload_limit, any other request
-    small_limit."""
+    once, and by counting as they stream (413). Uploads get upload_limit, files sent with a
+    referral file_limit (as many files as a referral may carry, at their cap), any other
+    request small_limit."""
+
+    FILE_PATHS = re.compile(r"^(/api/v1)?/referrals/(new|\d{1,10}/attachments)$")
 
     def __init__(
         self,
@@ -111,18 +116,30 @@ class BodyLimit:
         upload_paths: tuple[str, ...] = ("/api/v1/events", "/ingest"),
         upload_limit: int = 256 * 1024 * 1024 + 1024 * 1024,
         small_limit: int = 4 * 1024 * 1024,
+        file_limit: int | None = None,
     ) -> None:
         self.app = app
         self.upload_paths = upload_paths
         self.upload_limit = upload_limit
         self.small_limit = small_limit
+        settings = get_settings()
+        self.file_limit = file_limit or (
+            settings.attachment_max_bytes * settings.attachments_per_referral + 1024 * 1024
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count what arrives."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if scope["path"] in self.upload_paths else self.small_limit
+        path = scope["path"]
+        limit = (
+            self.upload_limit
+            if path in self.upload_paths
+            else self.file_limit
+            if self.FILE_PATHS.match(path)
+            else self.small_limit
+        )
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit, send)

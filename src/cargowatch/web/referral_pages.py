@@ -7,16 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from cargowatch.api import IdPath, get_engine_dep
 from cargowatch.cases import service as cases
 from cargowatch.cases.models import Case
+from cargowatch.config import get_settings
 from cargowatch.custody.models import Trip
 from cargowatch.custody.service import visible_trips
-from cargowatch.referrals import flows, service
+from cargowatch.orgs.models import Organisation
+from cargowatch.referrals import attachments, flows, notify, service, thread, views
 from cargowatch.referrals.models import (
     CATEGORIES,
     FEEDBACK_LEVELS,
@@ -25,6 +27,7 @@ from cargowatch.referrals.models import (
     TLP,
     URGENCIES,
 )
+from cargowatch.referrals.router import read_upload
 from cargowatch.risk.models import Assessment
 from cargowatch.web.router import SessionDep, render
 from cargowatch.web.session import WebPrincipal, check_csrf
@@ -71,7 +74,8 @@ def new_referral(request: Request, session: SessionDep, user: WebPrincipal) -> H
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return render(request, "referral_new.html", user=user, categories=CATEGORIES,
                   urgencies=URGENCIES, tlps=TLP, spocs=service.directory(session, principal=user),
-                  client_ref=f"{user.org_slug}-{stamp}")  # fmt: skip
+                  client_ref=f"{user.org_slug}-{stamp}",
+                  max_mb=get_settings().attachment_max_bytes // (1024 * 1024))  # fmt: skip
 
 
 @router.post("/referrals/new", dependencies=[Depends(check_csrf)])
@@ -91,11 +95,13 @@ def send_referral(
     observed_at: Annotated[str, Form(max_length=20)] = "",
     text: Annotated[str, Form(max_length=8000)] = "",
     contact: Annotated[str, Form(max_length=200)] = "",
+    files: Annotated[list[UploadFile], Form()] = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
-    """Send the form: stored, routed, the points of contact notified."""
+    """Send the form with its files: stored, routed, the points of contact notified."""
     seen = _moment(observed_at, "When")
+    sent = [read_upload(f) for f in files[:20] if f.filename]
     view, new = flows.send(
-        principal=user, engine=engine, client_ref=client_ref, category=category,
+        principal=user, engine=engine, files=sent, client_ref=client_ref, category=category,
         urgency=urgency, tlp=tlp, place=place.strip().upper() or None,
         containers=_split(containers), bookings=_split(bookings),
         bl_numbers=_split(bl_numbers), seals=_split(seals), observed_at=seen, text=text,
@@ -118,8 +124,7 @@ def referral_page(
     score (Customs), feedback."""
     row, copies = service.get(session, principal=user, referral_id=referral_id)
     customs = row.org_id != user.org_id
-    said = service.feedback_of(session, [c.id for c in copies], released_only=not customs)
-    view = service.public_view(row, copies, customs=customs, feedback=said)
+    view = views.full(session, principal=user, referral_id=referral_id)
     history: list[Any] = []
     trips: list[Any] = []
     if customs:
@@ -142,9 +147,13 @@ def referral_page(
                     .limit(20)
                 )
             )
+    reached = {c.customs_org_id for c in copies}
+    orgs = {o.id: o.name for o in session.scalars(
+        select(Organisation).where(Organisation.id.in_(sorted(reached))))}  # fmt: skip
     return render(request, "referral.html", user=user, r=view, customs=customs,
                   history=history, trips=trips, states=STATES, levels=FEEDBACK_LEVELS,
-                  outcomes=FEEDBACK_OUTCOMES, now=datetime.now(UTC))  # fmt: skip
+                  outcomes=FEEDBACK_OUTCOMES, now=datetime.now(UTC), orgs=orgs,
+                  max_mb=get_settings().attachment_max_bytes // (1024 * 1024))  # fmt: skip
 
 
 @router.post("/referrals/{referral_id}/state", dependencies=[Depends(check_csrf)])
@@ -207,3 +216,71 @@ def referral_feedback(
                           redact=[w for w in redact.split(";") if w.strip()])  # fmt: skip
     request.session["flash"] = "Feedback saved; it goes to the referrer when it is due."
     return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@router.get("/referrals/{referral_id}/attachments/{attachment_id}")
+def referral_file(
+    referral_id: IdPath,
+    attachment_id: IdPath,
+    session: SessionDep,
+    user: WebPrincipal,
+    inline: int = 0,
+) -> Response:
+    """A file of a referral: a download, or an image shown in the page (never a PDF)."""
+    item = attachments.read(
+        session, principal=user, referral_id=referral_id, attachment_id=attachment_id
+    )
+    headers = attachments.download_headers(item, inline=bool(inline))
+    return Response(item.data, media_type=item.media_type, headers=headers)
+
+
+@router.post("/referrals/{referral_id}/attachments", dependencies=[Depends(check_csrf)])
+def referral_attach(
+    request: Request,
+    referral_id: IdPath,
+    session: SessionDep,
+    user: WebPrincipal,
+    files: Annotated[list[UploadFile], Form()] = [],  # noqa: B006 (FastAPI copies it)
+) -> Response:
+    """The referrer adds files to a referral it sent."""
+    sent = [read_upload(f) for f in files[:20] if f.filename]
+    for name, data in sent:
+        attachments.check(name, data)  # every file checked before any is stored
+    added = sum(
+        attachments.attach(session, principal=user, referral_id=referral_id, name=n, data=d)[1]
+        for n, d in sent
+    )
+    request.session["flash"] = f"{added} file{'' if added == 1 else 's'} attached."
+    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+@router.post("/referrals/{referral_id}/messages", dependencies=[Depends(check_csrf)])
+def referral_message(
+    request: Request,
+    referral_id: IdPath,
+    session: SessionDep,
+    user: WebPrincipal,
+    text: Annotated[str, Form(max_length=4000)],
+    customs_org_id: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """A question to the referrer (Customs), or an answer (the referrer)."""
+    to = int(customs_org_id) if customs_org_id.strip().isdigit() else None
+    m = thread.post(session, principal=user, referral_id=referral_id, text=text,
+                    customs_org_id=to)  # fmt: skip
+    request.session["flash"] = "Question sent." if m.kind == "question" else "Answer sent."
+    return RedirectResponse(f"/referrals/{referral_id}#thread", status_code=303)
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+    """The caller's in-app notifications, newest first, unread ones marked."""
+    rows = notify.for_user(session, principal=user, limit=200)
+    return render(request, "notifications.html", user=user, rows=rows)
+
+
+@router.post("/notifications/read", dependencies=[Depends(check_csrf)])
+def notifications_read(request: Request, session: SessionDep, user: WebPrincipal) -> Response:
+    """Mark every notification read."""
+    n = notify.mark_read(session, principal=user)
+    request.session["flash"] = f"{n} notification{'' if n == 1 else 's'} marked read."
+    return RedirectResponse("/notifications", status_code=303)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cargowatch.api import IdPath, get_engine_dep, get_session
 from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
 from cargowatch.auth.sessions import end_session, sign_in, start_session
 from cargowatch.cases import service as cases
 from cargowatch.cases.models import STATUSES as CASE_STATUSES
@@ -88,6 +89,12 @@ METHODS = ("PHYSICAL", "SCAN", "DOG", "SEAL_CHECK")
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page with what every page needs (the user, the CSRF token, a flash message)."""
     flash = request.session.pop("flash", None)
+    user = context.get("user")
+    if isinstance(user, Principal) and "unread" not in context:
+        from cargowatch.referrals.notify import unread
+
+        with Session(get_engine_dep(request)) as session:  # the header's count
+            context["unread"] = unread(session, principal=user)
     return templates.TemplateResponse(
         request,
         name,
