@@ -101,6 +101,11 @@ def test_form_inbox_and_feedback_in_a_browser(engine: Engine, live: str) -> None
         page.get_by_role("button", name="Save feedback").click()
         expect(page.get_by_role("status")).to_contain_text("Feedback saved")
         assert not _axe(page)
+        page.get_by_role("link", name="Dashboard").click()  # the referral figures load in
+        figures = page.locator("#referral-figures")
+        expect(figures.locator("table")).to_contain_text("Antwerp port")
+        expect(figures.locator("svg")).to_have_count(2)
+        assert not _axe(page)
         page.get_by_role("button", name="Sign out").click()
 
         assert flows.release_due(engine) == 1

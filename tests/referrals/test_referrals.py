@@ -320,3 +320,22 @@ def test_customs_asks_and_the_referrer_answers_in_its_own_thread(engine: Engine)
     assert carrier.post("/api/v1/notifications/read", json={}).json() == {"marked": 1}
     assert carrier.get("/api/v1/notifications?unread=true").json() == []
     assert officer.get("/api/v1/notifications?unread=true").json() != []  # each their own
+
+
+def test_figures_per_point_of_contact_referrer_and_customs(engine: Engine) -> None:
+    w = _world(engine)
+    carrier, be, officer = w["carrier"], w["be"], w["officer"]
+    assert isinstance(carrier, TestClient) and isinstance(be, TestClient)
+    assert isinstance(officer, TestClient)
+    rid = carrier.post("/api/v1/referrals", json=REFERRAL).json()["id"]
+    officer.post(f"/api/v1/referrals/{rid}/state", json={"state": "acknowledged"})
+    [spoc] = be.get("/api/v1/referrals/metrics").json()
+    assert spoc["group"] == "Antwerp port" and spoc["referrals"] == 1
+    assert spoc["ack_median_min"] is not None and spoc["acknowledged_in_time"] == 1.0
+    [referrer] = be.get("/api/v1/referrals/metrics?by=referrer").json()
+    assert referrer["group"] == "Carrier"
+    reached = carrier.get("/api/v1/referrals/metrics").json()
+    assert sorted(r["group"] for r in reached) == ["Customs-Be", "Customs-Nl"]
+    assert carrier.get("/api/v1/referrals/metrics?by=referrer").status_code == 422
+    csv = be.get("/api/v1/referrals/metrics?format=csv&by=referrer")
+    assert csv.status_code == 200 and '"Carrier",1,' in csv.text

@@ -1,4 +1,4 @@
-"""Commands: referrals send/list/inbox/move/escalate, spocs declare/list."""
+"""Commands: referrals send/list/inbox/move/attach/ask/metrics/escalate, spocs declare/list."""
 
 from __future__ import annotations
 
@@ -105,6 +105,76 @@ def move(
     view = flows.move(principal=cli_principal(), referral_id=referral, state=state, note=note,
                       outcome=outcome or None)  # fmt: skip
     console.print(f"referral {referral}: " + ", ".join(c["state"] for c in view["copies"]))
+
+
+@referrals_app.command("attach")
+def attach(
+    referral: Annotated[int, typer.Argument(help="Referral id (one your organisation sent).")],
+    files: Annotated[list[Path], typer.Argument(help="Photos (JPEG, PNG, WebP) or PDFs.")],
+) -> None:
+    """Attach files to a referral your organisation sent; each is checked by its content
+    and stored with its SHA-256 (the same file again is stored once)."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.referrals import attachments
+
+    principal = cli_principal()
+    loaded = []
+    for path in files:
+        with path.open("rb") as handle:
+            loaded.append(attachments.read_capped(handle, str(path)))
+    for name, data in loaded:
+        attachments.check(name, data)  # every file checked before any is stored
+    with unit_of_work() as s:
+        for name, data in loaded:
+            row, new = attachments.attach(s, principal=principal, referral_id=referral,
+                                          name=name, data=data)  # fmt: skip
+            console.print(f"{'attached' if new else 'attached before'}: {row.name} "
+                          f"{row.media_type} {row.size:,} bytes sha256 {row.sha256}")  # fmt: skip
+
+
+@referrals_app.command("ask")
+def ask(
+    referral: Annotated[int, typer.Argument(help="Referral id.")],
+    text: Annotated[str, typer.Argument(help="The question (Customs) or the answer (referrer).")],
+    customs_org: Annotated[
+        int | None, typer.Option(help="Answering: the Customs organisation's id.")
+    ] = None,
+) -> None:
+    """Ask the referrer a question (Customs), or answer one (the referrer)."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.referrals import thread
+
+    with unit_of_work() as s:
+        m = thread.post(s, principal=cli_principal(), referral_id=referral, text=text,
+                        customs_org_id=customs_org)  # fmt: skip
+        console.print(f"{m.kind} {m.id} on referral {referral}")
+
+
+@referrals_app.command("metrics")
+def metrics(
+    by: Annotated[str, typer.Option(help="spoc, customs or referrer.")] = "",
+    csv: Annotated[bool, typer.Option("--csv", help="Write CSV to standard output.")] = False,
+) -> None:
+    """Time to acknowledge and to feedback, share in time, with feedback, inspections and
+    seizures: per point of contact or referring organisation (Customs), per Customs
+    organisation reached (industry)."""
+    import sys
+
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.exports import write_csv
+    from cargowatch.referrals import service
+
+    with unit_of_work() as s:
+        rows = service.metrics(s, principal=cli_principal(), by=by or None)
+    header = list(rows[0]) if rows else ["group", "referrals"]
+    if csv:
+        write_csv(sys.stdout, header, ([r.get(k) for k in header] for r in rows))
+        return
+    table = Table(*header)
+    for r in rows:
+        table.add_row(*("" if r[k] is None else f"{r[k]:.2f}" if isinstance(r[k], float)
+                        else str(r[k]) for k in header))  # fmt: skip
+    console.print(table)
 
 
 @referrals_app.command("escalate")

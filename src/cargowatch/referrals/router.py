@@ -121,12 +121,15 @@ def my_referrals(session: SessionDep, principal: PrincipalDep) -> list[dict[str,
 
 @router.get("/referrals/metrics")
 def referral_metrics(
-    session: SessionDep, principal: PrincipalDep, format: Literal["json", "csv"] = "json"
+    session: SessionDep,
+    principal: PrincipalDep,
+    format: Literal["json", "csv"] = "json",
+    by: Literal["spoc", "customs", "referrer"] | None = None,
 ) -> Any:
-    """Per point of contact (Customs) or per Customs organisation reached (industry): time
-    to acknowledge and to feedback, share acknowledged in time, share with feedback,
-    inspections and seizures that followed."""
-    rows = service.metrics(session, principal=principal)
+    """Per point of contact or per referring organisation (Customs), or per Customs
+    organisation reached (industry): time to acknowledge and to feedback, share acknowledged
+    in time, share with feedback, inspections and seizures that followed."""
+    rows = service.metrics(session, principal=principal, by=by)
     if format == "json":
         return rows
     import io

@@ -722,9 +722,15 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def metrics(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
-    """Per point of contact of the caller's Customs organisation (or, for industry, per
-    Customs organisation its referrals reached): referrals, time to acknowledge and to
+METRIC_GROUPS = ("spoc", "customs", "referrer")
+
+
+def metrics(
+    session: Session, *, principal: Principal, by: str | None = None
+) -> list[dict[str, Any]]:
+    """Per point of contact of the caller's Customs organisation, or per referring
+    organisation (by="referrer"); for industry, per Customs organisation its referrals
+    reached: referrals, time to acknowledge and to
     feedback in working minutes (median and 90th percentile), the share acknowledged within
     the due time, the share with released feedback, and how many led to an inspection and a
     seizure of one of their containers after they were sent (for industry, as far as released
@@ -733,10 +739,15 @@ def metrics(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
 
     principal.require("events:read")
     customs = is_customs(session, principal.org_id)
+    by = by or ("spoc" if customs else "customs")
+    if by not in METRIC_GROUPS:
+        raise InvalidInput(f"by: expected one of {', '.join(METRIC_GROUPS)}")
+    if not customs and by != "customs":
+        raise InvalidInput("by: industry sees its referrals per Customs organisation reached")
     query = select(
         ReferralCopy.id, ReferralCopy.spoc_id, ReferralCopy.customs_org_id,
         ReferralCopy.sla_due_at, ReferralCopy.acknowledged_at, Referral.created_at,
-        Referral.containers,
+        Referral.containers, Referral.org_id,
     ).join(Referral, Referral.id == ReferralCopy.referral_id)  # fmt: skip
     query = query.where(
         ReferralCopy.customs_org_id == principal.org_id
@@ -772,7 +783,7 @@ def metrics(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
     spocs = {s.id: s for s in session.scalars(select(Spoc))}
     orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
     records = []
-    for copy_id, spoc_id, org_id, due, acked, sent, containers in rows:
+    for copy_id, spoc_id, org_id, due, acked, sent, containers, referrer in rows:
         spoc = spocs.get(spoc_id) if spoc_id else None
         hours = hours_of(spoc) if spoc else None
 
@@ -790,8 +801,8 @@ def metrics(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
         found = [c for b in str(containers or "").split(",") if b for c in checks.get(b, [])
                  if c[0] is not None and _utc(c[0]) >= _utc(sent) - LEAD]  # fmt: skip
         records.append({
-            "group": (spoc.name if spoc else "no point of contact") if customs
-                     else orgs.get(org_id, str(org_id)),
+            "group": (spoc.name if spoc else "no point of contact") if by == "spoc"
+                     else orgs.get(referrer if by == "referrer" else org_id, "?"),
             "ack": minutes(acked), "feedback": minutes(first_feedback.get(copy_id)),
             "in_time": acked is not None and _utc(acked) <= _utc(due),
             # industry learns outcomes only from feedback released to it

@@ -116,6 +116,58 @@ def send_referral(
     return RedirectResponse(f"/referrals/{view['id']}", status_code=303)
 
 
+def _metric_rows(session: Any, user: Any, by: str) -> list[dict[str, Any]]:
+    from cargowatch.exceptions import InvalidInput
+
+    if by and by not in service.METRIC_GROUPS:
+        raise InvalidInput(f"by: expected one of {', '.join(service.METRIC_GROUPS)}")
+    return service.metrics(session, principal=user, by=by or None)
+
+
+@router.get("/referrals/metrics", response_class=HTMLResponse)
+def referral_metrics(
+    request: Request, session: SessionDep, user: WebPrincipal, by: str = ""
+) -> HTMLResponse:
+    """How referrals fare: per point of contact or referring organisation (Customs), per
+    Customs organisation reached (industry); a fragment for the dashboard, or a page."""
+    from cargowatch.web import charts
+
+    rows = _metric_rows(session, user, by)
+    customs = service.is_customs(session, user.org_id)
+    by = by or ("spoc" if customs else "customs")
+    in_time = charts.bars(
+        [(str(r["group"]), round(100 * (r["acknowledged_in_time"] or 0))) for r in rows],
+        "Share of referrals acknowledged within the due time, per cent",
+    )
+    to_ack = charts.bars(
+        [(str(r["group"]), round(r["ack_median_min"] or 0)) for r in rows],
+        "Median working minutes to acknowledge",
+    )
+    name = (
+        "_referral_metrics.html" if request.headers.get("HX-Request") else "referral_metrics.html"
+    )
+    return render(request, name, user=user, rows=rows, in_time=in_time, to_ack=to_ack, by=by,
+                  customs=customs)  # fmt: skip
+
+
+@router.get("/referrals/metrics.csv")
+def referral_metrics_csv(session: SessionDep, user: WebPrincipal, by: str = "") -> Response:
+    """The same figures as CSV."""
+    import io
+
+    from cargowatch.exports import write_csv
+
+    rows = _metric_rows(session, user, by)
+    out = io.StringIO()
+    header = list(rows[0]) if rows else ["group", "referrals"]
+    write_csv(out, header, ([r.get(k) for k in header] for r in rows))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="referrals.csv"'},
+    )
+
+
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 def referral_page(
     request: Request, referral_id: IdPath, session: SessionDep, user: WebPrincipal
