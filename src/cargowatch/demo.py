@@ -195,7 +195,7 @@ def _referrals(world: Path) -> None:
     from cargowatch.auth.service import principal_for_username
     from cargowatch.db.engine import get_engine, unit_of_work
     from cargowatch.jobs.runner import run_pending
-    from cargowatch.referrals import flows, service
+    from cargowatch.referrals import attachments, flows, service, thread
     from cargowatch.referrals.cli import send
 
     console.rule("industry referrals to Customs points of contact")
@@ -220,6 +220,14 @@ def _referrals(world: Path) -> None:
     escalated = flows.escalate_due(engine, now=later)
     flows.move(principal=officer, referral_id=first.id, state="acknowledged",
                note="Seen by the duty officer.", now=later + timedelta(minutes=10))  # fmt: skip
+    with unit_of_work() as s:  # a question to the carrier, its answer and a photo
+        carrier = principal_for_username(s, "carrier-analyst")
+        thread.post(s, principal=officer, referral_id=first.id,
+                    text="Which gate was it, and was the seal still on the door?")  # fmt: skip
+        thread.post(s, principal=carrier, referral_id=first.id, customs_org_id=copy.customs_org_id,
+                    text="Gate 4 at 09:12; the seal was on, the right-hand door ajar.")  # fmt: skip
+        attachments.attach(s, principal=carrier, referral_id=first.id, name="gate-4.png",
+                           data=_photo())  # fmt: skip
     flows.move(principal=officer, referral_id=first.id, state="actioned",
                note="Targeted for a scan at discharge.")  # fmt: skip
     run_pending(engine)  # the containers' trips rescored with the referral as a finding
@@ -229,9 +237,26 @@ def _referrals(world: Path) -> None:
     console.print(
         f"{len(inbox)} referrals reached the Customs inbox; referral {first.id} "
         f"({first.category}, {first.urgency}, {first.containers}) was not acknowledged in time "
-        f"({escalated} escalated to the Customs admins), then acknowledged, actioned, and answered "
-        f"({released} feedback released). Sign in as customs-officer and open Referrals."
+        f"({escalated} escalated to the Customs admins), then acknowledged, asked about (the "
+        f"carrier answered with a photo), actioned, and answered ({released} feedback "
+        "released). Sign in as customs-officer and open Referrals."
     )
+
+
+def _photo() -> bytes:
+    """A small picture standing for a photo taken at the gate."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 200), (70, 90, 110))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 30, 280, 180), outline=(200, 200, 200), width=4)  # the doors
+    draw.line((160, 30, 160, 180), fill=(200, 200, 200), width=3)
+    draw.text((60, 90), "gate 4 - door ajar", fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,9 @@ def load_world(
         step("building custody")
         with unit_of_work(engine) as s:
             build(s, org_id=principal.org_id)
+        if (world / "referrals.ndjson").exists():
+            step("sending the world's referrals")
+            load_referrals(engine, world / "referrals.ndjson", principal.org_id)
     split = _time((truth.get("period") or {}).get("outcomes_until"))
     if split is None:  # the newest outcome known, else the middle of the trips
         from cargowatch.registers.specs import TABLES
@@ -123,6 +126,35 @@ def load_world(
         split = split if split.tzinfo else split.replace(tzinfo=UTC)
     end = _time((truth.get("period") or {}).get("end"))
     return Store(engine, principal, split, end), truth
+
+
+def load_referrals(engine: Engine, path: Path, customs_org_id: int) -> int:
+    """Send a world's referrals (one API body per line) from an industry organisation of
+    the store to the judged Customs organisation, each sent two hours after what it reports,
+    through a national point of contact for every country they name. Returns how many."""
+    from cargowatch.auth.service import create_user, principal_for_username
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.orgs.service import create_org
+    from cargowatch.referrals import service
+    from cargowatch.referrals.models import Spoc
+
+    bodies = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    countries = sorted({str(b.get("place") or "")[:2] for b in bodies} - {""})
+    if not countries:
+        return 0
+    with unit_of_work(engine) as s:
+        create_org(s, actor="backtest", slug="backtest-industry", name="Industry", kind="CARRIER")
+        create_user(s, actor="backtest", org_slug="backtest-industry",
+                    username="backtest-referrer", role="analyst")  # fmt: skip
+        s.add(Spoc(org_id=customs_org_id, name="national", jurisdiction=",".join(countries),
+                   weekdays="1,2,3,4,5,6,7", opens="00:00", closes="23:59"))  # fmt: skip
+    with unit_of_work(engine) as s:
+        referrer = principal_for_username(s, "backtest-referrer")
+        for body in bodies:
+            seen = _time(body.pop("observed_at", None))
+            sent = (seen or datetime.now(UTC)) + timedelta(hours=2)
+            service.submit(s, principal=referrer, observed_at=seen, now=sent, **body)
+    return len(bodies)
 
 
 def run(
@@ -173,7 +205,12 @@ def run(
         step("scoring")
         with unit_of_work(judged.engine) as s:
             risk.score(
-                s, org_id=org, now=judged.split, learn=False, own_outcomes=train_world is None
+                s,
+                org_id=org,
+                now=judged.split,
+                learn=False,
+                own_outcomes=train_world is None,
+                reports_until=judged.end,  # referrals sent during the later trips count
             )
         ranked = judge(judged, truth)
         judged.engine.dispose()

@@ -107,8 +107,16 @@ class Context:
     referrals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REFERRAL_SCHEMA))
 
 
-def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: datetime) -> Context:
-    """Read every source risk rules use for an organisation."""
+def load_context(
+    conn: Connection,
+    org_id: int,
+    settings: RiskSettings,
+    now: datetime,
+    reports_until: datetime | None = None,
+) -> Context:
+    """Read every source risk rules use for an organisation: outcomes known by now, the
+    referrals sent by reports_until (now unless a backtest replays a world's referrals as
+    its trips happened)."""
     m = TABLES["manifest"]
     t = cast(Table, Trip.__table__)
     # each trip with its manifest line (stored once per booking and container), in one read
@@ -331,7 +339,7 @@ def load_context(conn: Connection, org_id: int, settings: RiskSettings, now: dat
     )
     return Context(
         org_id, settings, now, trips, alerts, stays, access, releases, outcomes, seals,
-        referrals=_referrals(conn, org_id, now),
+        referrals=_referrals(conn, org_id, reports_until or now),
     )  # fmt: skip
 
 

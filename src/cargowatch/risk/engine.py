@@ -333,19 +333,21 @@ def score(
     learn: bool = True,
     own_outcomes: bool = True,
     cause: str = "rescoring",
+    reports_until: datetime | None = None,
 ) -> int:
     """Score trips (all, or the given ones) and store the results.
 
     Norms need the whole population, so every trip is evaluated; only the asked ones are
     written. A full scoring learns first when outcomes were recorded since the newest model
     (learn=False keeps the model as it is); any scoring trains one when there is none.
-    own_outcomes=False scores as if the store had none (judging a model trained elsewhere).
+    own_outcomes=False scores as if the store had none (judging a model trained elsewhere);
+    reports_until lets referrals sent after now count (a backtest's later trips).
     cause says what started this scoring; it is kept with every score it changes."""
     s = settings or risk_settings()
     now = now or datetime.now(UTC)
     step = progress or (lambda _: None)
     step("reading trips, alerts, registers")
-    ctx = load_context(session.connection(), org_id, s, now)
+    ctx = load_context(session.connection(), org_id, s, now, reports_until)
     if not own_outcomes:
         ctx.outcomes = ctx.outcomes.head(0)
     model = latest_model(session, org_id)

@@ -48,6 +48,10 @@ def write_referrals(
     rng = random.Random(seed * 7919 + 17)
     truth = json.loads((world / "truth.json").read_text())
     planted = {s["trip_key"]: s for s in truth["scenarios"]}
+    with (world / "data" / "registers" / "manifest.csv").open(encoding="utf-8") as handle:
+        manifest = list(csv.DictReader(handle))
+    # where a partner saw it: the place of the trace, else where the box is discharged
+    pods = {(r["container"], r["booking_ref"]): r["pod"] for r in manifest}
     out: list[dict[str, Any]] = []
     crimes = 0
     for s in truth["scenarios"]:
@@ -57,13 +61,11 @@ def write_referrals(
             (FROM_TRACE[k] for t in s["traces"] for k in FROM_TRACE if t.startswith(k)), "other"
         )
         when = datetime.fromisoformat(s["when"].replace("Z", "+00:00"))
-        out.append(_body(len(out), s["container"], s["booking_ref"],
-                         (s.get("where") or {}).get("at"), kind,
+        place = (s.get("where") or {}).get("at") or pods.get((s["container"], s["booking_ref"]))
+        out.append(_body(len(out), s["container"], s["booking_ref"], place, kind,
                          "Seen at the terminal: it did not look right.", when, rng))  # fmt: skip
         crimes += 1
-    with (world / "data" / "registers" / "manifest.csv").open(encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle)
-                if f"{r['container']}/{r['booking_ref']}" not in planted]  # fmt: skip
+    rows = [r for r in manifest if f"{r['container']}/{r['booking_ref']}" not in planted]
     picked = [r for r in rows if rng.random() < honest]
     for r in picked:
         category, text = rng.choice(HONEST)
