@@ -39,9 +39,11 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
         spoc = service.declare_spoc(s, principal=customs, name="Port", jurisdiction=["BE"])
         spoc_id = spoc.id
     view, _ = flows.send(principal=owner, engine=engine, client_ref="R1",
-                         category="seal-anomaly", containers=[BOX], place="BEANR")  # fmt: skip
+                         category="seal-anomaly", containers=[BOX], place="BEANR",
+                         files=[("seal.pdf", b"%PDF-1.4\ntrailer << >>\n%%EOF\n")])  # fmt: skip
     with unit_of_work(engine) as s:
         return {
+            "attachment_id": view["attachments"][0]["id"],
             "spoc_id": spoc_id,
             "referral_id": view["id"],
             "trip_id": s.scalar(select(Trip.id)),
@@ -90,6 +92,7 @@ def test_no_operation_or_page_shows_another_organisations_records(engine: Engine
     assert csrf is not None
     web.post("/login", data={"username": "s-web", "password": PASSWORD, "csrf": csrf.group(1)})
     for page in (f"/trips/{ids['trip_id']}", f"/events/{ids['event_id']}",
-                 f"/quarantine/{ids['record_id']}"):  # fmt: skip
+                 f"/quarantine/{ids['record_id']}", f"/referrals/{ids['referral_id']}",
+                 f"/referrals/{ids['referral_id']}/attachments/{ids['attachment_id']}"):  # fmt: skip
         assert web.get(page).status_code == 404, page
     assert BOX not in web.get("/queue?include_inspected=1").text
