@@ -326,7 +326,9 @@ def notifications(
 class ReadMark(BaseModel):
     """Which notifications were read (all when not given)."""
 
-    ids: list[int] | None = Field(default=None, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=500
+    )
 
 
 @router.post("/notifications/read")
