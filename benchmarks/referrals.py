@@ -2,8 +2,9 @@
 
 Declares three points of contact (a port, a country, a neighbour country), sends --referrals
 referrals from one carrier through the intake service (validated, idempotent, routed, each
-copy's acknowledgement due computed in working time, audited), in transactions of 1,000, and
-prints the rate with its ratio to a bare executemany of the same referral rows measured in the
+copy's acknowledgement due computed in working time, audited): the first 2,000 one per
+transaction as the API sends them, the rest in batches of 1,000 as a file is sent, and prints
+both rates with their ratio to a bare executemany of the same referral rows measured in the
 same run. Then it signs in as a Customs officer and prints the server time of the inbox page
 and API (median of --repeat). Target: the inbox under 300 ms at 100,000 referrals.
 
@@ -81,17 +82,29 @@ def main() -> None:
         with unit_of_work(engine) as s:
             s.execute(delete(Referral).where(Referral.client_ref.like("B-%")))
 
+        one = min(2000, args.referrals)  # one at a time (the API's and the form's path)
         t = time.perf_counter()
-        with Progress() as bar:
-            task = bar.add_task("referrals sent and routed", total=args.referrals)
-            for start in range(0, args.referrals, 1000):
+        for i in range(one):
+            with unit_of_work(engine) as s:
+                service.submit(s, principal=sender, **fields(i))
+        single = one / (time.perf_counter() - t)
+        t = time.perf_counter()
+        with Progress() as bar:  # in batches (a file, the command line, the backtest)
+            task = bar.add_task("referrals sent and routed", total=args.referrals - one)
+            for start in range(one, args.referrals, 1000):
+                end = min(start + 1000, args.referrals)
                 with unit_of_work(engine) as s:
-                    for i in range(start, min(start + 1000, args.referrals)):
-                        service.submit(s, principal=sender, **fields(i))  # type: ignore[arg-type]
-                bar.advance(task, min(1000, args.referrals - start))
-        routed = args.referrals / (time.perf_counter() - t)
-        print(f"{args.referrals:,} referrals stored and routed at {routed:,.0f}/s; bare insert "
-              f"{bare:,.0f}/s; ratio {routed / bare:.3f}")  # fmt: skip
+                    sent = service.submit_many(
+                        s, principal=sender, bodies=[fields(i) for i in range(start, end)]
+                    )
+                    assert all(x.new for x in sent)
+                bar.advance(task, end - start)
+        routed = (args.referrals - one) / (time.perf_counter() - t)
+        print(
+            f"{args.referrals:,} referrals stored and routed: {one:,} one per transaction at "
+            f"{single:,.0f}/s (ratio {single / bare:.3f}), the rest in batches of 1,000 at "
+            f"{routed:,.0f}/s (ratio {routed / bare:.3f}); bare insert {bare:,.0f}/s"
+        )
 
         with unit_of_work(engine) as s:
             officer = s.scalar(select(User).where(User.username == "officer"))
@@ -113,10 +126,12 @@ def main() -> None:
 
         base = timed("/health")
         for path in ("/referrals", "/referrals?state=submitted", "/referrals?overdue=1",
-                     "/referrals?state=acknowledged"):  # fmt: skip
+                     "/referrals?state=acknowledged", "/referrals/metrics",
+                     "/referrals/metrics?by=referrer", "/notifications"):  # fmt: skip
             ms = timed(path)
             print(f"{path:40} {ms:8.1f} ms  ratio to /health {ms / base:6.1f}")
-        print(f"/health {base:.2f} ms; target: the inbox under 300 ms")
+        print(f"/health {base:.2f} ms; target: the inbox under 300 ms (the figures load after "
+              "the dashboard, not in its time)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -339,3 +339,42 @@ def test_figures_per_point_of_contact_referrer_and_customs(engine: Engine) -> No
     assert carrier.get("/api/v1/referrals/metrics?by=referrer").status_code == 422
     csv = be.get("/api/v1/referrals/metrics?format=csv&by=referrer")
     assert csv.status_code == 200 and '"Carrier",1,' in csv.text
+
+
+def test_a_file_of_referrals_is_sent_in_batches_with_bad_lines_named(
+    engine: Engine, tmp_path: object
+) -> None:
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from cargowatch.cli import app
+    from cargowatch.referrals.models import Referral, ReferralCopy
+
+    _world(engine)
+    good = [{**REFERRAL, "client_ref": f"F-{i}", "urgency": "routine"} for i in range(3)]
+    lines = [json.dumps(b) for b in good]
+    lines.insert(1, json.dumps({**REFERRAL, "client_ref": "F-bad", "containers": ["NOTABOX"]}))
+    lines.insert(2, "not json")
+    lines.append(json.dumps(good[0]))  # the same again in the same file
+    lines.append(json.dumps({**good[1], "text": "changed"}))  # a reference reused
+    path = Path(str(tmp_path)) / "referrals.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["--as", "carrier-user", "referrals", "send", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "3 referrals sent, 1 sent before, 3 refused" in result.output
+    assert f"{path}:2: containers" in result.output and f"{path}:3:" in result.output
+    assert f"{path}:7: client_ref" in result.output
+    again = runner.invoke(app, ["--as", "carrier-user", "referrals", "send", str(path)])
+    assert "0 referrals sent, 4 sent before, 3 refused" in again.output
+    with unit_of_work(engine) as s:
+        refs = sorted(s.scalars(select(Referral.client_ref)))
+        assert refs == ["F-0", "F-1", "F-2"]
+        assert len(list(s.scalars(select(ReferralCopy.id)))) == 6  # Antwerp and Rotterdam each
+        audited = s.scalars(select(AuditEntry.action).where(AuditEntry.action == "referral.submit"))
+        assert len(list(audited)) == 3
+        from cargowatch.audit.service import verify
+
+        assert verify(s).ok  # the batch's entries are chained in order

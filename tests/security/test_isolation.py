@@ -91,8 +91,9 @@ def test_no_operation_or_page_shows_another_organisations_records(engine: Engine
     csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text)
     assert csrf is not None
     web.post("/login", data={"username": "s-web", "password": PASSWORD, "csrf": csrf.group(1)})
+    referral = f"/referrals/{ids['referral_id']}"
     for page in (f"/trips/{ids['trip_id']}", f"/events/{ids['event_id']}",
-                 f"/quarantine/{ids['record_id']}", f"/referrals/{ids['referral_id']}",
-                 f"/referrals/{ids['referral_id']}/attachments/{ids['attachment_id']}"):  # fmt: skip
+                 f"/quarantine/{ids['record_id']}", referral,
+                 f"{referral}/attachments/{ids['attachment_id']}"):  # fmt: skip
         assert web.get(page).status_code == 404, page
     assert BOX not in web.get("/queue?include_inspected=1").text

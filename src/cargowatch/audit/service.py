@@ -66,6 +66,47 @@ def record(
     raise AssertionError("unreachable")
 
 
+def record_many(
+    session: Session, *, actor: Principal | str, entries: list[Mapping[str, Any]]
+) -> int:
+    """Append several audit entries (each with action, entity_type, entity_id and optional
+    before and after) in the current transaction, chained in order in one statement: a bulk
+    intake costs one head read, not one per entry. Returns how many."""
+    if not entries:
+        return 0
+    who = {
+        "actor": actor.label if isinstance(actor, Principal) else actor,
+        "actor_org_id": actor.org_id if isinstance(actor, Principal) else None,
+        "actor_user_id": actor.user_id if isinstance(actor, Principal) else None,
+    }
+    for attempt in range(3):
+        prev = _head(session)
+        rows = []
+        for entry in entries:
+            fields: dict[str, Any] = {
+                "ts": utcnow(),
+                **who,
+                "action": entry["action"],
+                "entity_type": entry["entity_type"],
+                "entity_id": str(entry["entity_id"])[:200],
+                "before": _small(entry.get("before")),
+                "after": _small(entry.get("after")),
+            }
+            digest = row_digest(prev_hash=prev, **fields)
+            rows.append({**fields, "prev_hash": prev, "row_hash": digest})
+            prev = digest
+        try:
+            # ids follow the chain's order; only the first statement can lose a race (SQLite:
+            # once it is in, this transaction holds the write lock)
+            for start in range(0, len(rows), 500):
+                session.execute(insert(AuditEntry).values(rows[start : start + 500]))
+            return len(rows)
+        except IntegrityError:
+            if attempt == 2 or session.get_bind().dialect.name != "sqlite":
+                raise
+    raise AssertionError("unreachable")
+
+
 def _head(session: Session) -> str:
     """The newest row's digest, with appends serialised until this transaction ends (an
     advisory lock on PostgreSQL; SQLite has one writer at a time, and the unique prev_hash

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cargowatch.admin_cli import cli_principal
@@ -22,18 +23,32 @@ spocs_app = typer.Typer(help="Customs points of contact.")
 def send(
     file: Annotated[Path, typer.Argument(help="NDJSON: one referral per line (the API's body).")],
 ) -> None:
-    """Send referrals from a file, each as the API would (idempotent on client_ref); a line
-    that is refused is reported with its number and reason, the others go on."""
+    """Send referrals from a file, each as the API would (idempotent on client_ref), in
+    batches of 500; a line that is refused is reported with its number and reason, the
+    others go on."""
     from cargowatch.referrals import flows
 
     principal = cli_principal()
-    lines = file.read_text(encoding="utf-8").splitlines()
     new = again = 0
     refused: list[str] = []
-    with progress_bar("sending") as bar:
-        task = bar.add_task("referrals", total=len(lines))
-        for number, line in enumerate(lines, 1):
-            bar.advance(task)
+    batch: list[tuple[int, dict[str, object]]] = []
+
+    def flush() -> None:
+        nonlocal new, again
+        if not batch:
+            return
+        results = flows.send_many(principal=principal, bodies=[b for _, b in batch])
+        for (number, _), sent in zip(batch, results, strict=True):
+            if sent.error is not None:
+                refused.append(f"{file}:{number}: {sent.error}")
+            else:
+                new, again = new + sent.new, again + (not sent.new)
+        batch.clear()
+
+    with file.open(encoding="utf-8") as handle, progress_bar("sending") as bar:
+        task = bar.add_task("referrals", total=file.stat().st_size)
+        for number, line in enumerate(handle, 1):
+            bar.advance(task, len(line.encode()))
             if not line.strip():
                 continue
             try:
@@ -44,14 +59,16 @@ def send(
                     body["observed_at"] = datetime.fromisoformat(
                         str(body["observed_at"]).replace("Z", "+00:00")
                     )
-                _view, fresh = flows.send(principal=principal, **body)
             except (CargowatchError, ValueError, TypeError) as exc:
                 refused.append(f"{file}:{number}: {exc}")
                 continue
-            new, again = new + fresh, again + (not fresh)
+            batch.append((number, body))
+            if len(batch) >= 500:
+                flush()
+        flush()
     console.print(f"{new:,} referrals sent, {again:,} sent before, {len(refused):,} refused")
     for reason in refused[:20]:
-        err_console.print(f"[red]{reason}[/]")
+        err_console.print(f"[red]{escape(reason)}[/]", soft_wrap=True, highlight=False)
     if refused:
         raise typer.Exit(1)
 

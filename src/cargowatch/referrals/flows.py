@@ -61,6 +61,34 @@ def send(
         return views.full(session, principal=principal, referral_id=row.id), new
 
 
+def send_many(
+    *, principal: Principal, bodies: list[dict[str, Any]], engine: Engine | None = None
+) -> list[service.Sent]:
+    """Store and route a batch of referrals in one transaction (a bulk import): each body
+    checked on its own, a refused one reported and the others stored; the trips of the new
+    ones' containers rescored (one job per organisation), every point of contact told."""
+    with unit_of_work(engine or get_engine()) as session:
+        results = service.submit_many(session, principal=principal, bodies=bodies)
+        boxes: dict[int, set[str]] = {}
+        for sent in results:
+            if not (sent.new and sent.referral):
+                continue
+            row = sent.referral
+            for org_id in {row.org_id, *(c.customs_org_id for c in sent.copies)}:
+                boxes.setdefault(org_id, set()).update(b for b in row.containers.split(",") if b)
+            for copy in sent.copies:
+                _tell_spoc(session, row, copy, "referral.submitted", principal.label)
+        for org_id, some in sorted(boxes.items()):
+            if some:
+                enqueue(session, org_id=org_id, kind=RESCORE, created_by=principal.label,
+                        payload={"containers": sorted(some),
+                                 "cause": f"{len(results)} referrals received"})  # fmt: skip
+        session.flush()
+        for thing in {id(x): x for r in results for x in (r.referral, *r.copies) if x}.values():
+            session.expunge(thing)  # the caller reads them after the commit
+        return results
+
+
 def _tell_spoc(session: Any, row: Referral, copy: ReferralCopy, event: str, by: str) -> None:
     spoc = session.get(Spoc, copy.spoc_id) if copy.spoc_id else None
     if spoc is None:

@@ -196,11 +196,14 @@ class Routed:
     why: str
 
 
-def route(session: Session, places: list[tuple[str, str]]) -> list[Routed]:
+def route(
+    session: Session, places: list[tuple[str, str]], spocs: list[Spoc] | None = None
+) -> list[Routed]:
     """For (place, what it is) pairs, the best point of contact of each Customs organisation
     covering one of them: one naming the place beats a national one, an earlier place (where
     the container is going next) beats a later one."""
-    spocs = list(session.scalars(select(Spoc).order_by(Spoc.id)))
+    if spocs is None:
+        spocs = list(session.scalars(select(Spoc).order_by(Spoc.id)))
     best: dict[int, tuple[tuple[int, int], Routed]] = {}
     for rank, (place, what) in enumerate(places):
         for spoc in spocs:
@@ -214,8 +217,58 @@ def route(session: Session, places: list[tuple[str, str]]) -> list[Routed]:
     return [r for _, r in sorted(best.values(), key=lambda kv: kv[0])]
 
 
+@dataclass
+class Records:
+    """What the referrer's own records say of where some containers and bookings go."""
+
+    legs: dict[str, list[tuple[str, str]]]  # container or booking -> (place, what), in order
+    trips: dict[str, list[tuple[str, str]]]  # container -> (place, what), newest trip first
+
+
+def _records(session: Session, org_id: int, boxes: set[str], booked: set[str]) -> Records:
+    """The manifest's transshipment ports, port of discharge and place of delivery, and the
+    trips' destinations and origins, for many referrals in a few reads."""
+    m = TABLES["manifest"]
+    legs: dict[str, list[tuple[str, str]]] = {}
+    trips: dict[str, list[tuple[str, str]]] = {}
+    box_list, booking_list = sorted(boxes), sorted(booked)
+    for start in range(0, max(len(box_list), len(booking_list)), 500):
+        some_boxes = box_list[start : start + 500]
+        some_bookings = booking_list[start : start + 500]
+        rows = session.execute(
+            select(m.c.container, m.c.booking_ref, m.c.transshipment_ports, m.c.pod,
+                   m.c.place_of_delivery)
+            .where(m.c.org_id == org_id,
+                   or_(m.c.container.in_(some_boxes), m.c.booking_ref.in_(some_bookings)))
+            .order_by(m.c.id)
+        ).all()  # fmt: skip
+        for box, booking, via, pod, delivery in rows:
+            found = [(p.strip(), "transshipment at") for p in str(via or "").split(";")
+                     if p.strip()]  # fmt: skip
+            if pod:
+                found.append((pod, "port of discharge"))
+            if delivery:
+                found.append((delivery, "place of delivery"))
+            for key in {box if box in boxes else None, booking if booking in booked else None}:
+                if key:
+                    legs.setdefault(key, []).extend(found)
+        if some_boxes:
+            for box, destination, origin in session.execute(
+                select(Trip.container, Trip.destination, Trip.origin)
+                .where(Trip.org_id == org_id, Trip.container.in_(some_boxes))
+                .order_by(Trip.started_at.desc())
+            ):
+                seen = trips.setdefault(box, [])
+                if len(seen) < 40:
+                    if destination:
+                        seen.append((destination, "trip bound for"))
+                    if origin:
+                        seen.append((origin, "trip from"))
+    return Records(legs, trips)
+
+
 def _places(
-    session: Session, org_id: int, containers: list[str], bookings: list[str], place: str | None
+    records: Records, containers: list[str], bookings: list[str], place: str | None
 ) -> list[tuple[str, str]]:
     """Where the containers are or are going, from the referrer's own records: the place it
     named, then the manifest's transshipment ports and port of discharge and place of
@@ -223,31 +276,10 @@ def _places(
     out: list[tuple[str, str]] = []
     if place:
         out.append((place, "place of the observation"))
-    m = TABLES["manifest"]
-    if containers or bookings:
-        rows = session.execute(
-            select(m.c.transshipment_ports, m.c.pod, m.c.place_of_delivery).where(
-                m.c.org_id == org_id,
-                or_(m.c.container.in_(containers), m.c.booking_ref.in_(bookings)),
-            )
-        ).all()
-        for via, pod, delivery in rows:
-            out += [(p.strip(), "transshipment at") for p in str(via or "").split(";") if p.strip()]
-            if pod:
-                out.append((pod, "port of discharge"))
-            if delivery:
-                out.append((delivery, "place of delivery"))
-        trips = session.execute(
-            select(Trip.destination, Trip.origin)
-            .where(Trip.org_id == org_id, Trip.container.in_(containers))
-            .order_by(Trip.started_at.desc())
-            .limit(20)
-        ).all()
-        for destination, origin in trips:
-            if destination:
-                out.append((destination, "trip bound for"))
-            if origin:
-                out.append((origin, "trip from"))
+    for key in [*containers, *bookings]:
+        out += records.legs.get(key, [])
+    for box in containers:
+        out += records.trips.get(box, [])
     seen: set[str] = set()
     unique = []
     for code, what in out:
@@ -272,10 +304,8 @@ def _listed(values: Any, field: str, pattern: re.Pattern[str] | None = None) -> 
     return sorted(set(out))
 
 
-def submit(
-    session: Session,
+def checked(
     *,
-    principal: Principal,
     client_ref: str,
     category: str,
     text: str = "",
@@ -288,12 +318,8 @@ def submit(
     bl_numbers: list[str] | None = None,
     seals: list[str] | None = None,
     contact: str = "",
-    now: datetime | None = None,
-) -> tuple[Referral, list[ReferralCopy], bool]:
-    """Store a referral and route it (a copy per Customs organisation, each with its
-    acknowledgement due). The same client_ref again returns what was stored (new False);
-    with different content it is refused."""
-    principal.require("events:write")
+) -> tuple[str, dict[str, Any]]:
+    """A referral's reference and its fields as stored, every one checked (a bad one named)."""
     ref = client_ref.strip()
     if not 1 <= len(ref) <= 100:
         raise InvalidInput("client_ref: expected 1 to 100 characters (your own reference)")
@@ -308,68 +334,146 @@ def submit(
         raise InvalidInput(f"place: expected a UN/LOCODE, got {code[:12]!r}")
     if len(text) > TEXT_MAX or len(contact) > 200:
         raise InvalidInput(f"text: at most {TEXT_MAX} characters; contact: at most 200")
-    boxes = _listed(containers, "containers", CONTAINER)
-    booked = _listed(bookings, "bookings")
+    if observed_at is not None and not isinstance(observed_at, datetime):
+        raise InvalidInput("observed_at: expected a date and time")
     fields = {
         "category": category,
         "urgency": urgency,
         "tlp": tlp,
         "place": code,
-        "containers": ",".join(boxes),
-        "bookings": ",".join(booked),
+        "containers": ",".join(_listed(containers, "containers", CONTAINER)),
+        "bookings": ",".join(_listed(bookings, "bookings")),
         "bl_numbers": ",".join(_listed(bl_numbers, "bl_numbers")),
         "seals": ",".join(_listed(seals, "seals")),
         "text": text.strip(),
         "contact": contact.strip(),
         "observed_at": observed_at.astimezone(UTC) if observed_at else None,
     }
-    if not (boxes or fields["bookings"] or fields["bl_numbers"] or fields["seals"] or code):
+    if not (fields["containers"] or fields["bookings"] or fields["bl_numbers"]
+            or fields["seals"] or code):  # fmt: skip
         raise InvalidInput("name a container, booking, B/L, seal or place the referral is about")
-    stored = session.scalar(
-        select(Referral).where(Referral.org_id == principal.org_id, Referral.client_ref == ref)
-    )
-    if stored is not None:
-        if any(getattr(stored, k) != v for k, v in fields.items() if k != "observed_at"):
-            raise InvalidInput(f"client_ref: {ref!r} was used for a different referral")
-        return stored, copies_of(session, stored.id), False
-    row = Referral(org_id=principal.org_id, client_ref=ref, created_by=principal.label, **fields)
-    row.created_at = now or utcnow()
-    session.add(row)
+    return ref, fields
+
+
+@dataclass
+class Sent:
+    """What became of one referral of a batch: stored (new or as sent before), or refused."""
+
+    referral: Referral | None
+    copies: list[ReferralCopy]
+    new: bool
+    error: str | None = None
+
+
+def submit_many(
+    session: Session,
+    *,
+    principal: Principal,
+    bodies: list[dict[str, Any]],
+    now: datetime | None = None,
+) -> list[Sent]:
+    """Store and route many referrals in a few reads and writes: each checked on its own (a
+    refused one says why and the others go on), the same client_ref again gives what was
+    stored (with different content it is refused), new ones routed with their copies'
+    acknowledgement due, each audited. One result per body, in order."""
+    principal.require("events:write")
+    out: list[Sent | None] = [None] * len(bodies)
+    wanted: dict[str, tuple[int, dict[str, Any]]] = {}
+    for i, body in enumerate(bodies):
+        try:
+            ref, fields = checked(**body)
+        except InvalidInput as exc:
+            out[i] = Sent(None, [], False, str(exc))
+            continue
+        except TypeError as exc:
+            out[i] = Sent(None, [], False, f"unexpected field: {exc}")
+            continue
+        if ref in wanted:  # twice in one batch: a repeat of the first, or a reused reference
+            first = wanted[ref][1]
+            same = all(first[k] == v for k, v in fields.items() if k != "observed_at")
+            out[i] = Sent(None, [], False, f"again:{wanted[ref][0]}" if same else
+                          f"client_ref: {ref!r} was used for a different referral")  # fmt: skip
+        else:
+            wanted[ref] = (i, fields)
+    refs = sorted(wanted)
+    stored: dict[str, Referral] = {}
+    for start in range(0, len(refs), 500):
+        for row in session.scalars(select(Referral).where(
+            Referral.org_id == principal.org_id, Referral.client_ref.in_(refs[start : start + 500])
+        )):  # fmt: skip
+            stored[row.client_ref] = row
+    at = now or utcnow()
+    fresh: list[tuple[int, Referral, dict[str, Any]]] = []
+    for ref, (i, fields) in wanted.items():
+        before = stored.get(ref)
+        if before is not None:
+            if any(getattr(before, k) != v for k, v in fields.items() if k != "observed_at"):
+                out[i] = Sent(None, [], False, f"client_ref: {ref!r} was used for a different "
+                              "referral")  # fmt: skip
+            else:
+                out[i] = Sent(before, copies_of(session, before.id), False)
+            continue
+        row = Referral(org_id=principal.org_id, client_ref=ref, created_by=principal.label,
+                       created_at=at, **fields)  # fmt: skip
+        fresh.append((i, row, fields))
+    session.add_all([row for _, row, _ in fresh])
     session.flush()
-    places = _places(session, principal.org_id, boxes, booked, code)
-    made = []
-    for routed in route(session, places):
-        minutes = routed.spoc.urgent_minutes if urgency == "urgent" else routed.spoc.routine_minutes
-        due = add_working(row.created_at, minutes, hours_of(routed.spoc))
-        copy = ReferralCopy(
-            referral_id=row.id,
-            customs_org_id=routed.spoc.org_id,
-            spoc_id=routed.spoc.id,
-            routed_by=routed.why,
-            state="submitted",
-            due_at=due,
-            sla_due_at=due,
-            updated_at=row.created_at,
-        )
-        session.add(copy)
-        made.append(copy)
+    boxes = {b for _, r, _ in fresh for b in r.containers.split(",") if b}
+    booked = {b for _, r, _ in fresh for b in r.bookings.split(",") if b}
+    records = _records(session, principal.org_id, boxes, booked)
+    spocs = list(session.scalars(select(Spoc).order_by(Spoc.id)))
+    hours = {spoc.id: hours_of(spoc) for spoc in spocs}
+    made: list[tuple[int, Referral, list[ReferralCopy]]] = []
+    for i, row, _fields in fresh:
+        places = _places(records, [b for b in row.containers.split(",") if b],
+                         [b for b in row.bookings.split(",") if b], row.place)  # fmt: skip
+        copies = []
+        for routed in route(session, places, spocs):
+            spoc = routed.spoc
+            minutes = spoc.urgent_minutes if row.urgency == "urgent" else spoc.routine_minutes
+            due = add_working(row.created_at, minutes, hours[spoc.id])
+            copies.append(ReferralCopy(
+                referral_id=row.id, customs_org_id=spoc.org_id, spoc_id=spoc.id,
+                routed_by=routed.why, state="submitted", due_at=due, sla_due_at=due,
+                updated_at=row.created_at,
+            ))  # fmt: skip
+        made.append((i, row, copies))
+    session.add_all([c for _, _, copies in made for c in copies])
     session.flush()
-    after = {
-        "client_ref": ref,
-        "category": category,
-        "urgency": urgency,
-        "tlp": tlp,
-        "routed_to": [c.customs_org_id for c in made],
-    }
-    audit.record(
-        session,
-        actor=principal,
-        action="referral.submit",
-        entity_type="referral",
-        entity_id=row.id,
-        after=after,
-    )
-    return row, made, True
+    audit.record_many(session, actor=principal, entries=[
+        {"action": "referral.submit", "entity_type": "referral", "entity_id": row.id,
+         "after": {"client_ref": row.client_ref, "category": row.category,
+                   "urgency": row.urgency, "tlp": row.tlp,
+                   "routed_to": [c.customs_org_id for c in copies]}}
+        for _, row, copies in made
+    ])  # fmt: skip
+    for i, row, copies in made:
+        out[i] = Sent(row, copies, True)
+    done: list[Sent] = []
+    for item in out:
+        assert item is not None
+        if item.error and item.error.startswith("again:"):
+            first = out[int(item.error.split(":", 1)[1])]
+            assert first is not None
+            item = Sent(first.referral, first.copies, False, first.error)
+        done.append(item)
+    return done
+
+
+def submit(
+    session: Session,
+    *,
+    principal: Principal,
+    now: datetime | None = None,
+    **body: Any,
+) -> tuple[Referral, list[ReferralCopy], bool]:
+    """Store a referral and route it (a copy per Customs organisation, each with its
+    acknowledgement due). The same client_ref again returns what was stored (new False);
+    with different content it is refused."""
+    [sent] = submit_many(session, principal=principal, bodies=[body], now=now)
+    if sent.error is not None or sent.referral is None:
+        raise InvalidInput(sent.error or "refused")
+    return sent.referral, sent.copies, sent.new
 
 
 def copies_of(session: Session, referral_id: int) -> list[ReferralCopy]:
