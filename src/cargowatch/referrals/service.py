@@ -887,9 +887,10 @@ def metrics(
     spocs = {s.id: s for s in session.scalars(select(Spoc))}
     orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
     records = []
+    hours_by_spoc = {sid: hours_of(spoc) for sid, spoc in spocs.items()}
     for copy_id, spoc_id, org_id, due, acked, sent, containers, referrer in rows:
         spoc = spocs.get(spoc_id) if spoc_id else None
-        hours = hours_of(spoc) if spoc else None
+        hours = hours_by_spoc.get(spoc_id) if spoc_id else None
 
         def minutes(
             end: datetime | None, hours: Any = hours, sent: datetime = sent
