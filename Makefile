@@ -10,7 +10,7 @@ DEMO_DIR ?= var/demo
 # Set to a PostgreSQL admin URL to run the suite there too (.ci/run does).
 CARGOWATCH_TEST_POSTGRES_URL ?=
 
-.PHONY: demo test lint typecheck pytest pytest-postgres browser serve bench screenshots clean
+.PHONY: demo test lint typecheck pytest pytest-postgres pytest-both browser serve bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,24 @@ pytest-postgres: $(DEV) browser
 	  echo "== PostgreSQL run skipped: set CARGOWATCH_TEST_POSTGRES_URL to run it"; \
 	fi
 
-test: lint typecheck pytest pytest-postgres
+# Both runs side by side when PostgreSQL is given (each test starts its own broker and server
+# on free ports and works in its own folders and databases, so the runs share nothing); the
+# PostgreSQL run's report follows the SQLite run's, and either failing fails the target.
+pytest-both: $(DEV) browser
+	@if [ -z "$(CARGOWATCH_TEST_POSTGRES_URL)" ]; then \
+	  echo "== test suite on SQLite (set CARGOWATCH_TEST_POSTGRES_URL to run it on PostgreSQL too)"; \
+	  CARGOWATCH_TEST_POSTGRES_URL= $(BIN)/pytest; exit $$?; \
+	fi; \
+	mkdir -p var/test; rm -rf var/test/postgres; \
+	( CARGOWATCH_TEST_POSTGRES_URL=$(CARGOWATCH_TEST_POSTGRES_URL) $(BIN)/pytest \
+	    -p no:cacheprovider --basetemp=var/test/postgres > var/test/postgres.log 2>&1; \
+	  echo $$? > var/test/postgres.rc ) & \
+	echo "== test suite on SQLite (and on PostgreSQL alongside)"; \
+	CARGOWATCH_TEST_POSTGRES_URL= $(BIN)/pytest; sqlite=$$?; wait; \
+	echo "== test suite on PostgreSQL"; cat var/test/postgres.log; \
+	test $$sqlite = 0 && test "$$(cat var/test/postgres.rc)" = 0
+
+test: lint typecheck pytest-both
 
 serve: $(STAMP)
 	$(BIN)/cargowatch serve
@@ -77,6 +94,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/custody.py
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/web.py
+	$(BIN)/python benchmarks/referrals.py
 
 # pictures of the main pages for the docs, from the demo store (run make demo first)
 screenshots: $(DEV) browser

@@ -389,8 +389,8 @@ def submit_many(
             out[i] = Sent(None, [], False, f"unexpected field: {exc}")
             continue
         if ref in wanted:  # twice in one batch: a repeat of the first, or a reused reference
-            first = wanted[ref][1]
-            same = all(first[k] == v for k, v in fields.items() if k != "observed_at")
+            seen = wanted[ref][1]
+            same = all(seen[k] == v for k, v in fields.items() if k != "observed_at")
             out[i] = Sent(None, [], False, f"again:{wanted[ref][0]}" if same else
                           f"client_ref: {ref!r} was used for a different referral")  # fmt: skip
         else:
@@ -453,9 +453,9 @@ def submit_many(
     for item in out:
         assert item is not None
         if item.error and item.error.startswith("again:"):
-            first = out[int(item.error.split(":", 1)[1])]
-            assert first is not None
-            item = Sent(first.referral, first.copies, False, first.error)
+            original = out[int(item.error.split(":", 1)[1])]
+            assert original is not None
+            item = Sent(original.referral, original.copies, False, original.error)
         done.append(item)
     return done
 
