@@ -26,6 +26,7 @@ from cargowatch.custody.router import router as custody_router
 from cargowatch.db.engine import get_engine
 from cargowatch.events.router import router as events_router
 from cargowatch.exceptions import CargowatchError, InvalidInput, NotAuthenticated, NotFound
+from cargowatch.incidents.router import router as incidents_router
 from cargowatch.ingest.router import router as ingest_router
 from cargowatch.jobs.runner import Worker
 from cargowatch.referrals.router import router as referrals_router
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(risk_router)
     app.include_router(search_router)
     app.include_router(referrals_router)
+    app.include_router(incidents_router)
     app.include_router(referral_pages)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -51,6 +51,7 @@ def _register() -> None:
     from cargowatch.custody.cli import register as register_custody
     from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
+    from cargowatch.incidents.cli import register as register_incidents
     from cargowatch.ingest.cli import register as register_ingest
     from cargowatch.referrals.cli import register as register_referrals
     from cargowatch.registers.cli import register as register_registers
@@ -68,6 +69,7 @@ def _register() -> None:
     register_custody(app)
     register_risk(app)
     register_referrals(app)
+    register_incidents(app)
 
 
 _register()

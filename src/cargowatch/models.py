@@ -6,6 +6,7 @@ from cargowatch.cases.models import Case, CaseEntry
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, TransportCall
+from cargowatch.incidents.models import Incident
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
@@ -37,6 +38,7 @@ __all__ = [
     "Event",
     "EventVersion",
     "Feedback",
+    "Incident",
     "IngestRun",
     "Job",
     "Message",

@@ -41,8 +41,17 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
     view, _ = flows.send(principal=owner, engine=engine, client_ref="R1",
                          category="seal-anomaly", containers=[BOX], place="BEANR",
                          files=[("seal.pdf", b"%PDF-1.4\ntrailer << >>\n%%EOF\n")])  # fmt: skip
+    from datetime import UTC, datetime
+
+    from cargowatch.incidents import service as incidents
+
+    with unit_of_work(engine) as s:
+        incident, _ = incidents.record(s, principal=owner, container=BOX, reference="SZ-1",
+                                       found_at=datetime(2025, 3, 16, tzinfo=UTC))  # fmt: skip
+        incident_id = incident.id
     with unit_of_work(engine) as s:
         return {
+            "incident_id": incident_id,
             "attachment_id": view["attachments"][0]["id"],
             "spoc_id": spoc_id,
             "referral_id": view["id"],

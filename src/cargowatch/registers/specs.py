@@ -104,7 +104,8 @@ REGISTERS: dict[str, Register] = {
             Field("ts", "datetime", required=True), Field("badge_id", required=True, ref="badge"),
             Field("facility", required=True), Field("zone"),
             Field("direction", "enum", values=("IN", "OUT")), Field("granted", "bool"),
-        ), key=("ts", "badge_id", "facility", "zone", "direction"), update=False, personal=True),
+        ), key=("ts", "badge_id", "facility", "zone", "direction"), update=False, personal=True,
+           indexes=(("facility", "ts"),)),
         Register("releases", (
             Field("ts", "datetime", required=True), Field("container", required=True,
                                                           ref="container"),

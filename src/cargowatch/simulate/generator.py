@@ -78,6 +78,17 @@ class Simulation(Writing):
         self.young: list[str] = []  # honest importers that started trading in the period
         self.msg_ref = 0
         self.inspections_by: Counter[str] = Counter()
+        # corrupt insiders: at most terminals one or two active employees a network recruited
+        # and uses for crime after crime there (drawn apart, so the rest of the world is the
+        # same world); most insider acts at such a terminal are theirs
+        self.side = random.Random(config.seed * 104_729 + 3)
+        self.corrupt: dict[str, list[Person]] = {}
+        for site_id, staff in sorted(self.world.staff_by_site.items()):
+            active = [p for p in staff if p.employed_until is None]
+            if active and self.side.random() < 0.7:
+                many = min(len(active), self.side.choice((1, 1, 2)))
+                self.corrupt[site_id] = self.side.sample(active, many)
+        self.late_badges: list[str] = []  # leavers whose badges still open doors (honest twins)
         ports = self.world.ports.values()
         self.origins = [p for p in ports if p.kind == "origin"]
         self.hubs = [p for p in ports if p.kind == "hub"]
@@ -192,9 +203,15 @@ class Simulation(Writing):
         then an extra shift at other hours, a colleague's zone, a badge refused then granted."""
         rng = self.rng
         for person in self.world.persons:
+            days = self.c.days
             if person.employed_until is not None:
-                continue
-            for day in range(self.c.days):
+                if not self.twin("late_revocation"):
+                    continue
+                # the badge outlived the job: the leaver (a contractor back for a while, a
+                # colleague borrowing it) keeps swiping for some days of the period
+                days = rng.randrange(5, 40)
+                self.late_badges.append(person.person_id)
+            for day in range(min(days, self.c.days)):
                 if rng.random() > 5 / 7:
                     continue
                 begin, end = person.shift
@@ -700,6 +717,20 @@ class Simulation(Writing):
         (self.root / "truth.json").write_text(dumps(truth))
         return truth
 
+    def _insiders(self) -> list[dict[str, Any]]:
+        """The corrupt insiders who served crimes, with the crimes they served."""
+        pool = {p.person_id: p for staff in self.corrupt.values() for p in staff}
+        served: dict[str, list[str]] = {}
+        for s in self.scenarios:
+            for person_id in s.get("persons", []):
+                if person_id in pool:
+                    served.setdefault(person_id, []).append(s["id"])
+        return [
+            {"person_id": pid, "badge_id": pool[pid].badge, "employer_party_id": pool[pid].employer,
+             "facility": pool[pid].facility, "scenarios": ids}
+            for pid, ids in sorted(served.items())
+        ]  # fmt: skip
+
     def _truth(self) -> dict[str, Any]:
         regs = {
             name: table.entry["records"] - table.entry["malformed"]
@@ -736,6 +767,8 @@ class Simulation(Writing):
             },
             "inspections": dict(self.inspections_by),
             "scenarios": self.scenarios,
+            "insiders": self._insiders(),
+            "honest_staff_twins": {"late_revocation": sorted(self.late_badges)},
             "summary": {
                 "scenarios": len(self.scenarios),
                 "with_insider": insiders,

@@ -77,6 +77,9 @@ class Planting:
         if not staff:
             return
         person = rng.choice(staff)
+        pool = sim.corrupt.get(site.site_id)
+        if pool and sim.side.random() < 0.85:  # the network's own insider there
+            person = sim.side.choice(pool)
         self.truth["insider"] = True
         self.truth["persons"].append(person.person_id)
         self.truth["companies"].append(person.employer)

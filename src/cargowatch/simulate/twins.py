@@ -174,6 +174,13 @@ TWINS: dict[str, Twin] = {
             "an employee covers a colleague in a zone their badge is not meant for",
         ),
         Twin(
+            "late_revocation",
+            0.3,
+            "leaver",
+            ("badge_after_employment",),
+            "a leaver's badge is not revoked and keeps opening doors for some days",
+        ),
+        Twin(
             "badge_glitch",
             0.003,
             "person-day",

@@ -1,0 +1,1 @@
+"""Incidents: the seizure database, post-incident analysis and insider link analysis."""

@@ -1,0 +1,275 @@
+"""Post-incident analysis, built from what the store holds: when the container could have been
+contaminated (windows from the seal put on at the start of the trip to the discovery, split by
+who had custody), who had access in each window (badges at the facility, ranked by how their
+swipes break their holder's own pattern and how close they came to the trip's custody
+alerts), which sibling containers to check now, and a suggested modus operandi.
+
+And across incidents: the persons whose presence in the windows of several incidents, odd
+swipes there, lapsed vetting or a badge that outlived the job make them worth a look, each with
+the path through the link graph (person, badge, facility, trip, incident) as the reason.
+
+Persons come from the organisation's staff register: personal data, shown only to callers with
+the personal-data grant of the organisation that holds it, and every such read is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cargowatch.audit import service as audit
+from cargowatch.auth.principal import Principal
+from cargowatch.exceptions import PermissionDenied
+from cargowatch.incidents.models import Incident
+from cargowatch.incidents.service import get
+from cargowatch.registers.service import may_read_personal
+from cargowatch.risk.context import Context, load_context
+from cargowatch.risk.rules.insider import KIND_TEXT, odd_swipes
+from cargowatch.risk.settings import risk_settings
+
+MARGIN = timedelta(hours=2)  # a swipe this long before arrival or after departure still counts
+# what a trip's alerts and findings say of how it was done (a suggestion people confirm)
+MO_HINTS = (
+    ("cloned", "cloned_container"),
+    ("release", "release_fraud"),
+    ("pickup", "release_fraud"),
+    ("front-company", "front_company"),
+    ("consignee", "front_company"),
+    ("seal", "seal_switch"),
+    ("door-opened-outside", "inland_contamination"),
+    ("inland", "inland_contamination"),
+    ("hub", "transshipment_tamper"),
+    ("transshipment", "transshipment_tamper"),
+    ("insider", "rip_on_rip_off"),
+)
+
+
+def context(session: Session, org_id: int) -> Context:
+    """Everything the analysis reads of an organisation, as frames."""
+    return load_context(session.connection(), org_id, risk_settings(), datetime.now(UTC))
+
+
+def windows(ctx: Context, trip_id: int, found_at: datetime) -> list[dict[str, Any]]:
+    """The contamination windows of a trip, from its start (the seal put on at stuffing is the
+    last check known to be trusted) to the discovery, one per custodian: the inland leg to the
+    origin terminal, each terminal stay, each sea leg, the leg after the last terminal; each
+    with the trip's custody alerts inside it (a door opened, a seal changed narrow it)."""
+    trip = ctx.trips.filter(pl.col("trip_id") == trip_id)
+    if trip.height == 0:
+        return []
+    start = trip["started_at"][0]
+    end = found_at
+    stays = ctx.stays.filter(pl.col("trip_id") == trip_id).sort("arrived").to_dicts()
+    alerts = ctx.alerts.filter(pl.col("trip_id") == trip_id).drop_nulls("at").to_dicts()
+    out: list[dict[str, Any]] = []
+
+    def add(kind: str, custodian: str, facility: str | None, begin: Any, until: Any) -> None:
+        if begin is None or until is None:
+            return
+        until = min(until, end)
+        if until < begin:
+            return
+        inside = [a for a in alerts if begin <= a["at"] <= until]
+        out.append({
+            "kind": kind, "custodian": custodian, "facility": facility,
+            "from": begin, "until": until,
+            "hours": round((until - begin).total_seconds() / 3600, 1),
+            "alerts": [{"id": a["alert_id"], "type": a["type"], "at": a["at"]} for a in inside],
+        })  # fmt: skip
+
+    at = start
+    for n, stay in enumerate(stays):
+        if stay["arrived"] is None or stay["left"] is None:
+            continue
+        if at is not None and stay["arrived"] > at:
+            leg = "inland to the origin terminal" if n == 0 else "at sea"
+            add(leg, "haulier" if n == 0 else "carrier", None, at, stay["arrived"])
+        add(f"{stay['role']} terminal", "terminal", stay["facility"], stay["arrived"],
+            stay["left"])  # fmt: skip
+        at = stay["left"]
+    if at is not None and at < end:
+        add("after the last terminal", "haulier or consignee", None, at, end)
+    return out
+
+
+def access(ctx: Context, spans: list[dict[str, Any]], alerts_at: list[datetime]) -> pl.DataFrame:
+    """Who swiped at the facilities of the terminal windows while the container stood there:
+    one row per badge, with its holder, how often it was there, its odd swipes (the strongest
+    kind first) and a score: present, plus its strongest odd swipe, plus more when an odd swipe
+    came within hours of a custody alert, plus a lapsed vetting or a badge past its holder's
+    employment."""
+    terminal = [w for w in spans if w["facility"]]
+    if not terminal or ctx.access.height == 0:
+        return pl.DataFrame()
+    near = timedelta(hours=ctx.settings.insider_near_hours)
+    win = pl.DataFrame(
+        {"facility": [w["facility"] for w in terminal],
+         "w_from": [w["from"] - MARGIN for w in terminal],
+         "w_until": [w["until"] + MARGIN for w in terminal]},
+        schema={"facility": pl.String, "w_from": pl.Datetime("us", "UTC"),
+                "w_until": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+    present = ctx.access.join(win, on="facility", how="inner").filter(
+        (pl.col("ts") >= pl.col("w_from")) & (pl.col("ts") <= pl.col("w_until"))
+    )
+    if present.height == 0:
+        return pl.DataFrame()
+    odd = odd_swipes(ctx).select("access_id", "kind", pl.col("score").alias("odd"), "lapsed")
+    rows = present.join(odd, on="access_id", how="left").with_columns(
+        pl.col("odd").fill_null(0.0), pl.col("lapsed").fill_null(False)
+    )
+    if alerts_at:
+        times = pl.Series("t", alerts_at, dtype=pl.Datetime("us", "UTC"))
+        rows = rows.with_columns(
+            pl.col("ts")
+            .map_elements(
+                lambda t: min(abs((t - a).total_seconds()) for a in times.to_list()),
+                return_dtype=pl.Float64,
+            )
+            .alias("to_alert_s")
+        )
+    else:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("to_alert_s"))
+    after_job = (pl.col("employed_until").is_not_null()
+                 & (pl.col("ts").dt.date() > pl.col("employed_until")))  # fmt: skip
+    per = rows.group_by("badge_id").agg(
+        pl.col("person_id").drop_nulls().first(),
+        pl.col("facility").first(),
+        pl.len().alias("swipes"),
+        pl.col("odd").max().alias("odd"),
+        pl.col("kind").drop_nulls().unique().alias("kinds"),
+        pl.col("access_id").filter(pl.col("odd") > 0).alias("odd_swipes"),
+        pl.col("ts").filter(pl.col("odd") > 0).min().alias("first_odd"),
+        (pl.col("to_alert_s").filter(pl.col("odd") > 0).min() <= near.total_seconds())
+        .fill_null(False)
+        .alias("near_alert"),
+        pl.col("lapsed").any().alias("lapsed"),
+        after_job.any().alias("after_employment"),
+    )
+    return per.with_columns(
+        (0.1 + pl.col("odd") + pl.when(pl.col("near_alert")).then(0.5).otherwise(0.0)
+         + pl.when(pl.col("lapsed")).then(0.2).otherwise(0.0)
+         + pl.when(pl.col("after_employment")).then(0.4).otherwise(0.0)).round(3).alias("score")
+    ).sort(["score", "badge_id"], descending=[True, False])  # fmt: skip
+
+
+def siblings(ctx: Context, trip_id: int, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Other trips to check now: the same consignee or shipper, or at the same terminal in the
+    same window (a badge that was there could have reached them too); newest first."""
+    t = ctx.trips
+    me = t.filter(pl.col("trip_id") == trip_id)
+    if me.height == 0:
+        return []
+    row = me.to_dicts()[0]
+    out: dict[int, dict[str, Any]] = {}
+
+    def keep(frame: pl.DataFrame, why: str) -> None:
+        for r in frame.select("trip_id", "container", "booking_ref", "started_at").to_dicts():
+            if r["trip_id"] != trip_id:
+                out.setdefault(r["trip_id"], {**r, "why": []})["why"].append(why)
+
+    for column, what in (("consignee_id", "same consignee"), ("shipper_id", "same shipper")):
+        value = row.get(column)
+        if value:
+            keep(t.filter(pl.col(column) == value), f"{what} {value}")
+    for w in spans:
+        if not w["facility"]:
+            continue
+        there = ctx.stays.filter(
+            (pl.col("facility") == w["facility"]) & (pl.col("arrived") <= w["until"])
+            & (pl.col("left") >= w["from"])
+        ).select("trip_id")  # fmt: skip
+        keep(t.join(there, on="trip_id", how="semi"),
+             f"at {w['facility']} in the same window")  # fmt: skip
+    ranked = sorted(
+        out.values(),
+        key=lambda r: (
+            -len(r["why"]),
+            -(r["started_at"] or datetime.min.replace(tzinfo=UTC)).timestamp(),
+        ),
+    )
+    return ranked[:50]
+
+
+def suggest_mo(ctx: Context, trip_id: int, concealment: str | None) -> str | None:
+    """The modus operandi the trip's alerts suggest (people confirm or change it)."""
+    kinds = ctx.alerts.filter(pl.col("trip_id") == trip_id)["type"].to_list()
+    for needle, mo in MO_HINTS:
+        if any(needle in k for k in kinds):
+            return mo
+    if concealment == "RIP_ON_RIP_OFF":
+        return "rip_on_rip_off"
+    return None
+
+
+@dataclass
+class Analysis:
+    """An incident's analysis as built from the store."""
+
+    incident: dict[str, Any]
+    windows: list[dict[str, Any]]
+    persons: list[dict[str, Any]]
+    siblings: list[dict[str, Any]]
+    suggested_mo: str | None
+    personal: bool
+
+
+def analyse(
+    session: Session, *, principal: Principal, incident_id: int, limit: int = 25
+) -> Analysis:
+    """Build an incident's analysis. Persons carry their identity only for callers with the
+    personal-data grant (the read is audited); others see badges' facilities and scores."""
+    from cargowatch.incidents.service import view
+
+    row = get(session, principal=principal, incident_id=incident_id)
+    ctx = context(session, row.org_id)
+    spans = windows(ctx, row.trip_id, row.found_at) if row.trip_id else []
+    alerts_at = [a["at"] for w in spans for a in w["alerts"]]
+    who = access(ctx, spans, alerts_at)
+    personal = may_read_personal(session, principal, row.org_id)
+    persons = [_person(r, personal) for r in (who.head(limit).to_dicts() if who.height else [])]
+    if personal and persons:
+        audit.record(session, actor=principal, action="incident.read-personal",
+                     entity_type="incident", entity_id=row.id,
+                     after={"persons": len(persons)})  # fmt: skip
+    return Analysis(
+        incident=view(row),
+        windows=spans,
+        persons=persons,
+        siblings=siblings(ctx, row.trip_id, spans) if row.trip_id else [],
+        suggested_mo=suggest_mo(ctx, row.trip_id, row.concealment) if row.trip_id else None,
+        personal=personal,
+    )
+
+
+def _person(r: dict[str, Any], personal: bool) -> dict[str, Any]:
+    reasons = [KIND_TEXT.get(k, k) for k in r.get("kinds") or []]
+    out = {
+        "facility": r["facility"], "swipes": r["swipes"], "score": r["score"],
+        "odd": r["odd"], "near_alert": r["near_alert"], "lapsed": r["lapsed"],
+        "after_employment": r["after_employment"], "reasons": reasons,
+    }  # fmt: skip
+    if personal:
+        out |= {"person_id": r["person_id"], "badge_id": r["badge_id"],
+                "odd_swipes": r["odd_swipes"], "first_odd": r["first_odd"]}  # fmt: skip
+    else:
+        out["redacted"] = True
+    return out
+
+
+def require_personal(session: Session, principal: Principal) -> None:
+    """Refuse a caller without its organisation's personal-data grant."""
+    if not may_read_personal(session, principal, principal.org_id):
+        raise PermissionDenied(f"{principal.label}: reading persons needs the personal-data grant")
+
+
+def incidents_of(session: Session, org_id: int) -> list[Incident]:
+    """Every incident of an organisation linked to a trip."""
+    return list(session.scalars(
+        select(Incident).where(Incident.org_id == org_id, Incident.trip_id.is_not(None))
+        .order_by(Incident.id)
+    ))  # fmt: skip

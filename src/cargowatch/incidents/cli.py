@@ -1,0 +1,148 @@
+"""Commands: incidents sync/list/stats/show, insiders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cargowatch.admin_cli import cli_principal
+from cargowatch.console import console
+
+incidents_app = typer.Typer(help="The seizure database and post-incident analysis.")
+
+
+@incidents_app.command("sync")
+def sync() -> None:
+    """Make an incident of every seizure in your organisation's inspections that has none."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.incidents import service
+
+    principal = cli_principal()
+    principal.require("events:write")
+    with unit_of_work() as s:
+        made = service.sync(s, org_id=principal.org_id, actor=principal)
+    console.print(f"{made} incidents recorded from seizures")
+
+
+@incidents_app.command("list")
+def listed(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50) -> None:
+    """Your organisation's incidents, newest first."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.incidents import service
+
+    table = Table("id", "found (UTC)", "container", "port", "lane", "concealment", "MO",
+                  "insider")  # fmt: skip
+    with unit_of_work() as s:
+        for r in service.listed(s, principal=cli_principal(), limit=limit):
+            v = service.view(r)
+            table.add_row(str(v["id"]), f"{r.found_at:%Y-%m-%d %H:%M}", v["container"],
+                          v["locode"] or "", v["lane"], v["concealment"] or "", v["mo"] or "",
+                          v["insider"])  # fmt: skip
+    console.print(table)
+
+
+@incidents_app.command("stats")
+def stats(
+    by: Annotated[
+        str, typer.Option(help="mo, concealment, port, lane, carrier, month, insider.")
+    ] = "mo",
+    format: Annotated[str, typer.Option(help="table, csv or parquet.")] = "table",
+    out: Annotated[Path | None, typer.Option(help="Where to write csv or parquet.")] = None,
+) -> None:
+    """Seizures as the WCO reports them: how many, the share with an insider involved and
+    the quantity, per group; or every incident as CSV or Parquet (--format, --out)."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.exceptions import InvalidInput
+    from cargowatch.incidents import service
+
+    principal = cli_principal()
+    with unit_of_work() as s:
+        if format in ("csv", "parquet"):
+            frame = service.frame(s, principal=principal)
+            if format == "parquet":
+                if out is None:
+                    raise InvalidInput("--out: Parquet goes to a file")
+                frame.write_parquet(out)
+            elif out is None:
+                sys.stdout.write(frame.write_csv())
+            else:
+                frame.write_csv(out)
+            if out is not None:
+                console.print(f"{frame.height} incidents written to {out}")
+            return
+        if format != "table":
+            raise InvalidInput("--format: expected table, csv or parquet")
+        rows = service.stats(s, principal=principal, by=by)
+    table = Table(by, "seizures", "with an insider", "kg")
+    for r in rows:
+        table.add_row(str(r["group"]), str(r["seizures"]), f"{r['insider_share']:.0%}",
+                      f"{r['quantity_kg'] or 0:,.1f}")  # fmt: skip
+    console.print(table)
+
+
+@incidents_app.command("show")
+def show(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    format: Annotated[str, typer.Option(help="table or json.")] = "table",
+) -> None:
+    """An incident's analysis: contamination windows, who had access, siblings to check."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.incidents.analysis import analyse
+
+    with unit_of_work() as s:
+        a = analyse(s, principal=cli_principal(), incident_id=incident)
+    if format == "json":
+        sys.stdout.write(json.dumps(a.__dict__, default=str, indent=1) + "\n")
+        return
+    i = a.incident
+    console.print(f"incident {i['id']}: {i['container']} found {i['found_at']:%Y-%m-%d %H:%M} "
+                  f"at {i['locode'] or '?'}; suggested MO {a.suggested_mo or 'none'}")  # fmt: skip
+    w = Table("window", "custodian", "facility", "from", "until", "hours", "alerts")
+    for x in a.windows:
+        w.add_row(x["kind"], x["custodian"], x["facility"] or "", f"{x['from']:%Y-%m-%d %H:%M}",
+                  f"{x['until']:%Y-%m-%d %H:%M}", str(x["hours"]),
+                  ", ".join(al["type"] for al in x["alerts"]))  # fmt: skip
+    console.print(w)
+    p = Table("person", "badge", "facility", "swipes", "score", "why")
+    for x in a.persons[:15]:
+        p.add_row(x.get("person_id") or "(redacted)", x.get("badge_id") or "", x["facility"],
+                  str(x["swipes"]), f"{x['score']:.2f}", "; ".join(x["reasons"]))  # fmt: skip
+    console.print(p)
+    sib = Table("sibling trip", "container", "booking", "why")
+    for x in a.siblings[:15]:
+        sib.add_row(str(x["trip_id"]), x["container"], x["booking_ref"] or "",
+                    "; ".join(x["why"]))  # fmt: skip
+    console.print(sib)
+
+
+def insiders(
+    limit: Annotated[int, typer.Option(help="How many persons, best first.")] = 20,
+    format: Annotated[str, typer.Option(help="table or json.")] = "table",
+) -> None:
+    """Persons ranked by what links them to your organisation's seizures, with the reasons
+    (needs the personal-data grant; audited)."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.incidents.insiders import rank
+
+    with unit_of_work() as s:
+        rows = rank(s, principal=cli_principal(), limit=limit)
+    if format == "json":
+        sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
+        return
+    table = Table("person", "badge", "employer", "score", "incidents", "first reason")
+    for r in rows:
+        table.add_row(r["person_id"] or "?", r["badge_id"], r["employer_party_id"] or "",
+                      f"{r['score']:.2f}", f"{r['odd_incidents']}/{r['incidents']}",
+                      r["reasons"][0]["reason"] if r["reasons"] else "")  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the incidents and insiders commands to the root command."""
+    app.add_typer(incidents_app, name="incidents")
+    app.command("insiders")(insiders)

@@ -1,0 +1,135 @@
+"""The seizure database and post-incident analysis: a seizure becomes an incident once, its
+windows run from the seal put on to the discovery by custodian, the badge that broke its own
+pattern while the container stood at the terminal ranks first, persons are shown only with the
+personal-data grant, and another organisation sees nothing."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from cargowatch.app import create_app
+from cargowatch.audit.models import AuditEntry
+from cargowatch.db.engine import unit_of_work
+from cargowatch.incidents import service
+from cargowatch.ingest.flows import ingest_bytes
+from tests.builders import ndjson, org_with_user, token_for, user_in
+from tests.custody.test_custody import BOX, SITES, manifest, trip_events
+
+PERSONS = (
+    "person_id,employer_party_id,role,badge_id,vetting_status,vetting_valid_until,employed_from,"
+    "employed_until,authorised_zones\n"
+    "E1,P1,straddle carrier driver,B1,CLEARED,2027-01-01,2020-01-01,,YARD-A\n"
+    "E2,P1,lasher,B2,CLEARED,2027-01-01,2020-01-01,,YARD-A\n"
+    "E3,P2,gate clerk,B3,CLEARED,2027-01-01,2020-01-01,,GATE\n"
+)
+SEIZURE = (
+    "ts,container,booking_ref,locode,authority_party_id,method,result,substance,quantity_kg,"
+    "concealment,insider_suspected,reference\n"
+    f"2025-03-16T10:00:00Z,{BOX},BKG1,BEANR,,PHYSICAL,SEIZURE,cocaine,120,RIP_ON_RIP_OFF,"
+    "UNKNOWN,SZ-1\n"
+)
+ACT = datetime(2025, 3, 2, 23, 30, tzinfo=UTC)  # the insider's night visit to the yard
+
+
+def _access() -> bytes:
+    lines = ["ts,badge_id,facility,zone,direction,granted"]
+    day = datetime(2025, 1, 20, 8, 5, tzinfo=UTC)
+    for n in range(45):  # six weeks of day shifts: the pattern of both badges at T1
+        at = day + timedelta(days=n)
+        for badge in ("B1", "B2"):
+            lines.append(f"{at:%Y-%m-%dT%H:%M:%SZ},{badge},ECGYE:T1,YARD-A,IN,true")
+        lines.append(f"{at:%Y-%m-%dT%H:%M:%SZ},B3,BEANR:T2,GATE,IN,true")
+    lines.append(f"{ACT:%Y-%m-%dT%H:%M:%SZ},B1,ECGYE:T1,YARD-C,IN,true")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _world(engine: Engine) -> dict[str, object]:
+    customs = org_with_user(engine, "customs", kind="CUSTOMS")
+    user_in(engine, "customs", "customs-viewer", "viewer")
+    org_with_user(engine, "other", kind="CUSTOMS")
+    for body in (SITES.encode(), manifest("BKG1", BOX, "ML1"), ndjson(trip_events()),
+                 PERSONS.encode(), _access(), SEIZURE.encode()):  # fmt: skip
+        ingest_bytes(principal=customs, stream=io.BytesIO(body), source="x", engine=engine)
+    app = create_app(engine=engine)
+    out: dict[str, object] = {"principal": customs}
+    for name, user in (("analyst", "customs-user"), ("viewer", "customs-viewer"),
+                       ("other", "other-user")):  # fmt: skip
+        c = TestClient(app)
+        c.headers["Authorization"] = f"Bearer {token_for(engine, user)}"
+        out[name] = c
+    return out
+
+
+def test_a_seizure_is_analysed_and_the_pattern_breaker_ranks_first(engine: Engine) -> None:
+    w = _world(engine)
+    analyst, viewer, other = w["analyst"], w["viewer"], w["other"]
+    assert isinstance(analyst, TestClient) and isinstance(viewer, TestClient)
+    assert isinstance(other, TestClient)
+    assert analyst.post("/api/v1/incidents/sync").json() == {"recorded": 1}
+    assert analyst.post("/api/v1/incidents/sync").json() == {"recorded": 0}  # once
+    [incident] = analyst.get("/api/v1/incidents").json()
+    assert (incident["container"], incident["concealment"], incident["lane"]) == (
+        BOX, "RIP_ON_RIP_OFF", "ECGYE-BEANR")  # fmt: skip
+    assert incident["trip_id"] is not None and incident["insider"] == "none"
+    got = analyst.get(f"/api/v1/incidents/{incident['id']}/analysis").json()
+    kinds = [x["kind"] for x in got["windows"]]
+    assert kinds == ["inland to the origin terminal", "origin terminal", "at sea",
+                     "destination terminal", "after the last terminal"]  # fmt: skip
+    spans = [(datetime.fromisoformat(x["from"]), datetime.fromisoformat(x["until"]))
+             for x in got["windows"]]  # fmt: skip
+    assert any(a <= ACT <= b for a, b in spans)  # the act is inside a window
+    assert spans[-1][1] == datetime(2025, 3, 16, 10, tzinfo=UTC)  # up to the discovery
+    first = got["persons"][0]
+    assert (first["person_id"], first["facility"]) == ("E1", "ECGYE:T1")
+    assert any("zone" in r or "hour" in r for r in first["reasons"])
+    assert {p["person_id"] for p in got["persons"]} >= {"E1", "E2"}
+    assert first["score"] > got["persons"][1]["score"]
+    # a viewer has no personal-data grant: scores and facilities, no identities
+    hidden = viewer.get(f"/api/v1/incidents/{incident['id']}/analysis").json()
+    assert all(p.get("redacted") and "person_id" not in p for p in hidden["persons"])
+    assert viewer.get("/api/v1/insiders").status_code == 403
+    [top, *_] = analyst.get("/api/v1/insiders").json()
+    assert (top["person_id"], top["badge_id"], top["employer_party_id"]) == ("E1", "B1", "P1")
+    rules = {r["rule"] for r in top["reasons"]}
+    assert "odd-swipe-in-window" in rules and "pattern-breaks-in-windows" in rules
+    path = next(r for r in top["reasons"] if r["rule"] == "odd-swipe-in-window")
+    assert path["evidence"]["path"][0] == "person E1"
+    assert path["evidence"]["path"][-1] == f"-seized in-> incident {incident['id']}"
+    # another organisation sees nothing of it
+    assert other.get(f"/api/v1/incidents/{incident['id']}").status_code == 404
+    assert other.get(f"/api/v1/incidents/{incident['id']}/analysis").status_code == 404
+    assert other.get("/api/v1/incidents").json() == []
+    assert other.get("/api/v1/insiders").json() == []
+    with unit_of_work(engine) as s:
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {"incident.record", "incident.read-personal", "insiders.read"} <= actions
+
+
+def test_statistics_and_hand_entered_seizures(engine: Engine) -> None:
+    w = _world(engine)
+    analyst = w["analyst"]
+    assert isinstance(analyst, TestClient)
+    analyst.post("/api/v1/incidents/sync")
+    body = {"container": BOX, "found_at": "2025-04-01T10:00:00Z", "reference": "HAND-1",
+            "concealment": "STRUCTURAL", "mo": "seal_switch", "insider": "confirmed",
+            "insider_role": "straddle carrier driver", "quantity_kg": 30}  # fmt: skip
+    made = analyst.post("/api/v1/incidents", json=body)
+    assert made.status_code == 201 and made.json()["mo"] == "seal_switch"
+    assert analyst.post("/api/v1/incidents", json=body).status_code == 200  # once
+    by_insider = {r["group"]: r for r in analyst.get("/api/v1/incidents/stats?by=insider").json()}
+    assert by_insider["confirmed"]["seizures"] == 1 and by_insider["none"]["seizures"] == 1
+    by_mo = analyst.get("/api/v1/incidents/stats?by=concealment").json()
+    assert {r["group"] for r in by_mo} == {"RIP_ON_RIP_OFF", "STRUCTURAL"}
+    assert all(r["insider_share"] == (1.0 if r["group"] == "STRUCTURAL" else 0.0) for r in by_mo)
+    changed = analyst.patch(f"/api/v1/incidents/{made.json()['id']}", json={"mo": "rip_on_rip_off"})
+    assert changed.json()["mo"] == "rip_on_rip_off"
+    assert analyst.patch(f"/api/v1/incidents/{made.json()['id']}",
+                         json={"mo": "magic"}).status_code == 422  # fmt: skip
+    with unit_of_work(engine) as s:
+        p = w["principal"]
+        frame = service.frame(s, principal=p)  # type: ignore[arg-type]
+    assert frame.height == 2 and set(frame["concealment"]) == {"RIP_ON_RIP_OFF", "STRUCTURAL"}
