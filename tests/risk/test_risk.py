@@ -309,6 +309,12 @@ def test_backtest_writes_its_report(tmp_path: Path, world: tuple[Path, dict[str,
     for s in truth["scenarios"]:
         by_mo[s["mo"]] += 1
     assert all(v["trips"] <= by_mo[mo] for mo, v in figures["by_mo"].items())
+    # the post-incident analysis is judged too: every planted crime a seizure
+    i = figures["insiders"]
+    assert i["seizures"] == len({s["trip_key"] for s in truth["scenarios"]})
+    assert i["windows_contain_act"] >= 0.7
+    assert i["seizures_with_insider"] == 0 or i["insider_in_first_10"] >= 0.5
+    assert "post-incident analysis" in result.output
 
 
 def test_targeting_from_the_command_line(engine: Engine, tmp_path: Path) -> None:

@@ -85,13 +85,15 @@ class Links:
         return out
 
 
-def rank(session: Session, *, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+def rank(
+    session: Session, *, principal: Principal, limit: int = 50, ctx: Any = None
+) -> list[dict[str, Any]]:
     """Persons ranked by what links them to the organisation's seizures, best first: each
     with person_id, badge_id, employer_party_id, score and reasons (rule, score, reason,
     evidence with the graph path). Needs the personal-data grant; audited."""
     require_personal(session, principal)
     org = principal.org_id
-    ctx = context(session, org)
+    ctx = ctx if ctx is not None else context(session, org)
     ps = TABLES["persons"]
     employer = dict(session.execute(
         select(ps.c.person_id, ps.c.employer_party_id).where(ps.c.org_id == org)

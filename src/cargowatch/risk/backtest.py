@@ -41,6 +41,7 @@ class Ranked:
     findings: pl.DataFrame = field(default_factory=pl.DataFrame)  # trip_id, rule, points
     model: dict[str, Any] = field(default_factory=dict)
     train_world: str | None = None
+    insiders: dict[str, Any] | None = None  # post-incident figures, when the truth names them
 
 
 def _truth(world: Path) -> tuple[dict[str, Any], Path]:
@@ -213,6 +214,11 @@ def run(
                 reports_until=judged.end,  # referrals sent during the later trips count
             )
         ranked = judge(judged, truth)
+        if truth.get("insiders") is not None:  # the post-incident analysis, judged too
+            from cargowatch.incidents.judge import judge as judge_incidents
+
+            step("judging the post-incident analysis and the insider ranking")
+            ranked.insiders = judge_incidents(judged.engine, judged.principal, truth)
         judged.engine.dispose()
     ranked.train_world = str(train_world) if train_world else None
     return ranked
@@ -462,6 +468,8 @@ def metrics(ranked: Ranked, budgets: tuple[float, ...] = BUDGETS) -> dict[str, A
     }
     out["findings"] = _finding_table(ranked)
     out["calibration"] = calibration(frame)
+    if ranked.insiders is not None:
+        out["insiders"] = ranked.insiders
     return out
 
 

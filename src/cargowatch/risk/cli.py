@@ -374,6 +374,16 @@ def backtest(
         found.add_row(*(str(c) for c in row))
     console.print(found)
     console.print(f"calibration: Brier score {m['calibration']['brier']}")
+    if m.get("insiders"):
+        i = m["insiders"]
+        console.print(
+            f"post-incident analysis (every planted crime recorded as a seizure): a planted "
+            f"insider among the first 10 persons for {i['insider_in_first_10'] or 0:.0%} of "
+            f"{i['seizures_with_insider']} seizures with one; windows contain the act for "
+            f"{i['windows_contain_act'] or 0:.0%} of {i['seizures']}; `insiders` top 20: "
+            f"{i['top20_corrupt_insiders']} planted corrupt insiders "
+            f"({i['top20_planted_persons']} persons named by the truth)"
+        )
     console.print(f"gain curve: {png}\nreport: {page}\nfigures: {data}")
 
 
