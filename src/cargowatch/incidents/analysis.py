@@ -144,6 +144,7 @@ def access(ctx: Context, spans: list[dict[str, Any]], alerts_at: list[datetime])
         pl.col("kind").drop_nulls().unique().alias("kinds"),
         pl.col("access_id").filter(pl.col("odd") > 0).alias("odd_swipes"),
         pl.col("ts").filter(pl.col("odd") > 0).min().alias("first_odd"),
+        pl.col("ts").filter(pl.col("odd") > 0).dt.date().unique().alias("odd_days"),
         (pl.col("to_alert_s").filter(pl.col("odd") > 0).min() <= near.total_seconds())
         .fill_null(False)
         .alias("near_alert"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -42,16 +43,22 @@ def odd_day_rates(ctx: Any) -> dict[str, float]:
     return {b: max(FLOOR, o / d) for b, d, o in both.select("badge_id", "d", "o").iter_rows() if d}
 
 
-def tail(chances: list[float], k: int) -> float:
-    """P(at least k successes) of independent trials with these chances (exact)."""
-    dist = [1.0]
-    for p in chances:
-        nxt = [0.0] * (len(dist) + 1)
-        for j, q in enumerate(dist):
-            nxt[j] += q * (1 - p)
-            nxt[j + 1] += q * p
-        dist = nxt
-    return max(sum(dist[k:]), 1e-12)
+def tail(days: int, rate: float, k: int) -> float:
+    """P(at least k of `days` days carry an odd swipe) when each does with chance `rate`."""
+    from scipy.stats import binom
+
+    return max(float(binom.sf(k - 1, max(days, k), rate)), 1e-12)
+
+
+def _union_days(spans: list[tuple[Any, Any]]) -> set[Any]:
+    """The calendar days covered by some time spans (overlapping windows count once)."""
+    out: set[Any] = set()
+    for begin, until in spans:
+        day = begin.date()
+        while day <= until.date():
+            out.add(day)
+            day += timedelta(days=1)
+    return out
 
 
 class Links:
@@ -110,14 +117,15 @@ def rank(
         if who.height == 0:
             continue
         links.link(f"trip {inc.trip_id}", f"incident {inc.id}", "seized in")
-        days_at: dict[str, float] = defaultdict(float)  # days the container stood at each facility
+        spans_at: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
         for w in spans:
             if w["facility"]:
-                days_at[w["facility"]] += max(w["hours"], 1.0) / 24
+                spans_at[w["facility"]].append((w["from"], w["until"]))
         for r in who.to_dicts():
             person = r["person_id"] or f"unknown holder of {r['badge_id']}"
-            rate = rates.get(r["badge_id"], FLOOR)
-            r["chance"] = 1 - (1 - rate) ** max(days_at.get(r["facility"], 1.0), 1.0)
+            r["spans"] = spans_at.get(r["facility"], [])
+            days = len(_union_days(r["spans"])) or 1
+            r["chance"] = 1 - (1 - rates.get(r["badge_id"], FLOOR)) ** days
             badge_of[person] = r["badge_id"]
             links.link(f"person {person}", f"badge {r['badge_id']}", "holds")
             if person in employer:
@@ -149,16 +157,20 @@ def rank(
                              "swipes": h["odd_swipes"],
                              "path": links.path(f"person {person}", f"incident {h['incident']}")},
             })  # fmt: skip
-        # how unlikely it is that the badge broke its own pattern in this many of the windows
-        # it was in, given how often it does so on any day (overtime and covers included)
-        surprise = -math.log10(tail([h["chance"] for h in seen], len(odd))) if odd else 0.0
+        # how unlikely it is that the badge broke its own pattern on this many of the days the
+        # seized containers stood where it works (windows that overlap count once), given how
+        # often it does so on any day (overtime and covers included)
+        days = len(_union_days([x for h in seen for x in h["spans"]])) or 1
+        odd_days = len({d for h in odd for d in h["odd_days"] or []})
+        rate = rates.get(badge_of[person], FLOOR)
+        surprise = -math.log10(tail(days, rate, odd_days)) if odd_days else 0.0
         score = surprise + near
         if odd:
             reasons.append({
                 "rule": "pattern-breaks-in-windows", "score": round(surprise, 3),
-                "reason": f"Broke its own pattern in {len(odd)} of the {len(seen)} incident "
-                          f"windows it was in; by chance about "
-                          f"{10 ** -surprise:.2g}.",
+                "reason": f"Broke its own pattern on {odd_days} of the {days} days seized "
+                          f"containers stood where it works ({len(odd)} of {len(seen)} "
+                          f"incidents); by chance about {10 ** -surprise:.2g}.",
                 "evidence": {"incidents": sorted({h["incident"] for h in odd})},
             })  # fmt: skip
         present = PRESENCE * len(seen)
