@@ -54,10 +54,11 @@ def context(session: Session, org_id: int) -> Context:
 
 
 def windows(ctx: Context, trip_id: int, found_at: datetime) -> list[dict[str, Any]]:
-    """The contamination windows of a trip, from its start (the seal put on at stuffing is the
-    last check known to be trusted) to the discovery, one per custodian: the inland leg to the
-    origin terminal, each terminal stay, each sea leg, the leg after the last terminal; each
-    with the trip's custody alerts inside it (a door opened, a seal changed narrow it)."""
+    """The contamination windows of a trip, from its booking (the load itself, before the seal
+    was put on at stuffing, the last check known to be trusted) to the discovery, one per
+    custodian: the shipper before sealing, the inland leg to the origin terminal, each terminal
+    stay, each sea leg, the leg after the last terminal; each with the trip's custody alerts
+    inside it (a door opened, a seal changed narrow it)."""
     trip = ctx.trips.filter(pl.col("trip_id") == trip_id)
     if trip.height == 0:
         return []
@@ -81,6 +82,10 @@ def windows(ctx: Context, trip_id: int, found_at: datetime) -> list[dict[str, An
             "alerts": [{"id": a["alert_id"], "type": a["type"], "at": a["at"]} for a in inside],
         })  # fmt: skip
 
+    booked = trip["booked_at"][0] if "booked_at" in trip.columns else None
+    if booked is not None and start is not None and booked < start:
+        # the load itself: whoever filled the box before the seal was put on
+        add("before sealing, at the shipper", "shipper", None, booked, start)
     at = start
     for n, stay in enumerate(stays):
         if stay["arrived"] is None or stay["left"] is None:
