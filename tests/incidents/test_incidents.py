@@ -25,6 +25,8 @@ PERSONS = (
     "E1,P1,straddle carrier driver,B1,CLEARED,2027-01-01,2020-01-01,,YARD-A\n"
     "E2,P1,lasher,B2,CLEARED,2027-01-01,2020-01-01,,YARD-A\n"
     "E3,P2,gate clerk,B3,CLEARED,2027-01-01,2020-01-01,,GATE\n"
+    "E4,P1,lasher,B4,CLEARED,2027-01-01,2020-01-01,2025-02-01,YARD-A\n"
+    "E5,P2,planner,B5,EXPIRED,2024-06-30,2020-01-01,,YARD-B\n"
 )
 SEIZURE = (
     "ts,container,booking_ref,locode,authority_party_id,method,result,substance,quantity_kg,"
@@ -44,6 +46,11 @@ def _access() -> bytes:
             lines.append(f"{at:%Y-%m-%dT%H:%M:%SZ},{badge},ECGYE:T1,YARD-A,IN,true")
         lines.append(f"{at:%Y-%m-%dT%H:%M:%SZ},B3,BEANR:T2,GATE,IN,true")
     lines.append(f"{ACT:%Y-%m-%dT%H:%M:%SZ},B1,ECGYE:T1,YARD-C,IN,true")
+    # a leaver's badge still opens the yard; a planner whose vetting expired in the yard
+    for stamp in ("2025-02-10T09:00:00Z", "2025-02-20T09:00:00Z"):
+        lines.append(f"{stamp},B4,ECGYE:T1,YARD-A,IN,true")
+    lines.append("2025-02-11T10:00:00Z,B5,BEANR:T2,YARD-B,IN,true")
+    lines.append("2025-02-11T09:50:00Z,B5,BEANR:T2,GATE,IN,true")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -133,3 +140,18 @@ def test_statistics_and_hand_entered_seizures(engine: Engine) -> None:
         p = w["principal"]
         frame = service.frame(s, principal=p)  # type: ignore[arg-type]
     assert frame.height == 2 and set(frame["concealment"]) == {"RIP_ON_RIP_OFF", "STRUCTURAL"}
+
+
+def test_personnel_security_reports(engine: Engine) -> None:
+    w = _world(engine)
+    analyst, viewer = w["analyst"], w["viewer"]
+    assert isinstance(analyst, TestClient) and isinstance(viewer, TestClient)
+    assert viewer.get("/api/v1/personnel-security").status_code == 403
+    r = analyst.get("/api/v1/personnel-security").json()
+    [late] = r["after_employment"]
+    assert (late["person_id"], late["days_after"], late["swipes"]) == ("E4", 19, 2)
+    [lapsed] = r["vetting"]
+    assert (lapsed["person_id"], lapsed["zones"], lapsed["sensitive_swipes"]) == (
+        "E5", ["YARD-B"], 1)  # the gate is not a sensitive zone  # fmt: skip
+    [p1] = [x for x in r["revocation_lag"] if x["employer_party_id"] == "P1"]
+    assert (p1["leavers"], p1["badges_used_after"], p1["max_days"]) == (1, 1, 19)

@@ -142,6 +142,40 @@ def insiders(
     console.print(table)
 
 
+@incidents_app.command("personnel")
+def personnel(format: Annotated[str, typer.Option(help="table or json.")] = "table") -> None:
+    """Personnel security: badges used after employment ended (and how long), lapsed vetting
+    in sensitive zones, revocation lag per employer (personal-data grant; audited)."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.incidents.personnel import report
+
+    with unit_of_work() as s:
+        r = report(s, principal=cli_principal())
+    if format == "json":
+        sys.stdout.write(json.dumps(r, default=str, indent=1) + "\n")
+        return
+    a = Table("person", "badge", "employer", "employed until", "last swipe", "days after",
+              "swipes", title="Badges used after employment ended")  # fmt: skip
+    for x in r["after_employment"]:
+        a.add_row(x["person_id"], x["badge_id"], x["employer_party_id"] or "",
+                  str(x["employed_until"]), str(x["last"]), str(x["days_after"]),
+                  str(x["swipes"]))  # fmt: skip
+    console.print(a)
+    v = Table("person", "badge", "role", "vetting", "valid until", "sensitive swipes", "zones",
+              title="Lapsed, refused or pending vetting in sensitive zones")  # fmt: skip
+    for x in r["vetting"][:50]:
+        v.add_row(x["person_id"], x["badge_id"], x["role"] or "", x["vetting_status"] or "",
+                  str(x["vetting_valid_until"] or ""), str(x["sensitive_swipes"]),
+                  ", ".join(x["zones"]))  # fmt: skip
+    console.print(v)
+    g = Table("employer", "leavers", "badges used after", "median days", "max days",
+              title="Revocation lag per employer")  # fmt: skip
+    for x in r["revocation_lag"]:
+        g.add_row(x["employer_party_id"] or "", str(x["leavers"]), str(x["badges_used_after"]),
+                  f"{x['median_days']:.0f}", str(x["max_days"]))  # fmt: skip
+    console.print(g)
+
+
 def register(app: typer.Typer) -> None:
     """Add the incidents and insiders commands to the root command."""
     app.add_typer(incidents_app, name="incidents")

@@ -126,3 +126,12 @@ def insiders(
     from cargowatch.incidents.insiders import rank
 
     return rank(session, principal=principal, limit=limit)
+
+
+@router.get("/personnel-security")
+def personnel_security(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Badges used after employment ended, lapsed vetting in sensitive zones, revocation lag
+    per employer (personal-data grant; audited)."""
+    from cargowatch.incidents.personnel import report
+
+    return report(session, principal=principal)
