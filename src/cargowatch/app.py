@@ -33,6 +33,7 @@ from cargowatch.referrals.router import router as referrals_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
 from cargowatch.search.router import router as search_router
+from cargowatch.web.incident_pages import router as incident_pages
 from cargowatch.web.pages import STATIC, BodyLimit, SecurityHeaders, ServerTiming, web_error
 from cargowatch.web.referral_pages import router as referral_pages
 from cargowatch.web.router import router as web_router
@@ -134,6 +135,7 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(incidents_router)
     app.include_router(referral_pages)
+    app.include_router(incident_pages)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(ServerTiming)

@@ -6,7 +6,7 @@ from cargowatch.cases.models import Case, CaseEntry
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, TransportCall
-from cargowatch.incidents.models import Incident
+from cargowatch.incidents.models import Action, Incident, Participant, Section
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
@@ -26,6 +26,7 @@ from cargowatch.telemetry.models import Reading
 
 __all__ = [
     "REGISTER_TABLES",
+    "Action",
     "Alert",
     "ApiToken",
     "Assessment",
@@ -43,6 +44,7 @@ __all__ = [
     "Job",
     "Message",
     "Organisation",
+    "Participant",
     "QuarantineRecord",
     "RawChunk",
     "Reading",
@@ -50,6 +52,7 @@ __all__ = [
     "ReferralCopy",
     "Retraction",
     "RiskModel",
+    "Section",
     "Share",
     "SignInAttempt",
     "Spoc",

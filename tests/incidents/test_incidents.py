@@ -155,3 +155,83 @@ def test_personnel_security_reports(engine: Engine) -> None:
         "E5", ["YARD-B"], 1)  # the gate is not a sensitive zone  # fmt: skip
     [p1] = [x for x in r["revocation_lag"] if x["employer_party_id"] == "P1"]
     assert (p1["leavers"], p1["badges_used_after"], p1["max_days"]) == (1, 1, 19)
+
+
+def _web(engine: Engine, org: str, name: str) -> TestClient:
+    import re
+
+    from cargowatch.auth.service import create_user
+
+    with unit_of_work(engine) as s:
+        create_user(s, actor="test", org_slug=org, username=name, role="analyst",
+                    password="a-long-test-password")  # fmt: skip
+    web = TestClient(create_app(engine=engine), follow_redirects=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text)
+    assert token is not None
+    web.post("/login", data={"username": name, "password": "a-long-test-password",
+                             "csrf": token.group(1)})  # fmt: skip
+    return web
+
+
+def test_partners_work_an_incident_under_markings_to_its_pdf(engine: Engine) -> None:
+    w = _world(engine)
+    owner, other = w["analyst"], w["other"]
+    assert isinstance(owner, TestClient) and isinstance(other, TestClient)
+    org_with_user(engine, "terminal", kind="TERMINAL")
+    terminal = TestClient(owner.app)
+    terminal.headers["Authorization"] = f"Bearer {token_for(engine, 'terminal-user')}"
+    owner.post("/api/v1/incidents/sync")
+    [incident] = owner.get("/api/v1/incidents").json()
+    iid = incident["id"]
+    url = f"/api/v1/incidents/{iid}"
+    assert other.get(f"{url}/workspace").status_code == 404  # not invited yet
+    assert owner.post(f"{url}/participants", json={"org": "other"}).status_code == 201
+    sections = {s["kind"]: s for s in owner.get(f"{url}/workspace").json()["sections"]}
+    assert sections["access"]["content"][0]["person_id"] == "E1"  # the owner reads persons
+    # the owner shares who had access with participants (no identities for them), keeps the
+    # root causes, and writes findings for the other organisation by name
+    access = f"{url}/sections/{sections['access']['id']}"
+    shared = owner.patch(access, json={"tlp": "AMBER", "audience": "participants"})
+    assert shared.status_code == 200
+    red = owner.patch(access, json={"tlp": "RED", "audience": "participants"})
+    assert red.status_code == 422  # TLP:RED goes to named organisations only
+    owner.patch(f"{url}/sections/{sections['root-causes']['id']}",
+                json={"body": "A driver's badge was not checked at night."})  # fmt: skip
+    seen = other.get(f"{url}/workspace").json()
+    kinds = {s["kind"] for s in seen["sections"]}
+    assert "root-causes" not in kinds and {"windows", "access", "siblings"} <= kinds
+    persons = [p for s in seen["sections"] if s["kind"] == "access" for p in s["content"]]
+    assert persons and all(p.get("redacted") and "person_id" not in p for p in persons)
+    assert "source_ref" not in seen["incident"] and not seen["you_own_it"]
+    assert terminal.get(f"{url}/workspace").status_code == 404  # never invited
+    note = other.post(f"{url}/sections", json={"title": "Our gate log", "body": "Truck at 23:10."})
+    assert note.status_code == 201
+    assert any(
+        s["title"] == "Our gate log" for s in owner.get(f"{url}/workspace").json()["sections"]
+    )
+    assert (
+        other.patch(f"{url}/sections/{note.json()['id']}", json={"tlp": "CLEAR"}).status_code == 403
+    )
+    # an action for the invited organisation, on its list until it is done
+    other_org = seen["participants"][0]["org_id"]
+    task = {"text": "Check the night gate camera", "owner_org_id": other_org,
+            "due_on": "2025-04-01"}  # fmt: skip
+    made = owner.post(f"{url}/actions", json=task)
+    assert made.status_code == 201
+    [todo] = other.get("/api/v1/actions").json()
+    assert todo["text"] == "Check the night gate camera"
+    assert terminal.post(f"/api/v1/actions/{todo['id']}/done").status_code == 404
+    assert other.post(f"/api/v1/actions/{todo['id']}/done").json()["status"] == "done"
+    assert other.get("/api/v1/actions").json() == []
+    # the report, as a page and a PDF, carries only what its reader may read
+    web = _web(engine, "customs", "officer")
+    page = web.get(f"/incidents/{iid}")
+    assert page.status_code == 200 and "Contamination windows" in page.text
+    report = web.get(f"/incidents/{iid}/report.pdf")
+    assert report.status_code == 200 and report.content[:5] == b"%PDF-"
+    guest = _web(engine, "other", "guest")
+    printed = guest.get(f"/incidents/{iid}/report").text
+    assert "Root causes" not in printed and "E1" not in printed and "TLP:AMBER" in printed
+    with unit_of_work(engine) as s:
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {"incident.invite", "incident.section", "action.create", "action.done"} <= actions

@@ -3,9 +3,9 @@ was hidden, the modus operandi and whether an insider was involved."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
@@ -58,3 +58,69 @@ class Incident(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+# the parts of an analysis built from the store; the others are written by people
+BUILT = ("windows", "access", "siblings")
+SECTION_KINDS = (*BUILT, "summary", "findings", "root-causes", "note")
+AUDIENCES = ("owner", "participants", "named")
+
+
+class Participant(Base):
+    """An organisation invited to an incident's post-incident analysis."""
+
+    __tablename__ = "incident_participants"
+    __table_args__ = (UniqueConstraint("incident_id", "org_id", name="uq_incident_participant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    invited_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Section(Base):
+    """A section of an incident's analysis with its TLP 2.0 marking and who may read it: the
+    owner's organisation only, every participant, or named organisations. The built sections
+    (windows, access, siblings) keep their marking here and their content in the store."""
+
+    __tablename__ = "incident_sections"
+    __table_args__ = (Index("ix_incident_sections", "incident_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    audience: Mapped[str] = mapped_column(String(16), default="owner")
+    named: Mapped[str] = mapped_column(Text, default="")  # organisation ids, comma-joined
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Action(Base):
+    """An action decided after an incident (or a meeting), with its owner and due date; it
+    shows on the owner's dashboard until done."""
+
+    __tablename__ = "incident_actions"
+    __table_args__ = (Index("ix_incident_actions_owner", "owner_org_id", "status", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    owner_user: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a username
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open, done
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -3,7 +3,7 @@ insider ranking (personal-data grant)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -135,3 +135,113 @@ def personnel_security(session: SessionDep, principal: PrincipalDep) -> dict[str
     from cargowatch.incidents.personnel import report
 
     return report(session, principal=principal)
+
+
+@router.get("/incidents/{incident_id}/workspace")
+def workspace(incident_id: IdPath, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The analysis as your organisation may read it: the sections meant for it (built ones
+    from the store), who takes part, the actions it may see."""
+    from cargowatch.incidents import workspace as ws
+
+    return ws.view(session, principal=principal, incident_id=incident_id)
+
+
+class Invite(BaseModel):
+    """An organisation invited to the analysis, by its slug."""
+
+    org: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/incidents/{incident_id}/participants", status_code=201)
+def invite(
+    incident_id: IdPath, body: Invite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Invite an organisation (the organisation that recorded the seizure)."""
+    from cargowatch.incidents import workspace as ws
+
+    p = ws.invite(session, principal=principal, incident_id=incident_id, org=body.org)
+    return {"org_id": p.org_id, "invited_by": p.invited_by}
+
+
+class SectionWrite(BaseModel):
+    """A section's words and marking: TLP 2.0 and who reads it."""
+
+    kind: Literal["summary", "findings", "root-causes", "note"] = "note"
+    title: str | None = Field(default=None, max_length=200)
+    body: str | None = Field(default=None, max_length=20000)
+    tlp: Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"] | None = None
+    audience: Literal["owner", "participants", "named"] | None = None
+    named: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=50
+    )
+
+
+@router.post("/incidents/{incident_id}/sections", status_code=201)
+def add_section(
+    incident_id: IdPath, body: SectionWrite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Add a section (a participant's note is read by its organisation and the owner)."""
+    from cargowatch.incidents import workspace as ws
+
+    s = ws.write_section(session, principal=principal, incident_id=incident_id,
+                         **body.model_dump())  # fmt: skip
+    return {"id": s.id, "tlp": s.tlp, "audience": s.audience}
+
+
+@router.patch("/incidents/{incident_id}/sections/{section_id}")
+def change_section(
+    incident_id: IdPath,
+    section_id: IdPath,
+    body: SectionWrite,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Change a section's words, marking or audience (the owner's organisation)."""
+    from cargowatch.incidents import workspace as ws
+
+    fields = body.model_dump(exclude_unset=True)
+    fields.pop("kind", None)
+    s = ws.write_section(session, principal=principal, incident_id=incident_id,
+                         section_id=section_id, **fields)  # fmt: skip
+    return {"id": s.id, "tlp": s.tlp, "audience": s.audience}
+
+
+class ActionWrite(BaseModel):
+    """An action with its owner and due date."""
+
+    text: str = Field(min_length=1, max_length=4000)
+    owner_org_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner_user: str | None = Field(default=None, max_length=64)
+    due_on: date | None = None
+    tlp: Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"] = "AMBER"
+
+
+@router.post("/incidents/{incident_id}/actions", status_code=201)
+def add_action(
+    incident_id: IdPath, body: ActionWrite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Decide an action: it shows on its owner's dashboard until done."""
+    from cargowatch.incidents import workspace as ws
+
+    a = ws.add_action(session, principal=principal, incident_id=incident_id,
+                      **body.model_dump())  # fmt: skip
+    return ws.action_view(a)
+
+
+@router.get("/actions")
+def actions(
+    session: SessionDep, principal: PrincipalDep, open_only: bool = True
+) -> list[dict[str, Any]]:
+    """Actions your organisation owns (for you or anyone there), soonest due first."""
+    from cargowatch.incidents import workspace as ws
+
+    rows = ws.my_actions(session, principal=principal, open_only=open_only)
+    return [ws.action_view(a) for a in rows]
+
+
+@router.post("/actions/{action_id}/done")
+def action_done(action_id: IdPath, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Mark an action done."""
+    from cargowatch.incidents import workspace as ws
+
+    return ws.action_view(ws.close_action(session, principal=principal, action_id=action_id))

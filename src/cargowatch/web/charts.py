@@ -293,3 +293,47 @@ def regions(places: Sequence[Place], most: int = 3) -> list[tuple[str, list[Plac
         site = next((p.label for p in g if p.kind == "site"), None)
         out.append((site or f"{g[0].lat:.2f}, {g[0].lon:.2f}", g))
     return out
+
+
+def spans(
+    rows: Sequence[tuple[str, datetime, datetime, Sequence[tuple[datetime, str]]]],
+    label: str,
+    width: int = 720,
+) -> Markup:
+    """A time line of spans, one row each (label, from, until, marks): contamination windows
+    with the custody alerts inside them as ticks."""
+    if not rows:
+        return Markup('<p class="empty">nothing yet</p>')
+    row, left, right = 24, 230, 20
+    t0 = min(r[1] for r in rows).timestamp()
+    t1 = max(r[2] for r in rows).timestamp()
+    scale = (width - left - right) / max(t1 - t0, 1.0)
+    height = row * len(rows) + 30
+
+    def x(t: datetime) -> float:
+        return left + (t.timestamp() - t0) * scale
+
+    parts = []
+    for i, (name, a, b, marks) in enumerate(rows):
+        y = 5 + i * row
+        w = max(x(b) - x(a), 2.0)
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(name)}</text>'
+            f'<rect x="{x(a):.1f}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" '
+            f'fill="{PALETTE[i % len(PALETTE)]}" opacity="0.75"><title>{escape(name)}: '
+            f"{a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC</title></rect>"
+        )
+        for at, what in marks:
+            parts.append(
+                f'<line x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{y}" y2="{y + row - 2}" '
+                f'stroke="#000" stroke-width="2"><title>{escape(what)} at '
+                f"{at:%Y-%m-%d %H:%M} UTC</title></line>"
+            )
+    base = 5 + len(rows) * row
+    for t, text in time_ticks(t0, t1, 6):
+        xt = left + (t - t0) * scale
+        parts.append(
+            f'<line x1="{xt:.1f}" x2="{xt:.1f}" y1="{base}" y2="{base + 4}" stroke="#555"/>'
+            f'<text x="{xt:.1f}" y="{base + 16}" text-anchor="middle">{escape(text)}</text>'
+        )
+    return _svg(width, height, "".join(parts), label)

@@ -201,6 +201,8 @@ def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> Resp
             for name, _ in o.alerts_by_type
         ],
     )
+    from cargowatch.incidents.workspace import my_actions
+
     return render(
         request,
         "dashboard.html",
@@ -209,6 +211,8 @@ def dashboard(request: Request, session: SessionDep, user: WebPrincipal) -> Resp
         by_week=by_week,
         alerts=alerts,
         threshold=TARGET_SCORE,
+        actions=my_actions(session, principal=user),
+        today=date.today(),
     )
 
 
