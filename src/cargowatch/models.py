@@ -6,7 +6,15 @@ from cargowatch.cases.models import Case, CaseEntry
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.events.models import Event, EventVersion, RawChunk, Retraction, TransportCall
-from cargowatch.incidents.models import Action, Incident, Participant, Section
+from cargowatch.incidents.models import (
+    Action,
+    Incident,
+    Meeting,
+    MeetingItem,
+    MeetingMember,
+    Participant,
+    Section,
+)
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.jobs.models import Job
 from cargowatch.orgs.models import Organisation
@@ -42,6 +50,9 @@ __all__ = [
     "Incident",
     "IngestRun",
     "Job",
+    "Meeting",
+    "MeetingItem",
+    "MeetingMember",
     "Message",
     "Organisation",
     "Participant",

@@ -235,3 +235,43 @@ def test_partners_work_an_incident_under_markings_to_its_pdf(engine: Engine) -> 
     with unit_of_work(engine) as s:
         actions = set(s.scalars(select(AuditEntry.action)))
     assert {"incident.invite", "incident.section", "action.create", "action.done"} <= actions
+
+
+def test_a_coordination_meeting_with_items_and_an_action(engine: Engine) -> None:
+    w = _world(engine)
+    owner, other = w["analyst"], w["other"]
+    assert isinstance(owner, TestClient) and isinstance(other, TestClient)
+    org_with_user(engine, "outsider", kind="TERMINAL")
+    outsider = TestClient(owner.app)
+    outsider.headers["Authorization"] = f"Bearer {token_for(engine, 'outsider-user')}"
+    made = owner.post("/api/v1/meetings", json={
+        "title": "Port security committee", "held_at": "2025-04-02T09:00:00Z",
+        "members": ["other"], "tlp": "AMBER"})  # fmt: skip
+    assert made.status_code == 201
+    mid = made.json()["id"]
+    assert {m["name"] for m in made.json()["members"]} == {"Customs", "Other"}
+    assert owner.post("/api/v1/meetings", json={"title": "x", "held_at": "2025-04-02T09:00:00Z",
+                      "members": ["nobody"]}).status_code == 422  # fmt: skip
+    items = (
+        ("agenda", "Seizure at Antwerp, night access at T1", "AMBER"),
+        ("minutes", "The terminal will review night badges.", "AMBER+STRICT"),
+        ("decision", "Night access to YARD-C needs two badges.", "GREEN"),
+    )
+    for kind, text, tlp in items:
+        got = other.post(f"/api/v1/meetings/{mid}/items", json={"kind": kind, "text": text,
+                                                                "tlp": tlp})  # fmt: skip
+        assert got.status_code == 201
+    other_org = next(m["org_id"] for m in made.json()["members"] if m["name"] == "Other")
+    task = {"text": "Review night badges", "owner_org_id": other_org}
+    action = owner.post(f"/api/v1/meetings/{mid}/actions", json=task)
+    assert action.status_code == 201 and action.json()["meeting_id"] == mid
+    seen = other.get(f"/api/v1/meetings/{mid}").json()
+    assert [i["kind"] for i in seen["items"]] == ["agenda", "minutes", "decision"]
+    assert seen["items"][1]["tlp"] == "AMBER+STRICT"
+    assert [a["text"] for a in other.get("/api/v1/actions").json()] == ["Review night badges"]
+    assert outsider.get(f"/api/v1/meetings/{mid}").status_code == 404
+    assert outsider.post(f"/api/v1/meetings/{mid}/items",
+                         json={"kind": "agenda", "text": "x"}).status_code == 404  # fmt: skip
+    assert outsider.get("/api/v1/meetings").json() == []
+    other.post(f"/api/v1/actions/{action.json()['id']}/done")
+    assert other.get("/api/v1/actions").json() == []

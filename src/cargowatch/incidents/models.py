@@ -114,6 +114,9 @@ class Action(Base):
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"), nullable=True, index=True
     )
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     text: Mapped[str] = mapped_column(Text)
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     owner_user: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a username
@@ -124,3 +127,56 @@ class Action(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+ITEM_KINDS = ("agenda", "minutes", "decision")
+REF_TYPES = ("incident", "referral", "pattern")
+
+
+class Meeting(Base):
+    """A coordination meeting of partner organisations: its agenda (incidents, referrals,
+    emerging patterns), minutes and decisions, each item under a TLP marking; its actions
+    are incident actions that name the meeting."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_org", "org_id", "held_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # who convenes it
+    title: Mapped[str] = mapped_column(String(200))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MeetingMember(Base):
+    """An organisation taking part in a meeting."""
+
+    __tablename__ = "meeting_members"
+    __table_args__ = (UniqueConstraint("meeting_id", "org_id", name="uq_meeting_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+
+
+class MeetingItem(Base):
+    """An agenda item, a paragraph of minutes or a decision, with its marking and what it is
+    about (an incident, a referral, an emerging pattern)."""
+
+    __tablename__ = "meeting_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    ref_type: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    ref_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -245,3 +245,73 @@ def action_done(action_id: IdPath, session: SessionDep, principal: PrincipalDep)
     from cargowatch.incidents import workspace as ws
 
     return ws.action_view(ws.close_action(session, principal=principal, action_id=action_id))
+
+
+class MeetingWrite(BaseModel):
+    """A coordination meeting with the organisations taking part (by slug)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    held_at: datetime
+    members: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(max_length=50)
+    tlp: Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"] = "AMBER"
+
+
+@router.post("/meetings", status_code=201)
+def convene(body: MeetingWrite, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Convene a coordination meeting."""
+    from cargowatch.incidents import meetings
+
+    m = meetings.convene(session, principal=principal, **body.model_dump())
+    return meetings.view(session, principal=principal, meeting_id=m.id)
+
+
+@router.get("/meetings")
+def meetings_list(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The meetings your organisation takes part in, newest first."""
+    from cargowatch.incidents import meetings
+
+    return [{"id": m.id, "title": m.title, "held_at": m.held_at, "tlp": m.tlp}
+            for m in meetings.listed(session, principal=principal)]  # fmt: skip
+
+
+@router.get("/meetings/{meeting_id}")
+def meeting(meeting_id: IdPath, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    """A meeting: members, agenda, minutes, decisions, actions."""
+    from cargowatch.incidents import meetings
+
+    return meetings.view(session, principal=principal, meeting_id=meeting_id)
+
+
+class ItemWrite(BaseModel):
+    """An agenda item, minutes or a decision, under a marking."""
+
+    kind: Literal["agenda", "minutes", "decision"]
+    text: str = Field(min_length=1, max_length=20000)
+    tlp: Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"] = "AMBER"
+    ref_type: Literal["incident", "referral", "pattern"] | None = None
+    ref_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+@router.post("/meetings/{meeting_id}/items", status_code=201)
+def meeting_item(
+    meeting_id: IdPath, body: ItemWrite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Add an agenda item, minutes or a decision."""
+    from cargowatch.incidents import meetings
+
+    item = meetings.add_item(session, principal=principal, meeting_id=meeting_id,
+                             **body.model_dump())  # fmt: skip
+    return {"id": item.id, "kind": item.kind, "tlp": item.tlp}
+
+
+@router.post("/meetings/{meeting_id}/actions", status_code=201)
+def meeting_action(
+    meeting_id: IdPath, body: ActionWrite, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """An action decided in the meeting: on its owner's dashboard until done."""
+    from cargowatch.incidents import meetings
+    from cargowatch.incidents import workspace as ws
+
+    a = meetings.add_action(session, principal=principal, meeting_id=meeting_id,
+                            **body.model_dump())  # fmt: skip
+    return ws.action_view(a)

@@ -254,7 +254,7 @@ def my_actions(session: Session, *, principal: Principal, open_only: bool = True
 
 def action_view(a: Action) -> dict[str, Any]:
     """An action as the API shows it."""
-    return {"id": a.id, "incident_id": a.incident_id, "text": a.text,
+    return {"id": a.id, "incident_id": a.incident_id, "meeting_id": a.meeting_id, "text": a.text,
             "owner_org_id": a.owner_org_id, "owner_user": a.owner_user, "due_on": a.due_on,
             "tlp": a.tlp, "status": a.status, "created_by": a.created_by,
             "done_by": a.done_by, "done_at": a.done_at}  # fmt: skip
