@@ -232,10 +232,10 @@ def analyse(
     from cargowatch.incidents.service import view
 
     row = get(session, principal=principal, incident_id=incident_id)
-    ctx = context(session, row.org_id)
-    spans = windows(ctx, row.trip_id, row.found_at) if row.trip_id else []
+    ctx = local_context(session, row.org_id, row.trip_id, row.found_at) if row.trip_id else None
+    spans = windows(ctx, row.trip_id, row.found_at) if ctx and row.trip_id else []
     alerts_at = [a["at"] for w in spans for a in w["alerts"]]
-    who = access(ctx, spans, alerts_at)
+    who = access(ctx, spans, alerts_at) if ctx else pl.DataFrame()
     personal = may_read_personal(session, principal, row.org_id)
     persons = [_person(r, personal) for r in (who.head(limit).to_dicts() if who.height else [])]
     if personal and persons:
@@ -246,8 +246,8 @@ def analyse(
         incident=view(row),
         windows=spans,
         persons=persons,
-        siblings=siblings(ctx, row.trip_id, spans) if row.trip_id else [],
-        suggested_mo=suggest_mo(ctx, row.trip_id, row.concealment) if row.trip_id else None,
+        siblings=siblings(ctx, row.trip_id, spans) if ctx and row.trip_id else [],
+        suggested_mo=suggest_mo(ctx, row.trip_id, row.concealment) if ctx and row.trip_id else None,
         personal=personal,
     )
 
@@ -279,3 +279,102 @@ def incidents_of(session: Session, org_id: int) -> list[Incident]:
         select(Incident).where(Incident.org_id == org_id, Incident.trip_id.is_not(None))
         .order_by(Incident.id)
     ))  # fmt: skip
+
+
+HISTORY = timedelta(days=120)  # how much of a badge's past shows its pattern
+NEIGHBOURS = timedelta(days=60)  # trips that started this long before a window may share it
+
+
+def local_context(session: Session, org_id: int, trip_id: int, found_at: datetime) -> Context:
+    """What one incident's analysis reads, and no more: its trip, the trips of the same
+    shipper or consignee and those that stood at its facilities around its windows, its
+    custody alerts, the swipes at its facilities in its windows (by the facility and time
+    index) and the recent history of the badges seen there (their pattern). Bounded by the
+    incident, not by the store: the same frames as the organisation's whole context."""
+    from sqlalchemy import and_, func, or_
+
+    from cargowatch.custody.models import Alert, Trip
+    from cargowatch.registers.specs import TABLES
+    from cargowatch.risk.context import read, stays_of
+
+    conn = session.connection()
+    m, a, ps = TABLES["manifest"], TABLES["access"], TABLES["persons"]
+    t = Trip.__table__
+    declared = and_(m.c.org_id == t.c.org_id, m.c.container == t.c.container,
+                    m.c.booking_ref == func.coalesce(t.c.booking_ref, ""))  # fmt: skip
+    columns = (t.c.id, t.c.trip_key, t.c.container, t.c.booking_ref, t.c.started_at,
+               t.c.ended_at, t.c.origin, t.c.destination, t.c.stays, m.c.shipper_id,
+               m.c.consignee_id, m.c.booked_at)  # fmt: skip
+    schema = {"trip_id": pl.Int64, "trip_key": pl.String, "container": pl.String,
+              "booking_ref": pl.String, "started_at": "time", "ended_at": "time",
+              "origin": pl.String, "destination": pl.String, "stays": pl.String,
+              "shipper_id": pl.String, "consignee_id": pl.String, "booked_at": "time"}  # fmt: skip
+
+    def trips_where(*where: Any) -> pl.DataFrame:
+        query = select(*columns).select_from(t.outerjoin(m, declared))
+        return read(conn, query.where(t.c.org_id == org_id, *where), schema)
+
+    me = trips_where(t.c.id == trip_id).unique("trip_id")
+    if me.height == 0:
+        raise NotFoundTrip(trip_id)
+    stays = stays_of(me)
+    facilities = sorted({f for f in stays["facility"].to_list() if f})
+    row = me.to_dicts()[0]
+    frames = [me]
+    parties = [(m.c.shipper_id, row["shipper_id"]), (m.c.consignee_id, row["consignee_id"])]
+    for column, value in parties:
+        if value:
+            frames.append(trips_where(t.c.id.in_(
+                select(t.c.id).select_from(t.join(m, declared)).where(column == value)
+                .limit(500))))  # fmt: skip
+    if facilities and row["started_at"] is not None:
+        start = row["started_at"] - NEIGHBOURS
+        frames.append(trips_where(
+            t.c.started_at >= start, t.c.started_at <= found_at,
+            or_(*(t.c.stays.contains(f'"{f}"', autoescape=True) for f in facilities))))  # fmt: skip
+    trips = pl.concat(frames, how="vertical_relaxed").unique("trip_id", keep="first")
+    alerts = read(conn, select(Alert.id, Alert.trip_id, Alert.type, Alert.severity, Alert.at,
+                               Alert.place, Alert.explanation, Alert.evidence)
+                  .where(Alert.org_id == org_id, Alert.trip_id == trip_id),
+                  {"alert_id": pl.Int64, "trip_id": pl.Int64, "type": pl.String,
+                   "severity": pl.Int64, "at": "time", "place": pl.String,
+                   "explanation": pl.String, "evidence": pl.String})  # fmt: skip
+    access_schema = {"access_id": pl.Int64, "ts": "time", "badge_id": pl.String,
+                     "facility": pl.String, "zone": pl.String, "granted": pl.Boolean}  # fmt: skip
+    access_columns = (a.c.id, a.c.ts, a.c.badge_id, a.c.facility, a.c.zone, a.c.granted)
+    spans = stays.drop_nulls(["arrived", "left"]).filter(pl.col("trip_id") == trip_id)
+    typed: dict[str, Any] = {k: pl.Datetime("us", "UTC") if v == "time" else v
+                             for k, v in access_schema.items()}  # fmt: skip
+    present = pl.DataFrame(schema=typed)
+    if spans.height:
+        parts = [read(conn, select(*access_columns).where(
+            a.c.org_id == org_id, a.c.facility == s["facility"],
+            a.c.ts >= s["arrived"] - MARGIN, a.c.ts <= s["left"] + MARGIN), access_schema)
+            for s in spans.to_dicts()]  # fmt: skip
+        present = pl.concat(parts, how="vertical_relaxed")
+    badges = sorted(set(present["badge_id"].to_list()))
+    history = present
+    if badges:
+        end = max(spans["left"].to_list()) + MARGIN
+        history = read(conn, select(*access_columns).where(
+            a.c.org_id == org_id, a.c.badge_id.in_(badges), a.c.ts >= end - HISTORY,
+            a.c.ts <= end), access_schema)  # fmt: skip
+    persons = read(conn, select(ps.c.badge_id, ps.c.person_id, ps.c.vetting_status,
+                                ps.c.vetting_valid_until, ps.c.employed_until,
+                                ps.c.authorised_zones)
+                   .where(ps.c.org_id == org_id, ps.c.badge_id.in_(badges or [""])),
+                   {"badge_id": pl.String, "person_id": pl.String, "vetting_status": pl.String,
+                    "vetting_valid_until": "date", "employed_until": "date",
+                    "authorised_zones": pl.String}).unique("badge_id", keep="last")  # fmt: skip
+    access_frame = (
+        pl.concat([history, present], how="vertical_relaxed")
+        .unique("access_id", keep="first")
+        .join(persons, on="badge_id", how="left")
+    )
+    empty = pl.DataFrame()
+    return Context(org_id, risk_settings(), datetime.now(UTC), trips, alerts, stays_of(trips),
+                   access_frame, empty, empty, empty)  # fmt: skip
+
+
+class NotFoundTrip(Exception):
+    """An incident's trip is gone from the store."""

@@ -264,14 +264,14 @@ def view(session: Session, *, principal: Principal, incident_id: int) -> dict[st
     """The workspace as the caller's organisation may read it: the incident, who takes part,
     the sections meant for it (built ones filled from the store, persons only with the
     owner's personal-data grant), and the actions it may see."""
-    from cargowatch.incidents.analysis import access, context, siblings, windows
+    from cargowatch.incidents.analysis import access, local_context, siblings, windows
     from cargowatch.incidents.service import view as incident_view
 
     row, owner = incident_for(session, principal, incident_id)
     shown = [s for s in sections(session, row) if visible(s, principal.org_id, owner)]
     built: dict[str, Any] = {}
     if row.trip_id and any(s.kind in BUILT for s in shown):
-        ctx = context(session, row.org_id)
+        ctx = local_context(session, row.org_id, row.trip_id, row.found_at)
         spans = windows(ctx, row.trip_id, row.found_at)
         built["windows"] = spans
         if any(s.kind == "access" for s in shown):

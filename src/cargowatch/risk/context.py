@@ -373,6 +373,11 @@ def _referrals(conn: Connection, org_id: int, now: datetime) -> pl.DataFrame:
     return pl.DataFrame(out, schema=REFERRAL_SCHEMA, orient="row")
 
 
+def stays_of(trips: pl.DataFrame) -> pl.DataFrame:
+    """One row per stay of these trips (their stays column decoded)."""
+    return _stays(trips)
+
+
 def _stays(trips: pl.DataFrame) -> pl.DataFrame:
     """One row per stay: trip_id, role, facility, arrived, left, hours, first and last event."""
     schema = pl.List(pl.List(pl.String))
