@@ -204,6 +204,16 @@ def test_every_page_passes_axe(world: dict[str, Any], live: str, engine: Engine)
         held = s.scalar(select(QuarantineRecord.id).where(
             QuarantineRecord.org_id == world["customs"].org_id))  # fmt: skip
     assert held is not None
+    from cargowatch.custody.models import Trip
+    from cargowatch.incidents import service as incidents
+
+    with unit_of_work(engine) as s:  # a seizure, so the incident pages have something to show
+        trip = s.scalars(select(Trip)).first()  # shared with Customs: no trip of its own
+        assert trip is not None and trip.started_at is not None
+        seized, _ = incidents.record(s, principal=world["customs"], container=trip.container,
+                                     booking_ref=trip.booking_ref, reference="AXE-1",
+                                     found_at=trip.ended_at or trip.started_at)  # fmt: skip
+        incident = seized.id
     failures: dict[str, list[dict[str, Any]]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -222,7 +232,9 @@ def test_every_page_passes_axe(world: dict[str, Any], live: str, engine: Engine)
             event = page.locator("a[href^='/events/']").first.get_attribute("href")
             pages = ["/", "/queue", "/queue?order=newest&size=50", str(trip), str(event),
                      "/search?q=MSKU", "/search?q=Antwerpen", "/work", "/ingest",
-                     "/ingest?status=all", f"/quarantine/{held}", "/no/such/page"]  # fmt: skip
+                     "/ingest?status=all", f"/quarantine/{held}", "/no/such/page",
+                     "/notifications", "/incidents", f"/incidents/{incident}",
+                     f"/incidents/{incident}/report"]  # fmt: skip
             for path in pages:
                 page.goto(live + path)
                 page.wait_for_load_state("networkidle")
