@@ -89,7 +89,7 @@ def main() -> None:
             day = 0
             while done < args.swipes:
                 rows = []
-                when = start + timedelta(days=day % 365)
+                when = start + timedelta(days=day)
                 for _p, badge, term, hour in staff:
                     for k in range(per_day):
                         ts = when + timedelta(hours=hour, minutes=rng.randrange(0, 480), seconds=k)
@@ -97,7 +97,7 @@ def main() -> None:
                 rows = rows[: args.swipes - done]
                 with engine.begin() as conn:
                     conn.exec_driver_sql(
-                        "INSERT INTO access (org_id, ts, badge_id, facility, zone, direction, "
+                        "INSERT OR IGNORE INTO access (org_id, ts, badge_id, facility, zone, direction, "
                         "granted) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
                 done += len(rows)
                 day += 1
