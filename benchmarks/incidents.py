@@ -97,8 +97,8 @@ def main() -> None:
                 rows = rows[: args.swipes - done]
                 with engine.begin() as conn:
                     conn.exec_driver_sql(
-                        "INSERT OR IGNORE INTO access (org_id, ts, badge_id, facility, zone, direction, "
-                        "granted) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
+                        "INSERT OR IGNORE INTO access (org_id, ts, badge_id, facility, zone, "
+                        "direction, granted) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
                 done += len(rows)
                 day += 1
                 bar.advance(task, len(rows))
