@@ -27,9 +27,12 @@ def main() -> None:
     parser.add_argument("--trips", type=int, default=1_000_000)
     parser.add_argument("--swipes", type=int, default=20_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--store", help="Keep the store in this file, and reuse it when there.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cw-bench-inc-") as tmp:
-        os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
+        path = args.store or f"{tmp}/store.db"
+        reuse = os.path.exists(path)
+        os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{path}"
         from rich.progress import Progress
         from sqlalchemy import insert, text
 
@@ -42,9 +45,11 @@ def main() -> None:
         from cargowatch.registers.specs import TABLES
 
         engine = get_engine()
-        with unit_of_work(engine) as s:
-            create_org(s, actor="bench", slug="customs", name="Customs", kind="CUSTOMS")
-            create_user(s, actor="bench", org_slug="customs", username="officer", role="analyst")
+        if not reuse:
+            with unit_of_work(engine) as s:
+                create_org(s, actor="bench", slug="customs", name="Customs", kind="CUSTOMS")
+                create_user(s, actor="bench", org_slug="customs", username="officer",
+                            role="analyst")  # fmt: skip
         with unit_of_work(engine) as s:
             officer = principal_for_username(s, "officer")
         org = officer.org_id
@@ -53,9 +58,10 @@ def main() -> None:
         terminals = [f"PORT{i:01d}:T{j}" for i in range(6) for j in range(10)]  # 60
         staff = [(f"E{i:06d}", f"B{i:06d}", terminals[i % 60], rng.choice((6, 14, 22)))
                  for i in range(6000)]  # fmt: skip
-        with Progress() as bar:
-            task = bar.add_task("trips and manifest lines", total=args.trips)
-            for first in range(0, args.trips, 50_000):
+        day = 365
+        with Progress(disable=reuse) as bar:
+            task = bar.add_task("trips and manifest lines", total=0 if reuse else args.trips)
+            for first in range(0, 0 if reuse else args.trips, 50_000):
                 trips, lines = [], []
                 for n in range(first, min(first + 50_000, args.trips)):
                     box = f"MSKU{n % 9_999_999:07d}"
@@ -82,11 +88,12 @@ def main() -> None:
             people = [{"org_id": org, "person_id": p, "employer_party_id": "P1", "badge_id": b,
                        "vetting_status": "CLEARED", "authorised_zones": "YARD-A"}
                       for p, b, _, _ in staff]  # fmt: skip
-            with unit_of_work(engine) as s:
-                s.execute(insert(TABLES["persons"]), people)
+            if not reuse:
+                with unit_of_work(engine) as s:
+                    s.execute(insert(TABLES["persons"]), people)
             per_day = max(1, args.swipes // (len(staff) * 365))
-            done = 0
-            day = 0
+            done = args.swipes if reuse else 0
+            day = 365 if reuse else 0
             while done < args.swipes:
                 rows = []
                 when = start + timedelta(days=day)

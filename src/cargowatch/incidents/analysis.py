@@ -282,7 +282,7 @@ def incidents_of(session: Session, org_id: int) -> list[Incident]:
 
 
 HISTORY = timedelta(days=120)  # how much of a badge's past shows its pattern
-NEIGHBOURS = timedelta(days=60)  # trips that started this long before a window may share it
+NEIGHBOURS = timedelta(days=21)  # trips that started this long before a window may share it
 
 
 def local_context(session: Session, org_id: int, trip_id: int, found_at: datetime) -> Context:
@@ -327,10 +327,11 @@ def local_context(session: Session, org_id: int, trip_id: int, found_at: datetim
             frames.append(trips_where(t.c.id.in_(
                 select(t.c.id).select_from(t.join(m, declared)).where(column == value)
                 .limit(500))))  # fmt: skip
-    if facilities and row["started_at"] is not None:
-        start = row["started_at"] - NEIGHBOURS
+    held = stays.drop_nulls(["arrived", "left"])
+    if facilities and held.height:
+        first, last = min(held["arrived"].to_list()), max(held["left"].to_list())
         frames.append(trips_where(
-            t.c.started_at >= start, t.c.started_at <= found_at,
+            t.c.started_at >= first - NEIGHBOURS, t.c.started_at <= min(last, found_at),
             or_(*(t.c.stays.contains(f'"{f}"', autoescape=True) for f in facilities))))  # fmt: skip
     trips = pl.concat(frames, how="vertical_relaxed").unique("trip_id", keep="first")
     alerts = read(conn, select(Alert.id, Alert.trip_id, Alert.type, Alert.severity, Alert.at,

@@ -105,7 +105,7 @@ REGISTERS: dict[str, Register] = {
             Field("facility", required=True), Field("zone"),
             Field("direction", "enum", values=("IN", "OUT")), Field("granted", "bool"),
         ), key=("ts", "badge_id", "facility", "zone", "direction"), update=False, personal=True,
-           indexes=(("facility", "ts"),)),
+           indexes=(("facility", "ts"), ("badge_id", "ts"))),
         Register("releases", (
             Field("ts", "datetime", required=True), Field("container", required=True,
                                                           ref="container"),

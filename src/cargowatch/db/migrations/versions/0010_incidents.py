@@ -60,10 +60,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table("access", schema=None) as batch_op:
         batch_op.create_index("ix_access_facility_ts", ["facility", "ts"], unique=False)
+        batch_op.create_index("ix_access_badge_id_ts", ["badge_id", "ts"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("access", schema=None) as batch_op:
+        batch_op.drop_index("ix_access_badge_id_ts")
         batch_op.drop_index("ix_access_facility_ts")
 
     with op.batch_alter_table("incidents", schema=None) as batch_op:
