@@ -95,6 +95,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/referrals.py
+	$(BIN)/python benchmarks/incidents.py
 
 # pictures of the main pages for the docs, from the demo store (run make demo first)
 screenshots: $(DEV) browser
