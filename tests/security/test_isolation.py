@@ -49,9 +49,16 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
         incident, _ = incidents.record(s, principal=owner, container=BOX, reference="SZ-1",
                                        found_at=datetime(2025, 3, 16, tzinfo=UTC))  # fmt: skip
         incident_id = incident.id
+        from cargowatch.incidents import meetings
+
+        held = datetime(2025, 4, 1, tzinfo=UTC)
+        meeting = meetings.convene(s, principal=owner, title="Owners only", held_at=held,
+                                   members=[])  # fmt: skip
+        meeting_id = meeting.id
     with unit_of_work(engine) as s:
         return {
             "incident_id": incident_id,
+            "meeting_id": meeting_id,
             "attachment_id": view["attachments"][0]["id"],
             "spoc_id": spoc_id,
             "referral_id": view["id"],

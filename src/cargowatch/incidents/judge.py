@@ -23,7 +23,7 @@ from cargowatch.incidents.models import Incident
 
 def judge(engine: Engine, principal: Principal, truth: dict[str, Any]) -> dict[str, Any]:
     """Record the planted crimes as seizures and judge the analysis and the ranking."""
-    scenarios = {s["trip_key"]: s for s in truth.get("scenarios", [])}
+    scenarios = {s["trip_key"]: s for s in truth.get("scenarios", []) if s.get("trip_key")}
     with unit_of_work(engine) as s:
         trips = {t.trip_key: t for t in s.scalars(
             select(Trip).where(Trip.org_id == principal.org_id,
@@ -45,9 +45,10 @@ def judge(engine: Engine, principal: Principal, truth: dict[str, Any]) -> dict[s
             if sc is None or inc.trip_id is None:
                 continue
             spans = windows(ctx, inc.trip_id, inc.found_at)
-            seizures += 1
-            act = datetime.fromisoformat(str(sc["when"]).replace("Z", "+00:00"))
-            in_window += any(w["from"] <= act <= w["until"] for w in spans)
+            if sc.get("when"):  # a truth may not say when the act was
+                seizures += 1
+                act = datetime.fromisoformat(str(sc["when"]).replace("Z", "+00:00"))
+                in_window += any(w["from"] <= act <= w["until"] for w in spans)
             if not sc.get("persons"):
                 continue
             with_insider += 1
