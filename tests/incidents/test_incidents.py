@@ -275,3 +275,24 @@ def test_a_coordination_meeting_with_items_and_an_action(engine: Engine) -> None
     assert outsider.get("/api/v1/meetings").json() == []
     other.post(f"/api/v1/actions/{action.json()['id']}/done")
     assert other.get("/api/v1/actions").json() == []
+
+
+def test_meetings_in_the_browser_forms(engine: Engine) -> None:
+    import re
+
+    _world(engine)
+    web = _web(engine, "customs", "chair")
+    page = web.get("/meetings")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and token is not None
+    form = {"csrf": token.group(1), "title": "Port committee", "held_at": "2025-04-02T09:00",
+            "members": "other", "tlp": "AMBER"}  # fmt: skip
+    made = web.post("/meetings", data=form)
+    assert made.status_code == 303
+    where = made.headers["location"]
+    item = {"csrf": token.group(1), "kind": "decision", "text": "Two badges at night."}
+    assert web.post(f"{where}/items", data=item).status_code == 303
+    shown = web.get(where).text
+    assert "Two badges at night." in shown and "Other" in shown
+    bad = web.post("/meetings", data={**form, "held_at": "soon"})
+    assert bad.status_code == 422 and "When" in bad.text

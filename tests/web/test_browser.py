@@ -214,6 +214,15 @@ def test_every_page_passes_axe(world: dict[str, Any], live: str, engine: Engine)
                                      booking_ref=trip.booking_ref, reference="AXE-1",
                                      found_at=trip.ended_at or trip.started_at)  # fmt: skip
         incident = seized.id
+        from datetime import UTC, datetime
+
+        from cargowatch.incidents import meetings
+
+        held = datetime(2025, 4, 1, tzinfo=UTC)
+        meeting = meetings.convene(s, principal=world["customs"], title="Port committee",
+                                   held_at=held, members=[]).id  # fmt: skip
+        meetings.add_item(s, principal=world["customs"], meeting_id=meeting, kind="agenda",
+                          text="Night access at the terminal")  # fmt: skip
     failures: dict[str, list[dict[str, Any]]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -234,7 +243,8 @@ def test_every_page_passes_axe(world: dict[str, Any], live: str, engine: Engine)
                      "/search?q=MSKU", "/search?q=Antwerpen", "/work", "/ingest",
                      "/ingest?status=all", f"/quarantine/{held}", "/no/such/page",
                      "/notifications", "/incidents", f"/incidents/{incident}",
-                     f"/incidents/{incident}/report"]  # fmt: skip
+                     f"/incidents/{incident}/report", "/meetings",
+                     f"/meetings/{meeting}"]  # fmt: skip
             for path in pages:
                 page.goto(live + path)
                 page.wait_for_load_state("networkidle")

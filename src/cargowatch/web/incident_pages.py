@@ -146,3 +146,80 @@ def action_done(
     request.session["flash"] = "Action done."
     target = back if back.startswith("/") and not back.startswith("//") else "/"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/meetings", response_class=HTMLResponse)
+def meetings_page(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+    """The coordination meetings your organisation takes part in, and a form to convene one."""
+    from cargowatch.incidents import meetings
+
+    rows = meetings.listed(session, principal=user)
+    return render(request, "meetings.html", user=user, rows=rows, tlps=TLP)
+
+
+@router.post("/meetings", dependencies=[Depends(check_csrf)])
+def meetings_convene(
+    request: Request, session: SessionDep, user: WebPrincipal,
+    title: Annotated[str, Form(max_length=200)], held_at: Annotated[str, Form(max_length=20)],
+    members: Annotated[str, Form(max_length=2000)] = "",
+    tlp: Annotated[str, Form(max_length=16)] = "AMBER",
+) -> Response:  # fmt: skip
+    """Convene a meeting."""
+    from cargowatch.incidents import meetings
+
+    try:
+        when = datetime.fromisoformat(held_at.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput("When: expected a date and time") from None
+    slugs = [m for m in members.replace(",", " ").split() if m]
+    m = meetings.convene(session, principal=user, title=title, held_at=when, members=slugs,
+                         tlp=tlp)  # fmt: skip
+    request.session["flash"] = "Meeting convened."
+    return RedirectResponse(f"/meetings/{m.id}", status_code=303)
+
+
+@router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
+def meeting_page(
+    request: Request, meeting_id: IdPath, session: SessionDep, user: WebPrincipal
+) -> HTMLResponse:
+    """A meeting: members, agenda, minutes, decisions, actions."""
+    from cargowatch.incidents import meetings
+
+    view = meetings.view(session, principal=user, meeting_id=meeting_id)
+    return render(request, "meeting.html", user=user, m=view, tlps=TLP)
+
+
+@router.post("/meetings/{meeting_id}/items", dependencies=[Depends(check_csrf)])
+def meeting_item(
+    request: Request, meeting_id: IdPath, session: SessionDep, user: WebPrincipal,
+    kind: Annotated[str, Form(max_length=10)], text: Annotated[str, Form(max_length=20000)],
+    tlp: Annotated[str, Form(max_length=16)] = "AMBER",
+) -> Response:  # fmt: skip
+    """Add an agenda item, minutes or a decision."""
+    from cargowatch.incidents import meetings
+
+    meetings.add_item(session, principal=user, meeting_id=meeting_id, kind=kind, text=text,
+                      tlp=tlp)  # fmt: skip
+    request.session["flash"] = f"{kind.title()} added."
+    return RedirectResponse(f"/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/meetings/{meeting_id}/actions", dependencies=[Depends(check_csrf)])
+def meeting_action(
+    request: Request, meeting_id: IdPath, session: SessionDep, user: WebPrincipal,
+    text: Annotated[str, Form(max_length=4000)],
+    owner_org_id: Annotated[str, Form(max_length=10)] = "",
+    due_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:  # fmt: skip
+    """An action decided in the meeting."""
+    from cargowatch.incidents import meetings
+
+    try:
+        due = date.fromisoformat(due_on) if due_on.strip() else None
+    except ValueError:
+        raise InvalidInput("Due: expected a date") from None
+    owner = int(owner_org_id) if owner_org_id.strip().isdigit() else None
+    meetings.add_action(session, principal=user, meeting_id=meeting_id, text=text,
+                        owner_org_id=owner, due_on=due)  # fmt: skip
+    request.session["flash"] = "Action added."
+    return RedirectResponse(f"/meetings/{meeting_id}", status_code=303)
