@@ -296,3 +296,34 @@ def test_meetings_in_the_browser_forms(engine: Engine) -> None:
     assert "Two badges at night." in shown and "Other" in shown
     bad = web.post("/meetings", data={**form, "held_at": "soon"})
     assert bad.status_code == 422 and "When" in bad.text
+
+
+def test_a_sibling_is_flagged_for_targeting_from_the_incident_page(engine: Engine) -> None:
+    import re
+
+    from cargowatch.cases.models import Case
+
+    w = _world(engine)
+    p = w["principal"]
+    box2 = "MSKU9070323"
+    # a second container of the same consignee: a sibling to check now
+    for body in (manifest("BKG2", box2, "ML2"), ndjson(trip_events(booking="BKG2", box=box2,
+                                                                   seal="ML2"))):  # fmt: skip
+        ingest_bytes(principal=p, stream=io.BytesIO(body), source="x", engine=engine)  # type: ignore[arg-type]
+    analyst = w["analyst"]
+    assert isinstance(analyst, TestClient)
+    analyst.post("/api/v1/incidents/sync")
+    [incident] = analyst.get("/api/v1/incidents").json()
+    web = _web(engine, "customs", "officer")
+    page = web.get(f"/incidents/{incident['id']}")
+    flag = re.search(r'action="(/incidents/\d+/siblings/(\d+)/flag)"', page.text)
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert flag is not None and token is not None and f"containers={box2}" in page.text
+    assert web.post(flag.group(1), data={"csrf": token.group(1)}).status_code == 303
+    with unit_of_work(engine) as s:
+        case = s.scalar(select(Case).where(Case.subject_type == "trip",
+                                           Case.subject_id == int(flag.group(2))))  # fmt: skip
+        assert case is not None and case.assignee_id is not None
+    assert box2 in web.get("/work").text
+    form = web.get(f"/referrals/new?containers={box2}").text
+    assert f">{box2}</textarea>" in form

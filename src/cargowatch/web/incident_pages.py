@@ -223,3 +223,21 @@ def meeting_action(
                         owner_org_id=owner, due_on=due)  # fmt: skip
     request.session["flash"] = "Action added."
     return RedirectResponse(f"/meetings/{meeting_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/siblings/{trip_id}/flag",
+             dependencies=[Depends(check_csrf)])  # fmt: skip
+def flag_sibling(
+    request: Request, incident_id: IdPath, trip_id: IdPath, session: SessionDep,
+    user: WebPrincipal,
+) -> Response:  # fmt: skip
+    """Flag a sibling trip for targeting: a note on its case, assigned to the caller (it shows
+    in "My work"); the trip must be one the caller sees."""
+    from cargowatch.cases import service as cases
+
+    row, _owner = ws.incident_for(session, user, incident_id)
+    note = f"Sibling of incident {row.id} ({row.container}): check it now."
+    cases.add_note(session, principal=user, trip_id=trip_id, text=note)
+    cases.assign(session, principal=user, trip_id=trip_id, username=user.username)
+    request.session["flash"] = f"Trip {trip_id} flagged for targeting and in your work."
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

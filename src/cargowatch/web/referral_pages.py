@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -69,12 +69,18 @@ def referrals_page(
 
 
 @router.get("/referrals/new", response_class=HTMLResponse)
-def new_referral(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
-    """The referral form, with the points of contact a referral can reach."""
+def new_referral(
+    request: Request,
+    session: SessionDep,
+    user: WebPrincipal,
+    containers: Annotated[str, Query(max_length=400)] = "",
+) -> HTMLResponse:
+    """The referral form (containers filled in when a page links to it), with the points of
+    contact a referral can reach."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return render(request, "referral_new.html", user=user, categories=CATEGORIES,
                   urgencies=URGENCIES, tlps=TLP, spocs=service.directory(session, principal=user),
-                  client_ref=f"{user.org_slug}-{stamp}",
+                  client_ref=f"{user.org_slug}-{stamp}", containers=containers,
                   max_mb=get_settings().attachment_max_bytes // (1024 * 1024))  # fmt: skip
 
 
