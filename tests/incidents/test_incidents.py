@@ -327,3 +327,40 @@ def test_a_sibling_is_flagged_for_targeting_from_the_incident_page(engine: Engin
     assert box2 in web.get("/work").text
     form = web.get(f"/referrals/new?containers={box2}").text
     assert f">{box2}</textarea>" in form
+
+
+def test_the_incident_commands(engine: Engine, tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from cargowatch.cli import app
+
+    _world(engine)
+    runner = CliRunner(env={"COLUMNS": "250"})  # tables as wide as they need
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, ["--as", "customs-user", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "1 incidents recorded" in run("incidents", "sync")
+    assert "0 incidents recorded" in run("incidents", "sync")
+    assert BOX in run("incidents", "list")
+    assert "RIP_ON_RIP_OFF" in run("incidents", "stats", "--by", "concealment")
+    out = Path(str(tmp_path)) / "incidents.parquet"
+    run("incidents", "stats", "--format", "parquet", "--out", str(out))
+    assert pl.read_parquet(out)["container"].to_list() == [BOX]
+    assert BOX in run("incidents", "stats", "--format", "csv")
+    shown = run("incidents", "show", "1")
+    assert "origin terminal" in shown and "E1" in shown
+    data = json.loads(run("incidents", "show", "1", "--format", "json"))
+    assert data["persons"][0]["person_id"] == "E1"
+    ranked = json.loads(run("insiders", "--limit", "5", "--format", "json"))
+    assert ranked[0]["person_id"] == "E1" and {"badge_id", "employer_party_id", "score",
+                                               "reasons"} <= set(ranked[0])  # fmt: skip
+    assert "E4" in run("incidents", "personnel")
+    refused = runner.invoke(app, ["--as", "customs-viewer", "insiders"])
+    assert refused.exit_code != 0
