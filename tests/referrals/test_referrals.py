@@ -378,3 +378,41 @@ def test_a_file_of_referrals_is_sent_in_batches_with_bad_lines_named(
         from cargowatch.audit.service import verify
 
         assert verify(s).ok  # the batch's entries are chained in order
+
+
+def test_referral_files_questions_and_figures_from_the_command_line(
+    engine: Engine, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from cargowatch.cli import app
+
+    w = _world(engine)
+    carrier = w["carrier"]
+    assert isinstance(carrier, TestClient)
+    rid = carrier.post("/api/v1/referrals", json=REFERRAL).json()["id"]
+    photo = Path(str(tmp_path)) / "gate.png"
+    photo.write_bytes(_png())
+    fake = Path(str(tmp_path)) / "fake.pdf"
+    fake.write_bytes(b"MZ\x90\x00 not a pdf")
+    runner = CliRunner(env={"COLUMNS": "250"})
+
+    def run(user: str, *args: str) -> tuple[int, str]:
+        result = runner.invoke(app, ["--as", user, *args])
+        return result.exit_code, result.output
+
+    code, out = run("carrier-user", "referrals", "attach", str(rid), str(photo))
+    assert code == 0 and "attached: gate.png image/png" in out
+    code, out = run("carrier-user", "referrals", "attach", str(rid), str(photo), str(fake))
+    assert code != 0  # one bad file refuses them all
+    code, out = run("be-officer", "referrals", "ask", str(rid), "Which gate?")
+    assert code == 0 and "question" in out
+    be_id = str(w["be_id"])
+    code, out = run("carrier-user", "referrals", "ask", str(rid), "Gate 4.", "--customs-org", be_id)
+    assert code == 0 and "answer" in out
+    code, out = run("customs-be-user", "referrals", "metrics", "--csv")
+    assert code == 0 and '"Antwerp port",1,' in out
+    code, out = run("carrier-user", "referrals", "metrics", "--by", "referrer")
+    assert code != 0
