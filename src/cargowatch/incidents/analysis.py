@@ -127,18 +127,12 @@ def access(ctx: Context, spans: list[dict[str, Any]], alerts_at: list[datetime])
     rows = present.join(odd, on="access_id", how="left").with_columns(
         pl.col("odd").fill_null(0.0), pl.col("lapsed").fill_null(False)
     )
-    if alerts_at:
-        times = pl.Series("t", alerts_at, dtype=pl.Datetime("us", "UTC"))
-        rows = rows.with_columns(
-            pl.col("ts")
-            .map_elements(
-                lambda t: min(abs((t - a).total_seconds()) for a in times.to_list()),
-                return_dtype=pl.Float64,
-            )
-            .alias("to_alert_s")
-        )
-    else:
-        rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("to_alert_s"))
+    # seconds from each swipe to the nearest custody alert of the trip (a trip has few)
+    to_alert = pl.min_horizontal(
+        (pl.col("ts") - pl.lit(at, dtype=pl.Datetime("us", "UTC"))).dt.total_seconds().abs()
+        for at in alerts_at
+    ) if alerts_at else pl.lit(None)  # fmt: skip
+    rows = rows.with_columns(to_alert.cast(pl.Float64).alias("to_alert_s"))
     after_job = (pl.col("employed_until").is_not_null()
                  & (pl.col("ts").dt.date() > pl.col("employed_until")))  # fmt: skip
     per = rows.group_by("badge_id").agg(
@@ -234,14 +228,7 @@ def analyse(
     row = get(session, principal=principal, incident_id=incident_id)
     ctx = local_context(session, row.org_id, row.trip_id, row.found_at) if row.trip_id else None
     spans = windows(ctx, row.trip_id, row.found_at) if ctx and row.trip_id else []
-    alerts_at = [a["at"] for w in spans for a in w["alerts"]]
-    who = access(ctx, spans, alerts_at) if ctx else pl.DataFrame()
-    personal = may_read_personal(session, principal, row.org_id)
-    persons = [_person(r, personal) for r in (who.head(limit).to_dicts() if who.height else [])]
-    if personal and persons:
-        audit.record(session, actor=principal, action="incident.read-personal",
-                     entity_type="incident", entity_id=row.id,
-                     after={"persons": len(persons)})  # fmt: skip
+    persons, personal = persons_seen(session, principal, row, ctx, spans, limit)
     return Analysis(
         incident=view(row),
         windows=spans,
@@ -250,6 +237,28 @@ def analyse(
         suggested_mo=suggest_mo(ctx, row.trip_id, row.concealment) if ctx and row.trip_id else None,
         personal=personal,
     )
+
+
+def persons_seen(
+    session: Session,
+    principal: Principal,
+    row: Incident,
+    ctx: Context | None,
+    spans: list[dict[str, Any]],
+    limit: int,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Who had access in an incident's windows, best first, as the caller may read them
+    (identities only with the owner's personal-data grant, and then the read is audited);
+    and whether the caller reads identities."""
+    alerts_at = [a["at"] for w in spans for a in w["alerts"]]
+    who = access(ctx, spans, alerts_at) if ctx else pl.DataFrame()
+    personal = may_read_personal(session, principal, row.org_id)
+    persons = [_person(r, personal) for r in (who.head(limit).to_dicts() if who.height else [])]
+    if personal and persons:
+        audit.record(session, actor=principal, action="incident.read-personal",
+                     entity_type="incident", entity_id=row.id,
+                     after={"persons": len(persons)})  # fmt: skip
+    return persons, personal
 
 
 def _person(r: dict[str, Any], personal: bool) -> dict[str, Any]:

@@ -124,6 +124,8 @@ def add_action(
     tlp: str = "AMBER",
 ) -> Action:
     """An action decided in the meeting, owned by an organisation taking part."""
+    from cargowatch.incidents.workspace import new_action
+
     principal.require("events:write")
     meeting = meeting_for(session, principal, meeting_id)
     owner = owner_org_id or principal.org_id
@@ -131,17 +133,16 @@ def add_action(
         select(MeetingMember.org_id).where(MeetingMember.meeting_id == meeting.id)))  # fmt: skip
     if owner not in members:
         raise InvalidInput("owner_org_id: an organisation taking part in the meeting")
-    if not text.strip():
-        raise InvalidInput("text: say what is to be done")
-    action = Action(meeting_id=meeting.id, text=text.strip()[:4000], owner_org_id=owner,
-                    owner_user=owner_user, due_on=due_on, tlp=_tlp(tlp),
-                    created_by=principal.label)  # fmt: skip
-    session.add(action)
-    session.flush()
-    after = {"meeting": meeting.id, "owner_org": owner}
-    audit.record(session, actor=principal, action="action.create", entity_type="action",
-                 entity_id=action.id, after=after)  # fmt: skip
-    return action
+    return new_action(
+        session,
+        principal=principal,
+        meeting_id=meeting.id,
+        text=text,
+        owner_org_id=owner,
+        owner_user=owner_user,
+        due_on=due_on,
+        tlp=tlp,
+    )
 
 
 def listed(session: Session, *, principal: Principal) -> list[Meeting]:

@@ -29,7 +29,6 @@ from cargowatch.incidents.models import (
     Section,
 )
 from cargowatch.orgs.models import Organisation
-from cargowatch.registers.service import may_read_personal
 
 DEFAULTS = (  # kind, title, marking, audience
     ("summary", "Summary", "AMBER", "participants"),
@@ -204,17 +203,43 @@ def add_action(
             select(Participant.org_id).where(Participant.incident_id == row.id))}  # fmt: skip
         if owner_org not in allowed:
             raise InvalidInput("owner_org_id: an organisation taking part in the analysis")
+    return new_action(
+        session,
+        principal=principal,
+        incident_id=incident_id,
+        text=text,
+        owner_org_id=owner_org,
+        owner_user=owner_user,
+        due_on=due_on,
+        tlp=tlp,
+    )
+
+
+def new_action(
+    session: Session,
+    *,
+    principal: Principal,
+    text: str,
+    owner_org_id: int,
+    owner_user: str | None,
+    due_on: date | None,
+    tlp: str,
+    incident_id: int | None = None,
+    meeting_id: int | None = None,
+) -> Action:
+    """Store an action of an incident or a meeting whose owner the caller has checked takes
+    part; audited."""
     if tlp not in TLP:
         raise InvalidInput(f"tlp: expected one of {', '.join(TLP)}")
     if not text.strip():
         raise InvalidInput("text: say what is to be done")
-    action = Action(incident_id=incident_id, text=text.strip()[:4000], owner_org_id=owner_org,
-                    owner_user=owner_user, due_on=due_on, tlp=tlp,
+    action = Action(incident_id=incident_id, meeting_id=meeting_id, text=text.strip()[:4000],
+                    owner_org_id=owner_org_id, owner_user=owner_user, due_on=due_on, tlp=tlp,
                     created_by=principal.label)  # fmt: skip
     session.add(action)
     session.flush()
-    after = {"incident": incident_id, "owner_org": owner_org, "owner_user": owner_user,
-             "due_on": str(due_on) if due_on else None}  # fmt: skip
+    after = {"incident": incident_id, "meeting": meeting_id, "owner_org": owner_org_id,
+             "owner_user": owner_user, "due_on": str(due_on) if due_on else None}  # fmt: skip
     audit.record(session, actor=principal, action="action.create", entity_type="action",
                  entity_id=action.id, after=after)  # fmt: skip
     return action
@@ -264,7 +289,7 @@ def view(session: Session, *, principal: Principal, incident_id: int) -> dict[st
     """The workspace as the caller's organisation may read it: the incident, who takes part,
     the sections meant for it (built ones filled from the store, persons only with the
     owner's personal-data grant), and the actions it may see."""
-    from cargowatch.incidents.analysis import access, local_context, siblings, windows
+    from cargowatch.incidents.analysis import local_context, persons_seen, siblings, windows
     from cargowatch.incidents.service import view as incident_view
 
     row, owner = incident_for(session, principal, incident_id)
@@ -275,16 +300,7 @@ def view(session: Session, *, principal: Principal, incident_id: int) -> dict[st
         spans = windows(ctx, row.trip_id, row.found_at)
         built["windows"] = spans
         if any(s.kind == "access" for s in shown):
-            from cargowatch.incidents.analysis import _person
-
-            personal = may_read_personal(session, principal, row.org_id)
-            who = access(ctx, spans, [a["at"] for w in spans for a in w["alerts"]])
-            built["access"] = [_person(r, personal) for r in
-                               (who.head(25).to_dicts() if who.height else [])]  # fmt: skip
-            if personal and built["access"]:
-                audit.record(session, actor=principal, action="incident.read-personal",
-                             entity_type="incident", entity_id=row.id,
-                             after={"persons": len(built["access"])})  # fmt: skip
+            built["access"], _ = persons_seen(session, principal, row, ctx, spans, 25)
         built["siblings"] = siblings(ctx, row.trip_id, spans)
     orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
     people = list(session.scalars(select(Participant).where(Participant.incident_id == row.id)))

@@ -178,15 +178,14 @@ def metrics(
     import sys
 
     from cargowatch.db.engine import unit_of_work
-    from cargowatch.exports import write_csv
     from cargowatch.referrals import service
 
     with unit_of_work() as s:
         rows = service.metrics(s, principal=cli_principal(), by=by or None)
-    header = list(rows[0]) if rows else ["group", "referrals"]
     if csv:
-        write_csv(sys.stdout, header, ([r.get(k) for k in header] for r in rows))
+        sys.stdout.write(service.metrics_csv(rows))
         return
+    header = list(rows[0]) if rows else ["group", "referrals"]
     table = Table(*header)
     for r in rows:
         table.add_row(*("" if r[k] is None else f"{r[k]:.2f}" if isinstance(r[k], float)

@@ -99,30 +99,8 @@ def _tell_spoc(session: Any, row: Referral, copy: ReferralCopy, event: str, by: 
         f"Containers: {row.containers or '-'}\nAcknowledge by {copy.due_at:%Y-%m-%d %H:%M} UTC.\n"
         f"{get_settings().base_url}/referrals/{row.id}\n"
     )
-    if spoc.email:
-        notify.queue(
-            session,
-            org_id=copy.customs_org_id,
-            channel="email",
-            target=spoc.email,
-            subject=subject,
-            body=text,
-            referral_id=row.id,
-            spoc_id=spoc.id,
-            created_by=by,
-        )
-    if spoc.webhook_url:
-        notify.queue(
-            session,
-            org_id=copy.customs_org_id,
-            channel="webhook",
-            target=spoc.webhook_url,
-            subject=subject,
-            body=notify.payload_of(row, copy, event),
-            referral_id=row.id,
-            spoc_id=spoc.id,
-            created_by=by,
-        )
+    notify.tell_spoc(session, spoc=spoc, referral=row, copy=copy, subject=subject, text=text,
+                     event=event, created_by=by)  # fmt: skip
 
 
 def move(

@@ -78,6 +78,21 @@ def queue(
     return row
 
 
+def tell_spoc(
+    session: Session, *, spoc: Any, referral: Any, copy: Any, subject: str, text: str,
+    event: str, created_by: str,
+) -> None:  # fmt: skip
+    """Mail a point of contact (when it has an address) and call its webhook (when it has
+    one) about a referral copy routed to it; the webhook carries the signed payload."""
+    common = {"org_id": copy.customs_org_id, "subject": subject, "referral_id": referral.id,
+              "spoc_id": spoc.id, "created_by": created_by}  # fmt: skip
+    if spoc.email:
+        queue(session, channel="email", target=spoc.email, body=text, **common)
+    if spoc.webhook_url:
+        queue(session, channel="webhook", target=spoc.webhook_url,
+              body=payload_of(referral, copy, event), **common)  # fmt: skip
+
+
 @handler(DELIVER)
 def _deliver(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
     """Send one delivery; a failure is written down and raised, so the job is tried again."""

@@ -132,15 +132,8 @@ def referral_metrics(
     rows = service.metrics(session, principal=principal, by=by)
     if format == "json":
         return rows
-    import io
-
-    from cargowatch.exports import write_csv
-
-    out = io.StringIO()
-    header = list(rows[0]) if rows else ["group", "referrals"]
-    write_csv(out, header, ([r.get(k) for k in header] for r in rows))
     return Response(
-        out.getvalue(),
+        service.metrics_csv(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="referrals.csv"'},
     )

@@ -930,6 +930,19 @@ def metrics(
     return out.sort("group").to_dicts()
 
 
+def metrics_csv(rows: list[dict[str, Any]]) -> str:
+    """The referral figures as CSV (every cell made safe), as the API, the page and the
+    command line give them."""
+    import io
+
+    from cargowatch.exports import write_csv
+
+    out = io.StringIO()
+    header = list(rows[0]) if rows else ["group", "referrals"]
+    write_csv(out, header, ([r.get(k) for k in header] for r in rows))
+    return out.getvalue()
+
+
 LEAD = timedelta(days=1)  # an inspection this long before a referral may be its follow-up
 # (inspection times are kept to the second, and often dated to the start of the work)
 

@@ -126,17 +126,10 @@ def _tell_customs(session: Session, row: Referral, copy: ReferralCopy, message: 
                      body=f"{message.text}\n\nRead at {link}", referral_id=row.id,
                      created_by=message.author)  # fmt: skip
     spoc = session.get(Spoc, copy.spoc_id) if copy.spoc_id else None
-    if spoc is None:
-        return
-    if spoc.email:
-        notify.queue(session, org_id=copy.customs_org_id, channel="email", target=spoc.email,
-                     subject=subject, body=f"Read the answer at {link}\n", referral_id=row.id,
-                     spoc_id=spoc.id, created_by=message.author)  # fmt: skip
-    if spoc.webhook_url:
-        notify.queue(session, org_id=copy.customs_org_id, channel="webhook",
-                     target=spoc.webhook_url, subject=subject,
-                     body=notify.payload_of(row, copy, "referral.answered"),
-                     referral_id=row.id, spoc_id=spoc.id, created_by=message.author)  # fmt: skip
+    if spoc is not None:
+        notify.tell_spoc(session, spoc=spoc, referral=row, copy=copy, subject=subject,
+                         text=f"Read the answer at {link}\n", event="referral.answered",
+                         created_by=message.author)  # fmt: skip
 
 
 def messages(session: Session, copy_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

@@ -266,7 +266,7 @@ def load_context(
             "evidence": pl.String,
         },
     )
-    stays = _stays(trips)
+    stays = stays_of(trips)
     a, ps = TABLES["access"], TABLES["persons"]
     access = read(
         conn,
@@ -374,11 +374,6 @@ def _referrals(conn: Connection, org_id: int, now: datetime) -> pl.DataFrame:
 
 
 def stays_of(trips: pl.DataFrame) -> pl.DataFrame:
-    """One row per stay of these trips (their stays column decoded)."""
-    return _stays(trips)
-
-
-def _stays(trips: pl.DataFrame) -> pl.DataFrame:
     """One row per stay: trip_id, role, facility, arrived, left, hours, first and last event."""
     schema = pl.List(pl.List(pl.String))
     exploded = (

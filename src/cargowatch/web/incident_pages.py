@@ -22,6 +22,15 @@ from cargowatch.web.session import WebPrincipal, check_csrf
 router = APIRouter(include_in_schema=False)
 
 
+def _owner_and_due(owner_org_id: str, due_on: str) -> tuple[int | None, date | None]:
+    """An action form's owner organisation (the caller's when empty) and due date."""
+    try:
+        due = date.fromisoformat(due_on) if due_on.strip() else None
+    except ValueError:
+        raise InvalidInput("Due: expected a date") from None
+    return (int(owner_org_id) if owner_org_id.strip().isdigit() else None), due
+
+
 def _timeline(view: dict[str, Any]) -> Any:
     spans = next((s["content"] for s in view["sections"] if s["kind"] == "windows"), None)
     if not spans:
@@ -124,11 +133,7 @@ def incident_action(
     due_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:  # fmt: skip
     """Decide an action."""
-    try:
-        due = date.fromisoformat(due_on) if due_on.strip() else None
-    except ValueError:
-        raise InvalidInput("Due: expected a date") from None
-    owner = int(owner_org_id) if owner_org_id.strip().isdigit() else None
+    owner, due = _owner_and_due(owner_org_id, due_on)
     who = owner_user.strip() or None
     ws.add_action(session, principal=user, incident_id=incident_id, text=text,
                   owner_org_id=owner, owner_user=who, due_on=due)  # fmt: skip
@@ -214,11 +219,7 @@ def meeting_action(
     """An action decided in the meeting."""
     from cargowatch.incidents import meetings
 
-    try:
-        due = date.fromisoformat(due_on) if due_on.strip() else None
-    except ValueError:
-        raise InvalidInput("Due: expected a date") from None
-    owner = int(owner_org_id) if owner_org_id.strip().isdigit() else None
+    owner, due = _owner_and_due(owner_org_id, due_on)
     meetings.add_action(session, principal=user, meeting_id=meeting_id, text=text,
                         owner_org_id=owner, due_on=due)  # fmt: skip
     request.session["flash"] = "Action added."

@@ -159,16 +159,8 @@ def referral_metrics(
 @router.get("/referrals/metrics.csv")
 def referral_metrics_csv(session: SessionDep, user: WebPrincipal, by: str = "") -> Response:
     """The same figures as CSV."""
-    import io
-
-    from cargowatch.exports import write_csv
-
-    rows = _metric_rows(session, user, by)
-    out = io.StringIO()
-    header = list(rows[0]) if rows else ["group", "referrals"]
-    write_csv(out, header, ([r.get(k) for k in header] for r in rows))
     return Response(
-        out.getvalue(),
+        service.metrics_csv(_metric_rows(session, user, by)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="referrals.csv"'},
     )
