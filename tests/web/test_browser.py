@@ -104,18 +104,26 @@ def test_a_shift_keyboard_only(world: dict[str, Any], live: str, engine: Engine)
         assert page.locator("table.waterfall tbody tr").count() >= 1
 
         # take it, with a note; request an inspection
+        flash = page.locator("p.flash")
         _tab_to(page, "button", "Assign to me")
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(flash).to_have_text("Case assigned to you.")
         expect(page.locator("section.case")).to_contain_text("Assigned to customs-user")
         _tab_to(page, "textarea[name=text]")
         page.keyboard.type("Consignee registered last month; seal series reused.")
         page.keyboard.press("Tab")
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(flash).to_have_text("Case note added.")
         expect(page.locator("table.history").first).to_contain_text("seal series reused")
         _tab_to(page, "select[name=status]")
         page.locator("select[name=status]").select_option("inspection-requested")
+        expect(page.locator("select[name=status]")).to_have_value("inspection-requested")
         _tab_to(page, "button", "Set status")
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(flash).to_have_text("Case status inspection requested.")
         expect(page.locator("section.case h2 .tag")).to_have_text("inspection-requested")
 
         # record a seizure, then see it on the trip (result, method, who, when)
@@ -124,7 +132,8 @@ def test_a_shift_keyboard_only(world: dict[str, Any], live: str, engine: Engine)
         page.keyboard.press("Tab")
         page.locator("#method").select_option("SCAN")
         page.keyboard.press("Tab")
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
         expect(page.locator("section.case h2 .tag")).to_have_text("inspected")
         history = page.locator("table.history").first
         expect(history).to_contain_text("SEIZURE")
