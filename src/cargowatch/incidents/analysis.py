@@ -157,42 +157,110 @@ def access(ctx: Context, spans: list[dict[str, Any]], alerts_at: list[datetime])
     ).sort(["score", "badge_id"], descending=[True, False])  # fmt: skip
 
 
-def siblings(ctx: Context, trip_id: int, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Other trips to check now: the same consignee or shipper, or at the same terminal in the
-    same window (a badge that was there could have reached them too); newest first."""
+TRUCK_DAYS = timedelta(days=3)  # one truck on two releases this close ties their boxes
+SEAL_BATCH = 20  # seal numbers this close, with the same prefix, come from one batch
+SEAL = r"^([A-Z]*)(\d{4,})$"  # a seal number: letters, then digits
+
+
+def _seal_parts(seals: pl.DataFrame) -> pl.DataFrame:
+    """trip_id, seal, its prefix and its number (seals not of that shape are left out)."""
+    return seals.select(
+        "trip_id", "seal",
+        pl.col("seal").str.extract(SEAL, 1).alias("prefix"),
+        pl.col("seal").str.extract(SEAL, 2).str.to_integer(strict=False).alias("number"),
+    ).drop_nulls(["prefix", "number"])  # fmt: skip
+
+
+def _links(ctx: Context, row: dict[str, Any], spans: list[dict[str, Any]]) -> pl.DataFrame:
+    """(trip_id, why): every other trip tied to this one, once per tie."""
+    t, me = ctx.trips, row["trip_id"]
+    found: list[pl.DataFrame] = []
+
+    def add(ids: pl.Series | list[int], why: str) -> None:
+        found.append(pl.DataFrame({"trip_id": ids, "why": why},
+                                  schema={"trip_id": pl.Int64, "why": pl.String}))  # fmt: skip
+
+    for column, what in (("consignee_id", "same consignee"), ("shipper_id", "same shipper")):
+        if row.get(column):
+            add(t.filter(pl.col(column) == row[column])["trip_id"], f"{what} {row[column]}")
+    if row.get("vessel_imo") and row.get("voyage") and "vessel_imo" in t.columns:
+        call = t.filter((pl.col("vessel_imo") == row["vessel_imo"])
+                        & (pl.col("voyage") == row["voyage"]))  # fmt: skip
+        add(call["trip_id"], f"same vessel call {row['vessel_imo']} voyage {row['voyage']}")
+    for w in spans:
+        if w["facility"]:
+            there = ctx.stays.filter(
+                (pl.col("facility") == w["facility"]) & (pl.col("arrived") <= w["until"])
+                & (pl.col("left") >= w["from"])
+            )  # fmt: skip
+            add(there["trip_id"].unique(), f"at {w['facility']} in the same window")
+    r = ctx.releases
+    if r.height and "truck_plate" in r.columns:
+        start = row["started_at"] or row["ended_at"]
+        until = row["ended_at"] or start
+        mine = r.filter(pl.col("container") == row["container"]).drop_nulls("truck_plate")
+        if start is not None:
+            mine = mine.filter(pl.col("ts").is_between(start - timedelta(days=1),
+                                                       until + timedelta(days=1)))  # fmt: skip
+        for plate, ts in mine.select("truck_plate", "ts").unique().iter_rows():
+            near = r.filter(
+                (pl.col("truck_plate") == plate) & (pl.col("container") != row["container"])
+                & pl.col("ts").is_between(ts - TRUCK_DAYS, ts + TRUCK_DAYS)
+            )  # fmt: skip
+            boxes = t.join(near.select("container", pl.col("ts").alias("seen")), on="container")
+            boxes = boxes.filter(
+                (pl.col("started_at") <= pl.col("seen") + timedelta(days=1))
+                & (pl.col("ended_at").is_null()
+                   | (pl.col("ended_at") >= pl.col("seen") - timedelta(days=1)))
+            )  # fmt: skip
+            add(boxes["trip_id"].unique(), f"collected by truck {plate}")
+    if ctx.seals.height:
+        if "seal_parts" not in ctx.cache:
+            ctx.cache["seal_parts"] = _seal_parts(ctx.seals)
+        parts = ctx.cache["seal_parts"]
+        for seal, prefix, number in (
+            parts.filter(pl.col("trip_id") == me).select("seal", "prefix", "number").unique()
+        ).iter_rows():
+            close = parts.filter((pl.col("prefix") == prefix) & (pl.col("trip_id") != me)
+                                 & ((pl.col("number") - number).abs() <= SEAL_BATCH))  # fmt: skip
+            add(close.filter(pl.col("seal") == seal)["trip_id"].unique(), f"same seal {seal}")
+            add(close.filter(pl.col("seal") != seal)["trip_id"].unique(),
+                f"seal from the same batch as {seal}")  # fmt: skip
+    if not found:
+        return pl.DataFrame(schema={"trip_id": pl.Int64, "why": pl.String})
+    return pl.concat(found).filter(pl.col("trip_id") != me).unique()
+
+
+def siblings(
+    ctx: Context, trip_id: int, spans: list[dict[str, Any]], limit: int = 50
+) -> list[dict[str, Any]]:
+    """Other trips to check now: the same consignee or shipper, vessel call, collecting truck
+    or seal batch, or at one of its terminals in the same window (a badge there could have
+    reached them too). A tie shared by few trips counts for more than one shared by hundreds
+    (a box's consignee against a whole vessel call); a sibling with custody alerts of its own
+    comes first among equals. Best first, each with its ties and its alerts."""
     t = ctx.trips
     me = t.filter(pl.col("trip_id") == trip_id)
     if me.height == 0:
         return []
-    row = me.to_dicts()[0]
-    out: dict[int, dict[str, Any]] = {}
-
-    def keep(frame: pl.DataFrame, why: str) -> None:
-        for r in frame.select("trip_id", "container", "booking_ref", "started_at").to_dicts():
-            if r["trip_id"] != trip_id:
-                out.setdefault(r["trip_id"], {**r, "why": []})["why"].append(why)
-
-    for column, what in (("consignee_id", "same consignee"), ("shipper_id", "same shipper")):
-        value = row.get(column)
-        if value:
-            keep(t.filter(pl.col(column) == value), f"{what} {value}")
-    for w in spans:
-        if not w["facility"]:
-            continue
-        there = ctx.stays.filter(
-            (pl.col("facility") == w["facility"]) & (pl.col("arrived") <= w["until"])
-            & (pl.col("left") >= w["from"])
-        ).select("trip_id")  # fmt: skip
-        keep(t.join(there, on="trip_id", how="semi"),
-             f"at {w['facility']} in the same window")  # fmt: skip
-    ranked = sorted(
-        out.values(),
-        key=lambda r: (
-            -len(r["why"]),
-            -(r["started_at"] or datetime.min.replace(tzinfo=UTC)).timestamp(),
-        ),
+    links = _links(ctx, me.row(0, named=True), spans)
+    if links.height == 0:
+        return []
+    weighted = links.with_columns(
+        (1 / (1 + pl.len().over("why")).log(2)).alias("weight")
+    )  # fmt: skip
+    alerts = ctx.alerts.group_by("trip_id").agg(pl.len().alias("alerts"))
+    per = (
+        weighted.sort("weight", descending=True)
+        .group_by("trip_id")
+        .agg(pl.col("weight").sum().alias("ties"), pl.col("why"))
+        .join(t.select("trip_id", "container", "booking_ref", "started_at"), on="trip_id")
+        .join(alerts, on="trip_id", how="left")
+        .with_columns(pl.col("alerts").fill_null(0).cast(pl.Int64))
+        .with_columns((pl.col("ties") + 0.1 * pl.col("alerts").clip(0, 3)).round(3).alias("score"))
+        .sort(["score", "started_at", "trip_id"], descending=[True, True, False], nulls_last=True)
     )
-    return ranked[:50]
+    return per.head(limit).drop("ties").to_dicts()
 
 
 def suggest_mo(ctx: Context, trip_id: int, concealment: str | None) -> str | None:
@@ -313,11 +381,12 @@ def local_context(session: Session, org_id: int, trip_id: int, found_at: datetim
                     m.c.booking_ref == func.coalesce(t.c.booking_ref, ""))  # fmt: skip
     columns = (t.c.id, t.c.trip_key, t.c.container, t.c.booking_ref, t.c.started_at,
                t.c.ended_at, t.c.origin, t.c.destination, t.c.stays, m.c.shipper_id,
-               m.c.consignee_id, m.c.booked_at)  # fmt: skip
+               m.c.consignee_id, m.c.booked_at, m.c.vessel_imo, m.c.voyage)  # fmt: skip
     schema = {"trip_id": pl.Int64, "trip_key": pl.String, "container": pl.String,
               "booking_ref": pl.String, "started_at": "time", "ended_at": "time",
               "origin": pl.String, "destination": pl.String, "stays": pl.String,
-              "shipper_id": pl.String, "consignee_id": pl.String, "booked_at": "time"}  # fmt: skip
+              "shipper_id": pl.String, "consignee_id": pl.String, "booked_at": "time",
+              "vessel_imo": pl.String, "voyage": pl.String}  # fmt: skip
 
     def trips_where(*where: Any) -> pl.DataFrame:
         query = select(*columns).select_from(t.outerjoin(m, declared))
@@ -330,12 +399,25 @@ def local_context(session: Session, org_id: int, trip_id: int, found_at: datetim
     facilities = sorted({f for f in stays["facility"].to_list() if f})
     row = me.to_dicts()[0]
     frames = [me]
-    parties = [(m.c.shipper_id, row["shipper_id"]), (m.c.consignee_id, row["consignee_id"])]
-    for column, value in parties:
+    ties = [m.c.shipper_id == row["shipper_id"], m.c.consignee_id == row["consignee_id"]]
+    if row["vessel_imo"] and row["voyage"]:
+        ties.append(and_(m.c.vessel_imo == row["vessel_imo"], m.c.voyage == row["voyage"]))
+    for tie, value in zip(ties, (row["shipper_id"], row["consignee_id"], row["vessel_imo"]),
+                          strict=False):  # fmt: skip
         if value:
             frames.append(trips_where(t.c.id.in_(
-                select(t.c.id).select_from(t.join(m, declared)).where(column == value)
+                select(t.c.id).select_from(t.join(m, declared)).where(tie, m.c.org_id == org_id)
                 .limit(500))))  # fmt: skip
+    releases, seals = _release_and_seal_ties(conn, org_id, row, trip_id)
+    others = sorted(set(seals["trip_id"].to_list()) - {trip_id})
+    if others:
+        frames.append(trips_where(t.c.id.in_(others[:500])))
+    boxes = sorted(set(releases["container"].to_list()) - {row["container"]})
+    if boxes and row["started_at"] is not None:
+        frames.append(trips_where(
+            t.c.container.in_(boxes[:500]),
+            t.c.started_at >= row["started_at"] - NEIGHBOURS,
+            t.c.started_at <= (row["ended_at"] or row["started_at"]) + NEIGHBOURS))  # fmt: skip
     held = stays.drop_nulls(["arrived", "left"])
     if facilities and held.height:
         first, last = min(held["arrived"].to_list()), max(held["left"].to_list())
@@ -345,7 +427,8 @@ def local_context(session: Session, org_id: int, trip_id: int, found_at: datetim
     trips = pl.concat(frames, how="vertical_relaxed").unique("trip_id", keep="first")
     alerts = read(conn, select(Alert.id, Alert.trip_id, Alert.type, Alert.severity, Alert.at,
                                Alert.place, Alert.explanation, Alert.evidence)
-                  .where(Alert.org_id == org_id, Alert.trip_id == trip_id),
+                  .where(Alert.org_id == org_id,
+                         Alert.trip_id.in_(trips["trip_id"].to_list()[:2000])),
                   {"alert_id": pl.Int64, "trip_id": pl.Int64, "type": pl.String,
                    "severity": pl.Int64, "at": "time", "place": pl.String,
                    "explanation": pl.String, "evidence": pl.String})  # fmt: skip
@@ -381,9 +464,56 @@ def local_context(session: Session, org_id: int, trip_id: int, found_at: datetim
         .unique("access_id", keep="first")
         .join(persons, on="badge_id", how="left")
     )
-    empty = pl.DataFrame()
     return Context(org_id, risk_settings(), datetime.now(UTC), trips, alerts, stays_of(trips),
-                   access_frame, empty, empty, empty)  # fmt: skip
+                   access_frame, releases, pl.DataFrame(), seals)  # fmt: skip
+
+
+def _release_and_seal_ties(
+    conn: Any, org_id: int, row: dict[str, Any], trip_id: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The releases of the trip's box and of the boxes its trucks collected within days, and
+    the trip's seals with those of its seal batches (by the seal index: numbers of the same
+    length sort as text)."""
+    from sqlalchemy import and_, or_
+
+    from cargowatch.custody.models import TripSeal
+    from cargowatch.registers.specs import TABLES
+    from cargowatch.risk.context import read
+
+    r = TABLES["releases"]
+    r_schema = {"release_id": pl.Int64, "ts": "time", "container": pl.String,
+                "action": pl.String, "actor_party_id": pl.String,
+                "truck_plate": pl.String}  # fmt: skip
+    r_columns = (r.c.id, r.c.ts, r.c.container, r.c.action, r.c.actor_party_id, r.c.truck_plate)
+    of_box = select(*r_columns).where(r.c.org_id == org_id, r.c.container == row["container"])
+    releases = read(conn, of_box, r_schema)
+    mine = releases.drop_nulls("truck_plate")
+    if row["started_at"] is not None:
+        until = row["ended_at"] or row["started_at"]
+        mine = mine.filter(pl.col("ts").is_between(row["started_at"] - timedelta(days=1),
+                                                   until + timedelta(days=1)))  # fmt: skip
+    near = [and_(r.c.truck_plate == plate, r.c.ts.between(ts - TRUCK_DAYS, ts + TRUCK_DAYS))
+            for plate, ts in mine.select("truck_plate", "ts").unique().iter_rows()]  # fmt: skip
+    if near:
+        releases = pl.concat([releases, read(conn, select(*r_columns).where(
+            r.c.org_id == org_id, or_(*near)).limit(2000), r_schema)],
+            how="vertical_relaxed").unique("release_id")  # fmt: skip
+    s_schema = {"trip_id": pl.Int64, "seal": pl.String, "event_id": pl.Int64}
+    s_columns = (TripSeal.trip_id, TripSeal.seal, TripSeal.event_id)
+    seals = read(conn, select(*s_columns).where(TripSeal.org_id == org_id,
+                                                TripSeal.trip_id == trip_id), s_schema)  # fmt: skip
+    ranges = []
+    for seal, prefix, number in _seal_parts(seals).select("seal", "prefix", "number").iter_rows():
+        width = len(seal) - len(prefix)
+        low, high = max(0, number - SEAL_BATCH), number + SEAL_BATCH
+        ranges.append(
+            TripSeal.seal.between(f"{prefix}{low:0{width}d}", f"{prefix}{high:0{width}d}")
+        )
+    if ranges:
+        seals = pl.concat([seals, read(conn, select(*s_columns).where(
+            TripSeal.org_id == org_id, or_(*ranges)).limit(2000), s_schema)],
+            how="vertical_relaxed").unique(["trip_id", "seal"])  # fmt: skip
+    return releases, seals
 
 
 class NotFoundTrip(Exception):

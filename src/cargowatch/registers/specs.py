@@ -91,7 +91,7 @@ REGISTERS: dict[str, Register] = {
             Field("declared_seals", "list"), Field("booked_at", "datetime"),
         ), key=("booking_ref", "container"), update=True,
            indexes=(("container",), ("bl_number",), ("shipper_id",), ("consignee_id",),
-                    ("forwarder_id",))),
+                    ("forwarder_id",), ("vessel_imo", "voyage"))),
         Register("persons", (
             Field("person_id", required=True), Field("employer_party_id", required=True,
                                                      ref="party"),
@@ -115,7 +115,7 @@ REGISTERS: dict[str, Register] = {
             Field("authorised_party_id", ref="party"), Field("actor_party_id", ref="party"),
             Field("truck_plate"), Field("channel", "enum", values=("PIN", "CPU", "PAPER")),
         ), key=("ts", "container", "action", "release_ref"), update=False,
-           indexes=(("container",),)),
+           indexes=(("container",), ("truck_plate", "ts"))),
         Register("inspections", (
             Field("ts", "datetime", required=True), Field("container", required=True,
                                                           ref="container"),

@@ -384,6 +384,13 @@ def backtest(
             f"{i['top20_corrupt_insiders']} planted corrupt insiders "
             f"({i['top20_planted_persons']} persons named by the truth)"
         )
+        if i.get("campaign_sibling_pairs"):
+            console.print(
+                f"campaigns: the sibling list names {i['campaign_siblings_listed']:.0%} of the "
+                f"other boxes of a seizure's campaign ({i['campaign_siblings_in_first_20']:.0%} "
+                f"among its first 20, median place {i['campaign_sibling_median_rank']}; "
+                f"{i['campaign_sibling_pairs']} pairs)"
+            )
     console.print(f"gain curve: {png}\nreport: {page}\nfigures: {data}")
 
 

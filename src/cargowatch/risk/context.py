@@ -151,6 +151,8 @@ def load_context(
             m.c.pod,
             m.c.transshipment_ports,
             m.c.booked_at,
+            m.c.vessel_imo,
+            m.c.voyage,
         )
         .select_from(t.outerjoin(m, declared))
         .where(t.c.org_id == org_id),
@@ -178,6 +180,8 @@ def load_context(
             "pod": pl.String,
             "transshipment_ports": pl.String,
             "booked_at": "time",
+            "vessel_imo": pl.String,
+            "voyage": pl.String,
         },
     )
     # in the order of the trips' natural keys, whatever the store returned (ids differ between

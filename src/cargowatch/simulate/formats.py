@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+import zlib
 from collections import Counter
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -343,6 +344,13 @@ class Writing:
             )
         )
 
+    def truck_of(self, haulier: str) -> str:
+        """One of the haulier's trucks: a fleet of 4 to 30, each collecting box after box
+        (the honest twin of an extraction team's truck seen on several releases)."""
+        k = zlib.crc32(haulier.encode())
+        n = zlib.crc32(f"{haulier}:{self.rng.randrange(4 + k % 27)}".encode())
+        return f"{'KLMNPRST'[n % 8]}-{(n >> 3) % 1000:03d}-{'ABCDEF'[(n >> 13) % 6]}X"
+
     def write_release(self, t: Trip) -> None:
         """The release right's life: issued, maybe changed, collected (and what went wrong)."""
         p, rng = t.pickup, self.rng
@@ -367,7 +375,7 @@ class Writing:
             when = p["issued"] + timedelta(minutes=rng.randrange(20, 300))
             row(when, "MODIFIED", authorised, t.consignee, None)
             self.noise["haulier_changes"] += 1
-        plate = f"{rng.choice('KLMNPRST')}-{rng.randrange(1000):03d}-{rng.choice('ABCDEF')}X"
+        plate = self.truck_of(authorised)
         if p.get("refused"):  # tried before customs released it: refused, then collected
             row(p["at"] - timedelta(hours=rng.uniform(3, 20)), "PICKUP_ATTEMPT", authorised,
                 authorised, plate)  # fmt: skip
@@ -376,7 +384,7 @@ class Writing:
             later = p["at"] + timedelta(hours=rng.uniform(10, 40))
             row(later, "PICKUP_ATTEMPT", authorised, authorised, plate)
         elif "subcontractor" in p:  # the haulier sends another firm's truck: honest
-            other = f"{rng.choice('KLMNPRST')}-{rng.randrange(1000):03d}-{rng.choice('GHJ')}X"
+            other = self.truck_of(p["subcontractor"])
             row(p["at"], "PICKED_UP", authorised, p["subcontractor"], other)
             if p.get("double_dispatch"):
                 later = p["at"] + timedelta(hours=rng.uniform(1, 30))

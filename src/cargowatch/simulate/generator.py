@@ -17,6 +17,7 @@ and noise planted, and the counts ingest should find.
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -33,9 +34,18 @@ from cargowatch.simulate.model import (
     Trip,
     iso,
 )
-from cargowatch.simulate.scenarios import CRIMES, DEFAULT_MIX, Planting
+from cargowatch.simulate.scenarios import CAMPAIGNS, CRIMES, DEFAULT_MIX, Planting
 from cargowatch.simulate.twins import TWINS, level
-from cargowatch.simulate.world import COMMODITIES, Party, Person, Port, World, build_world
+from cargowatch.simulate.world import (
+    COMMODITIES,
+    Carrier,
+    Party,
+    Person,
+    Port,
+    Site,
+    World,
+    build_world,
+)
 from cargowatch.simulate.writers import Csv, Interchange, JsonArray, Rotating, dumps
 
 __all__ = ["DEFAULT_MIX", "SimConfig", "Simulation", "simulate"]
@@ -89,6 +99,14 @@ class Simulation(Writing):
                 many = min(len(active), self.side.choice((1, 1, 2)))
                 self.corrupt[site_id] = self.side.sample(active, many)
         self.late_badges: list[str] = []  # leavers whose badges still open doors (honest twins)
+        # carriers hand seals out from numbered batches at each origin, shipper after shipper:
+        # honest boxes of one carrier and port carry nearby numbers (the twin of a criminal
+        # network's counterfeit batch)
+        self.seal_batches: dict[tuple[str, str], int] = {}
+        self.seals_issued: dict[tuple[str, str], set[int]] = {}
+        # a campaign: the next trips carry the same network's crime, tied to the first
+        self.campaign: dict[str, Any] | None = None
+        self.campaigns: list[dict[str, Any]] = []
         ports = self.world.ports.values()
         self.origins = [p for p in ports if p.kind == "origin"]
         self.hubs = [p for p in ports if p.kind == "hub"]
@@ -262,21 +280,28 @@ class Simulation(Writing):
 
     # ------------------------------------------------------------ trips
 
-    def _trip(self, n: int) -> Trip:
+    def _trip(self, n: int, like: Trip | None = None) -> Trip:
+        """A new trip; like: a campaign's first trip, whose route and vessel calls it takes."""
         rng, w = self.rng, self.world
         carrier = rng.choice(w.carriers)
         origin = rng.choice(self.origins)
         dest = rng.choice(self.dests)
         hub = rng.choice(self.hubs) if self.hubs and rng.random() < self.c.transship_share else None
-        o_term = rng.choice(w.terminals[origin.locode])
-        d_term = rng.choice(w.terminals[dest.locode])
-        h_term = rng.choice(w.terminals[hub.locode]) if hub else None
+        if like is not None:
+            carrier, origin, dest, hub = like.carrier, like.origin, like.dest, like.hub
+        o_term = self._terminal(carrier, origin)
+        d_term = self._terminal(carrier, dest)
+        h_term = self._terminal(carrier, hub) if hub else None
+        if like is not None:
+            o_term, d_term, h_term = like.o_term, like.d_term, like.h_term
         packhouse = rng.choice(w.packhouses[origin.locode])
         commodity = rng.choice(COMMODITIES)
         booked = self.start + timedelta(
             seconds=rng.randrange(int((self.end - self.start).total_seconds() * 0.9))
         )
-        seal = f"{carrier.code[:2]}{rng.randrange(10**7):07d}"
+        if like is not None:
+            booked = like.booked_at + _h(rng, -12, 12)
+        seal = self._batch_seal(carrier, origin, booked, rng.randrange(10**7))
         trip = Trip(
             n=n,
             container=self._box(n, rng.choice(carrier.prefixes)),
@@ -327,6 +352,41 @@ class Simulation(Writing):
         body = f"{prefix}{(n * 7919 + self.c.seed) % 1_000_000:06d}"
         return body + str(iso6346_check_digit(body))
 
+    def _batch_seal(self, carrier: Carrier, origin: Port, booked: datetime, start: int) -> str:
+        """A seal of the carrier's batch at the origin: the office hands them out in order as
+        bookings come in, about one number an hour, so boxes booked hours apart carry nearby
+        numbers whoever ships them (the honest twin of a network's counterfeit batch)."""
+        key = (carrier.code, origin.locode)
+        base = self.seal_batches.setdefault(key, start - start % 2)
+        hours = int((booked - self.start).total_seconds() // 3600)
+        # even numbers: a shipper's own odd-numbered spares (twins.py) never meet them
+        number = (base + 2 * hours) % 10**7
+        issued = self.seals_issued.setdefault(key, set())
+        while number in issued:  # one number, one seal
+            number = (number + 2) % 10**7
+        issued.add(number)
+        return f"{carrier.code[:2]}{number % 10**7:07d}"
+
+    def _terminal(self, carrier: Carrier, port: Port) -> Site:
+        """Where the carrier's service calls at the port: its own terminal, now and then
+        another (a berth window moved, a feeder)."""
+        terminals = self.world.terminals[port.locode]
+        other = self.rng.choice(terminals)
+        if self.rng.random() < 0.15:
+            return other
+        return terminals[zlib.crc32(f"{carrier.code}:{port.locode}".encode()) % len(terminals)]
+
+    def _call(
+        self, carrier: Carrier, port: Port, bound: Port, when: datetime
+    ) -> tuple[str, str, str]:
+        """The carrier's vessel call at the port in the week of when, on the service bound for
+        the next port: every box it loads there that week for that port goes on it."""
+        week = (when - self.start).days // 7
+        key = f"{self.c.seed}:{carrier.code}:{port.locode}:{bound.locode}:{week}"
+        k = zlib.crc32(key.encode())
+        imo, name = carrier.vessels[k % len(carrier.vessels)]
+        return imo, name, f"{100 + (k >> 8) % 900}{'NSEW'[(k >> 4) % 4]}"
+
     def _where_stripped(self, t: Trip) -> tuple[float, float]:
         """The consignee's premises near its port (most are in no site register)."""
         key = (t.consignee, t.dest.locode)
@@ -345,8 +405,6 @@ class Simulation(Writing):
             return _h(rng, lo, hi)
 
         carrier = t.carrier
-        v1 = (*rng.choice(carrier.vessels), f"{rng.randrange(100, 999)}{rng.choice('NSEW')}")
-        v2 = (*rng.choice(carrier.vessels), f"{rng.randrange(100, 999)}{rng.choice('NSEW')}")
         depot_o, depot_d = self.world.depots[t.origin.locode], self.world.depots[t.dest.locode]
         now = t.booked_at + h(12, 60)
         seals = (t.seal,)
@@ -360,12 +418,14 @@ class Simulation(Writing):
         if rng.random() < self.c.late_gate_in_rate:  # cut-off nearly missed: legitimate
             load_at = now + h(1, 3)
             self.noise["late_gate_ins"] += 1
+        v1 = v2 = self._call(carrier, t.origin, t.hub or t.dest, load_at)
         moves.append(Move("LOAD", load_at, t.origin, t.o_term, seals, False, v1))
         now = load_at
         if t.hub is not None and t.h_term is not None:
             now += h(24 * 4, 24 * 10)
             moves.append(Move("DISC", now, t.hub, t.h_term, seals, False, v1))
             now += h(24, 24 * 4)
+            v2 = self._call(carrier, t.hub, t.dest, now)
             moves.append(Move("LOAD", now, t.hub, t.h_term, seals, False, v2))
         now += h(24 * 8, 24 * 16)
         last_vessel = v2 if t.hub else v1
@@ -436,7 +496,8 @@ class Simulation(Writing):
                 )
                 moves.insert(i, Move("RSEA", when, moves[i].port, moves[i].site, (seal,), False))
         if self.twin("seal_from_batch"):  # another seal of the shipper's batch
-            number = int(t.seal[2:]) + rng.choice((-1, 1)) * rng.randrange(11, 400)
+            # an odd number: the carrier's batches issue even ones, so no other box has it
+            number = int(t.seal[2:]) + rng.choice((-1, 1)) * (2 * rng.randrange(5, 200) + 1)
             seal = f"{t.seal[:2]}{number % 10**7:07d}"
             for m in moves:
                 if m.seals and m.seals[0] == t.seal:
@@ -522,9 +583,22 @@ class Simulation(Writing):
 
     # ------------------------------------------------------------ scenarios
 
-    def _plant(self, t: Trip) -> None:
+    def _plant(self, t: Trip, campaign: dict[str, Any] | None = None) -> None:
+        """Plant a crime on the trip: a campaign's next one, or a new crime that may open a
+        campaign (the same network's next boxes follow on the next trips)."""
         rng, c = self.rng, self.c
-        mo = rng.choices(list(c.mix), weights=list(c.mix.values()))[0]
+        mo = (
+            campaign["mo"]
+            if campaign
+            else rng.choices(list(c.mix), weights=list(c.mix.values()))[0]
+        )
+        if campaign is None and mo in CAMPAIGNS and self.side.random() < c.campaign_share:
+            campaign = {"id": f"CP{len(self.campaigns) + 1:04d}", "mo": mo, "lead": t,
+                        "left": self.side.choice((1, 1, 2)), "scenarios": [], "trip_keys": [],
+                        "shared": {}}  # fmt: skip
+            self.campaigns.append(campaign)
+        elif campaign is not None:
+            campaign["left"] -= 1
         truth: dict[str, Any] = {
             "id": f"SC{len(self.scenarios) + 1:05d}",
             "mo": mo,
@@ -537,11 +611,24 @@ class Simulation(Writing):
             "traces": [],
             "where": {},
         }
-        CRIMES[mo].plant(Planting(self, t, truth))
+        CRIMES[mo].plant(Planting(self, t, truth, campaign))
         if not truth["traces"]:
             truth["traces"].append("none")
+        if campaign is not None:
+            truth["campaign"] = campaign["id"]
+            campaign["scenarios"].append(truth["id"])
+            campaign["trip_keys"].append(truth["trip_key"])
+        self.campaign = campaign if campaign and campaign["left"] > 0 else None
         t.scenario = truth
         self.scenarios.append(truth)
+
+    def _join(self, t: Trip, lead: Trip) -> None:
+        """A campaign's next box goes on the same vessel calls as its first, hours apart."""
+        theirs = [m for m in lead.moves if m.code in ("LOAD", "DISC")]
+        mine = [i for i, m in enumerate(t.moves) if m.code in ("LOAD", "DISC")]
+        for n, (i, m) in enumerate(zip(mine, theirs, strict=False)):
+            self._shift(t, 0 if n == 0 else i, m.when + _h(self.rng, -3, 3) - t.moves[i].when)
+            t.moves[i].vessel = m.vessel
 
     # ------------------------------------------------------------ writing a trip
 
@@ -695,12 +782,23 @@ class Simulation(Writing):
         self._registers()
         rng = self.rng
         legs = 0
+        # crimes that open a campaign bring more boxes: fewer first crimes keep the rate
+        campaignable = sum(v for k, v in self.c.mix.items() if k in CAMPAIGNS) / sum(
+            self.c.mix.values()
+        )
+        first_rate = self.c.scenario_rate / (1 + self.c.campaign_share * campaignable * 4 / 3)
         for n in range(1, self.c.trips + 1):
-            trip = self._trip(n)
+            campaign = self.campaign
+            lead = campaign["lead"] if campaign else None
+            trip = self._trip(n, like=lead)
+            if lead is not None:
+                self._join(trip, lead)
             if rng.random() < self.c.smart_share:
                 trip.device = f"TRX-{n:07d}"
                 trip.eseal = f"ES-{n:07d}" if rng.random() < 0.5 else None
-            if rng.random() < self.c.scenario_rate:
+            if campaign is not None:
+                self._plant(trip, campaign)
+            elif rng.random() < first_rate:
                 self._plant(trip)
             else:  # twins happen on honest trips: a crime's traces stay as its truth says
                 self._honest_twins(trip)
@@ -729,6 +827,14 @@ class Simulation(Writing):
             {"person_id": pid, "badge_id": pool[pid].badge, "employer_party_id": pool[pid].employer,
              "facility": pool[pid].facility, "scenarios": ids}
             for pid, ids in sorted(served.items())
+        ]  # fmt: skip
+
+    def _campaigns(self) -> list[dict[str, Any]]:
+        """The campaigns that planted more than one box, with what their boxes share."""
+        return [
+            {"id": c["id"], "mo": c["mo"], "scenarios": c["scenarios"],
+             "trip_keys": c["trip_keys"], "shared": ["route", "vessel calls", *c["shared"]]}
+            for c in self.campaigns if len(c["scenarios"]) > 1
         ]  # fmt: skip
 
     def _truth(self) -> dict[str, Any]:
@@ -767,6 +873,7 @@ class Simulation(Writing):
             },
             "inspections": dict(self.inspections_by),
             "scenarios": self.scenarios,
+            "campaigns": self._campaigns(),
             "insiders": self._insiders(),
             "honest_staff_twins": {"late_revocation": sorted(self.late_badges)},
             "summary": {

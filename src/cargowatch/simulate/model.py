@@ -45,6 +45,8 @@ class SimConfig:
     origins: tuple[str, ...] | None = None
     destinations: tuple[str, ...] | None = None
     scenario_rate: float = 0.01
+    # share of crimes that open a campaign: one or two more boxes of the same network follow
+    campaign_share: float = 0.3
     mix: dict[str, float] = field(default_factory=_mix)
     trace_rate: float = 0.75
     smart_share: float = 0.2

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import abc
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from cargowatch.simulate.model import Move, Trip, iso
 from cargowatch.simulate.world import Site
 
 if TYPE_CHECKING:
     from cargowatch.simulate.generator import Simulation
+
+T = TypeVar("T")
 
 # traces that no honest twin leaves, and why
 UNTWINNED = {
@@ -35,6 +38,18 @@ class Planting:
     sim: Simulation
     trip: Trip
     truth: dict[str, Any]
+    campaign: dict[str, Any] | None = None  # the network's campaign this crime belongs to
+
+    def shared(self, key: str, make: Callable[[], T]) -> T:
+        """What the boxes of one campaign share (the network's truck, front company, seal
+        batch): made by the first, taken by the next; made anew outside a campaign."""
+        if self.campaign is None:
+            return make()
+        kept: dict[str, Any] = self.campaign["shared"]
+        if key not in kept:
+            kept[key] = make()
+        value: T = kept[key]
+        return value
 
     @property
     def rng(self) -> random.Random:
@@ -177,10 +192,17 @@ class SealSwitch(Crime):
         t, rng = p.trip, p.rng
         i = rng.choice([2, 3] + ([4] if t.hub else []))
         donor = next((r for r in reversed(p.sim.recent) if r.seal != t.seal), None)
-        cloned = donor is not None and rng.random() < 0.5
+        # a campaign's boxes get seals of the network's own counterfeit batch, one after another
+        cloned = donor is not None and p.campaign is None and rng.random() < 0.5
         # a copy of the seal really on the donor's door (not the number its B/L declares)
         seen = next((m.seals[0] for m in donor.moves if m.seals), donor.seal) if donor else ""
         seal = seen if cloned else p.new_seal()
+        if p.campaign is not None:
+            kept = p.campaign["shared"]
+            if "seal batch" in kept:  # the next numbers of the batch the first box used
+                prefix, last = kept["seal batch"]
+                seal = f"{prefix}{(last + rng.randrange(1, 4)) % 10**7:07d}"
+            kept["seal batch"] = (seal[:2], int(seal[2:]))
         p.reseal_from(i, seal)
         p.truth["when"], p.truth["where"] = iso(t.moves[i].when), {"at": t.moves[i].port.locode}
         p.traces.append("cloned_seal" if cloned else "seal_mismatch_at_handover")
@@ -214,14 +236,10 @@ class ReleaseFraud(Crime):
             disc + timedelta(hours=rng.uniform(2, 8)),
             t.pickup["issued"] + timedelta(minutes=rng.randrange(20, 90)),
         )
-        criminal = f"PX{rng.randrange(10**5):05d}"  # a haulier nobody registered
-        t.pickup.update(
-            {
-                "fraud_by": criminal,
-                "fraud_at": fraud_at,
-                "plate": f"{rng.choice('ABCDEFGH')}-{rng.randrange(1000):03d}-XY",
-            }
-        )
+        # a haulier nobody registered, and its truck (the same for a campaign's boxes)
+        criminal = p.shared("haulier", lambda: f"PX{rng.randrange(10**5):05d}")
+        plate = p.shared("truck", lambda: f"{rng.choice('ABCDEFGH')}-{rng.randrange(1000):03d}-XY")
+        t.pickup.update({"fraud_by": criminal, "fraud_at": fraud_at, "plate": plate})
         t.moves[gtot_i].when = fraud_at
         t.moves[gtot_i].trace = True
         for m in t.moves[gtot_i + 1 :]:
@@ -265,6 +283,7 @@ class InlandContamination(Crime):
         t, rng = p.trip, p.rng
         stuf, gtin_i = t.moves[1], 2
         assert stuf.site is not None
+        t.haulier_o = p.shared("haulier", lambda: t.haulier_o)  # a campaign's own haulier
         stop_from = stuf.when + (t.moves[gtin_i].when - stuf.when) * rng.uniform(0.3, 0.6)
         stop_to = stop_from + timedelta(hours=rng.uniform(1, 3))
         lat = (stuf.site.lat + t.o_term.lat) / 2 + rng.uniform(0.15, 0.3) * rng.choice((-1, 1))
@@ -309,14 +328,14 @@ class FrontCompany(Crime):
     def plant(self, p: Planting) -> None:
         """The drugs are in the load itself, sent to a company set up for one or two loads."""
         t, rng = p.trip, p.rng
-        front = p.sim.new_consignee(
+        front = p.shared("consignee", lambda: p.sim.new_consignee(
             t,
             prefix="PF",
             name=f"{rng.choice(('Nova', 'Prime', 'Euro'))} Trading {len(p.sim.scenarios):03d} Ltd",
             age_days=rng.randrange(10, 60),
             aeo=False,
             address="PO Box",
-        )
+        ))  # fmt: skip
         t.consignee = front
         p.truth["companies"].append(front)
         p.truth["when"], p.truth["where"] = iso(t.booked_at), {"consignee": front}
@@ -412,6 +431,10 @@ CRIMES: dict[str, Crime] = {
         TransshipmentTamper(),
     )
 }
+# the crimes a network repeats on a run of boxes (a campaign): the same terminal gang on the
+# same vessel calls, the same extraction truck, front company, seal batch or inland haulier;
+# a cloned number is used once
+CAMPAIGNS = frozenset(CRIMES) - {ClonedContainer.name}
 # Shares of the modus operandi among contaminated trips; with the insider share of each this
 # gives about two thirds of seizures with an insider (WCO 2025: 68 %).
 DEFAULT_MIX = {name: crime.share for name, crime in CRIMES.items()}
