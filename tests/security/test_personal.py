@@ -22,8 +22,8 @@ from cargowatch.ingest.flows import ingest_paths
 from cargowatch.registers.service import grant_personal
 from cargowatch.risk.models import Assessment
 from cargowatch.risk.privacy import PERSONAL_FINDINGS
-from cargowatch.sharing.service import grant
 from cargowatch.risk.service import MIN_POINTS
+from cargowatch.sharing.service import grant
 from cargowatch.simulate.generator import SimConfig, simulate
 from tests.builders import org_with_user, token_for, user_in
 
