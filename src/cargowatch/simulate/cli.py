@@ -33,6 +33,10 @@ def simulate(
     scenario_rate: Annotated[float, typer.Option(help="Share of trips with a planted crime.")] = (
         0.01
     ),
+    campaign_share: Annotated[
+        float,
+        typer.Option(help="Share of crimes that open a campaign: one or two more boxes follow."),
+    ] = 0.3,
     mix: Annotated[
         str,
         typer.Option(
@@ -90,6 +94,7 @@ def simulate(
         origins=_codes(origins),
         destinations=_codes(destinations),
         scenario_rate=scenario_rate,
+        campaign_share=campaign_share,
         mix=weights,
         trace_rate=trace_rate,
         smart_share=smart_share,
