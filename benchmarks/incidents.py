@@ -128,14 +128,14 @@ def main() -> None:
             conn.execute(text("ANALYZE"))
         # a seizure on a trip in the middle of the year
         with unit_of_work(engine) as s:
-            covered = start + timedelta(days=min(day, 365) - 5)  # a stay the swipes cover
+            covered = start + timedelta(days=min(day, 365) // 2)  # mid-year: every tie there
             trip_id = s.execute(
                 text("SELECT id FROM trips WHERE started_at < :end ORDER BY started_at DESC "
                      "LIMIT 1"), {"end": covered.isoformat(sep=" ")}).scalar_one()  # fmt: skip
             trip = s.get(Trip, trip_id)
             assert trip is not None and trip.ended_at is not None
             incident, _ = service.record(s, principal=officer, container=trip.container,
-                                         booking_ref=trip.booking_ref, reference="BENCH-1",
+                                         booking_ref=trip.booking_ref, reference=f"BENCH-{trip.id}",
                                          found_at=trip.ended_at)  # fmt: skip
             incident_id = incident.id
             stay = json.loads(trip.stays or "[]")[0]
