@@ -33,6 +33,8 @@ from cargowatch.referrals.router import router as referrals_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
 from cargowatch.search.router import router as search_router
+from cargowatch.trackandtrace.router import error as dcsa_error
+from cargowatch.trackandtrace.router import router as tnt_router
 from cargowatch.web.incident_pages import router as incident_pages
 from cargowatch.web.pages import STATIC, BodyLimit, SecurityHeaders, ServerTiming, web_error
 from cargowatch.web.referral_pages import router as referral_pages
@@ -51,6 +53,9 @@ API_DOCS = """<!doctype html>
 <script src="/static/vendor/swagger-ui-bundle.js"></script>
 <script src="/static/api-docs.js"></script></body></html>
 """
+
+
+DCSA_PATHS = ("/v2/", "/v3/")  # the DCSA Track & Trace API, with its own error shapes
 
 
 def create_app(
@@ -85,6 +90,8 @@ def create_app(
 
     @app.exception_handler(CargowatchError)
     async def _error(request: Request, exc: CargowatchError) -> Response:
+        if request.url.path.startswith(DCSA_PATHS):  # in the DCSA version's own error shape
+            return dcsa_error(request, exc.http_status, exc.message)
         if not request.url.path.startswith("/api/"):  # a page: sign in, or say it in HTML
             return web_error(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
@@ -92,6 +99,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith(DCSA_PATHS):
+            fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
+            return dcsa_error(request, 400, f"not valid: {fields}")
         if request.url.path.startswith("/api/") or request.url.path in ("/openapi.json",):
             return await request_validation_exception_handler(request, exc)
         fields = ", ".join(
@@ -102,6 +112,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(DCSA_PATHS):
+            return dcsa_error(request, exc.status_code, str(exc.detail))
         if request.url.path.startswith(("/api/", "/static/")) or exc.status_code not in (404, 405):
             return await http_exception_handler(request, exc)
         return web_error(request, PageNotFound("There is no page at this address."))
@@ -125,6 +137,7 @@ def create_app(
         return HTMLResponse(API_DOCS)
 
     app.include_router(events_router)
+    app.include_router(tnt_router)
     app.include_router(ingest_router)
     app.include_router(auth_router)
     app.include_router(audit_router)

@@ -33,6 +33,7 @@ class Event(Base):
         UniqueConstraint("org_id", "event_key", name="uq_events_org_key"),
         Index("ix_events_container_time", "container", "event_time"),
         Index("ix_events_booking", "booking_ref"),
+        Index("ix_events_time", "event_time", "id"),  # pages of events, oldest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

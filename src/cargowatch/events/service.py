@@ -27,7 +27,7 @@ class EventView:
     call: TransportCall | None
 
 
-def _audit_sensitive(session: Session, principal: Principal, events: list[Event]) -> None:
+def audit_sensitive(session: Session, principal: Principal, events: list[Event]) -> None:
     hits = sorted({e.container or "" for e in events if e.event_code in SENSITIVE_CODES})
     for container in hits:
         audit.record(
@@ -70,7 +70,7 @@ def list_events(
         query = query.where(Event.retracted.is_(False))
     query = query.order_by(Event.event_time, Event.id).limit(limit).offset(offset)
     views = [EventView(event, call) for event, call in session.execute(query)]
-    _audit_sensitive(session, principal, [v.event for v in views])
+    audit_sensitive(session, principal, [v.event for v in views])
     return views
 
 
@@ -87,7 +87,7 @@ def get_event(
     if row is None:
         raise NotFound(f"no event {event_id}")
     event, call = row
-    _audit_sensitive(session, principal, [event])
+    audit_sensitive(session, principal, [event])
     source = raw = None
     if event.raw_ref is not None:
         chunk_id, index = split_raw_ref(event.raw_ref)

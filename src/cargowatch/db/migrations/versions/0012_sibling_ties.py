@@ -1,4 +1,5 @@
-"""Indexes for the ties between sibling containers: a vessel call, a collecting truck.
+"""Indexes for the ties between sibling containers (a vessel call, a collecting truck) and for
+pages of events in time order (the DCSA Track & Trace API).
 
 Revision ID: 0012
 Revises: 0011
@@ -18,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index("ix_events_time", ["event_time", "id"], unique=False)
+
     with op.batch_alter_table("manifest", schema=None) as batch_op:
         batch_op.create_index(
             "ix_manifest_vessel_imo_voyage", ["vessel_imo", "voyage"], unique=False
@@ -28,6 +32,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_time")
+
     with op.batch_alter_table("releases", schema=None) as batch_op:
         batch_op.drop_index("ix_releases_truck_plate_ts")
 
