@@ -17,6 +17,7 @@ from cargowatch.db.engine import unit_of_work
 from cargowatch.events.models import Event
 from cargowatch.ingest.flows import ingest_bytes
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
+from cargowatch.trackandtrace.serialize import event_uuid
 from tests.builders import ndjson, org_with_user, token_for, user_in
 from tests.custody.test_custody import BOX, SITES, trip_events
 
@@ -64,6 +65,7 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
             "referral_id": view["id"],
             "trip_id": s.scalar(select(Trip.id)),
             "event_id": s.scalar(select(Event.id)),
+            "eventID": event_uuid(s.scalar(select(Event.id)) or 0),  # the DCSA T&T API's id
             "record_id": s.scalar(select(QuarantineRecord.id)),
             "run_id": s.scalar(select(IngestRun.id)),
             "container": BOX,
