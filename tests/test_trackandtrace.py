@@ -153,6 +153,9 @@ def test_filters_narrow_the_pages(world: dict[str, Any]) -> None:
     assert 0 < len(later) < len(loads) and all(e["eventDateTime"] >= cut for e in later)
     box3 = _walk_30(carrier, f"equipmentReference={box}&eventTypes=EQUIPMENT,IOT")
     assert box3 and all(e["equipmentDetails"]["equipmentReference"] == box for e in box3)
+    # a NUL never matches (nothing stored holds one), on either store
+    assert carrier.get("/v2/events?equipmentReference=%00").json() == []
+    assert carrier.get("/v3/events?carrierBookingReference=a%00").json() == {"events": []}
     since = _walk_30(carrier, f"eventUpdatedDateTimeMin={cut}&limit=1000")
     assert since and all(e["eventDateTime"] >= cut for e in since)
 

@@ -122,6 +122,8 @@ def create_app(
     async def _out_of_range(request: Request, exc: DataError) -> Response:
         # a value the edge let through but the store cannot hold: the caller's error, not ours
         message = "a value is out of range or of the wrong type for the store"
+        if request.url.path.startswith(DCSA_PATHS):
+            return dcsa_error(request, 400, message)
         if not request.url.path.startswith("/api/"):
             return web_error(request, InvalidInput(message))
         return JSONResponse({"detail": message}, status_code=422)

@@ -61,7 +61,7 @@ class Query:
 
 
 def _list(value: str, name: str, allowed: tuple[str, ...] | None = None) -> list[str]:
-    items = [v.strip().upper() for v in value.split(",") if v.strip()]
+    items = [v.strip().upper().replace("\x00", "") for v in value.split(",") if v.strip()]
     if allowed is not None:
         wrong = [v for v in items if v not in allowed]
         if wrong:
@@ -122,7 +122,9 @@ def where(q: Query) -> list[ColumnElement[bool]]:
     equals = EQUALS_22 if q.version == "2" else EQUALS_30
     for name, value in q.filters.items():
         base, _, op = name.partition(":")
-        if base in equals:
+        if base in equals and "\x00" in value:
+            out.append(Event.id < 0)  # nothing stored holds a NUL: nothing matches
+        elif base in equals:
             column = equals[base]
             out.append(column == (value.strip().upper() if base == "equipmentReference"
                                   else value.strip()))  # fmt: skip
