@@ -325,6 +325,11 @@ def test_a_sibling_is_flagged_for_targeting_from_the_incident_page(engine: Engin
                                            Case.subject_id == int(flag.group(2))))  # fmt: skip
         assert case is not None and case.assignee_id is not None
     assert box2 in web.get("/work").text
+    # where the sibling stands now: its case, on the page and in the analysis
+    assert "case assigned (officer)" in web.get(f"/incidents/{incident['id']}").text
+    [sib] = [x for x in analyst.get(f"/api/v1/incidents/{incident['id']}/analysis").json()
+             ["siblings"] if x["container"] == box2]  # fmt: skip
+    assert sib["case"] == "assigned" and "risk" in sib and sib["why"]
     form = web.get(f"/referrals/new?containers={box2}").text
     assert f">{box2}</textarea>" in form
 

@@ -263,6 +263,26 @@ def siblings(
     return per.head(limit).drop("ties").to_dicts()
 
 
+def with_status(
+    session: Session, principal: Principal, found: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Siblings with where they stand now for the caller's organisation: its case on each
+    (status and assignee, when one is open) and the trip's latest risk score."""
+    from cargowatch.cases.service import statuses_of
+    from cargowatch.risk.models import Assessment
+
+    ids = [x["trip_id"] for x in found]
+    cases = statuses_of(session, principal=principal, trip_ids=ids)
+    scores: dict[int, float] = {trip: score for trip, score in session.execute(
+        select(Assessment.trip_id, Assessment.score)
+        .where(Assessment.org_id == principal.org_id, Assessment.trip_id.in_(ids or [-1]))
+    )}  # fmt: skip
+    return [{**x, "case": cases.get(x["trip_id"], (None, None))[0],
+             "assignee": cases.get(x["trip_id"], (None, None))[1],
+             "risk": round(scores[x["trip_id"]], 1) if x["trip_id"] in scores else None}
+            for x in found]  # fmt: skip
+
+
 def suggest_mo(ctx: Context, trip_id: int, concealment: str | None) -> str | None:
     """The modus operandi the trip's alerts suggest (people confirm or change it)."""
     kinds = ctx.alerts.filter(pl.col("trip_id") == trip_id)["type"].to_list()
@@ -301,7 +321,9 @@ def analyse(
         incident=view(row),
         windows=spans,
         persons=persons,
-        siblings=siblings(ctx, row.trip_id, spans) if ctx and row.trip_id else [],
+        siblings=with_status(session, principal, siblings(ctx, row.trip_id, spans))
+        if ctx and row.trip_id
+        else [],
         suggested_mo=suggest_mo(ctx, row.trip_id, row.concealment) if ctx and row.trip_id else None,
         personal=personal,
     )

@@ -113,10 +113,13 @@ def show(
         p.add_row(x.get("person_id") or "(redacted)", x.get("badge_id") or "", x["facility"],
                   str(x["swipes"]), f"{x['score']:.2f}", "; ".join(x["reasons"]))  # fmt: skip
     console.print(p)
-    sib = Table("sibling trip", "container", "booking", "score", "alerts", "ties")
+    sib = Table("sibling trip", "container", "booking", "ties score", "alerts", "risk", "case",
+                "ties")  # fmt: skip
     for x in a.siblings[:15]:
         sib.add_row(str(x["trip_id"]), x["container"], x["booking_ref"] or "",
-                    f"{x['score']:.2f}", str(x["alerts"]), "; ".join(x["why"]))  # fmt: skip
+                    f"{x['score']:.2f}", str(x["alerts"]),
+                    "" if x.get("risk") is None else f"{x['risk']:.1f}", x.get("case") or "",
+                    "; ".join(x["why"]))  # fmt: skip
     console.print(sib)
 
 

@@ -289,7 +289,13 @@ def view(session: Session, *, principal: Principal, incident_id: int) -> dict[st
     """The workspace as the caller's organisation may read it: the incident, who takes part,
     the sections meant for it (built ones filled from the store, persons only with the
     owner's personal-data grant), and the actions it may see."""
-    from cargowatch.incidents.analysis import local_context, persons_seen, siblings, windows
+    from cargowatch.incidents.analysis import (
+        local_context,
+        persons_seen,
+        siblings,
+        windows,
+        with_status,
+    )
     from cargowatch.incidents.service import view as incident_view
 
     row, owner = incident_for(session, principal, incident_id)
@@ -301,7 +307,9 @@ def view(session: Session, *, principal: Principal, incident_id: int) -> dict[st
         built["windows"] = spans
         if any(s.kind == "access" for s in shown):
             built["access"], _ = persons_seen(session, principal, row, ctx, spans, 25)
-        built["siblings"] = siblings(ctx, row.trip_id, spans)
+        found = siblings(ctx, row.trip_id, spans)
+        # where each stands now is the owner's working knowledge: its case and risk score
+        built["siblings"] = with_status(session, principal, found) if owner else found
     orgs = {o.id: o.name for o in session.scalars(select(Organisation))}
     people = list(session.scalars(select(Participant).where(Participant.incident_id == row.id)))
     actions = list(session.scalars(select(Action).where(Action.incident_id == row.id)
