@@ -42,8 +42,6 @@ def get_principal(
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-# the bearer credentials as sent, for routes that answer a missing token in their own shape
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 

@@ -171,6 +171,18 @@ def _seal_parts(seals: pl.DataFrame) -> pl.DataFrame:
     ).drop_nulls(["prefix", "number"])  # fmt: skip
 
 
+def _own_pickups(releases: pl.DataFrame, row: dict[str, Any]) -> pl.DataFrame:
+    """(truck_plate, ts): the trucks seen on the trip's own box's releases while the trip ran
+    (a day either side)."""
+    mine = releases.filter(pl.col("container") == row["container"]).drop_nulls("truck_plate")
+    start = row["started_at"] or row["ended_at"]
+    if start is not None:
+        until = row["ended_at"] or start
+        mine = mine.filter(pl.col("ts").is_between(start - timedelta(days=1),
+                                                   until + timedelta(days=1)))  # fmt: skip
+    return mine.select("truck_plate", "ts").unique()
+
+
 def _links(ctx: Context, row: dict[str, Any], spans: list[dict[str, Any]]) -> pl.DataFrame:
     """(trip_id, why): every other trip tied to this one, once per tie."""
     t, me = ctx.trips, row["trip_id"]
@@ -183,7 +195,7 @@ def _links(ctx: Context, row: dict[str, Any], spans: list[dict[str, Any]]) -> pl
     for column, what in (("consignee_id", "same consignee"), ("shipper_id", "same shipper")):
         if row.get(column):
             add(t.filter(pl.col(column) == row[column])["trip_id"], f"{what} {row[column]}")
-    if row.get("vessel_imo") and row.get("voyage") and "vessel_imo" in t.columns:
+    if row.get("vessel_imo") and row.get("voyage"):
         call = t.filter((pl.col("vessel_imo") == row["vessel_imo"])
                         & (pl.col("voyage") == row["voyage"]))  # fmt: skip
         add(call["trip_id"], f"same vessel call {row['vessel_imo']} voyage {row['voyage']}")
@@ -195,14 +207,8 @@ def _links(ctx: Context, row: dict[str, Any], spans: list[dict[str, Any]]) -> pl
             )  # fmt: skip
             add(there["trip_id"].unique(), f"at {w['facility']} in the same window")
     r = ctx.releases
-    if r.height and "truck_plate" in r.columns:
-        start = row["started_at"] or row["ended_at"]
-        until = row["ended_at"] or start
-        mine = r.filter(pl.col("container") == row["container"]).drop_nulls("truck_plate")
-        if start is not None:
-            mine = mine.filter(pl.col("ts").is_between(start - timedelta(days=1),
-                                                       until + timedelta(days=1)))  # fmt: skip
-        for plate, ts in mine.select("truck_plate", "ts").unique().iter_rows():
+    if r.height:
+        for plate, ts in _own_pickups(r, row).iter_rows():
             near = r.filter(
                 (pl.col("truck_plate") == plate) & (pl.col("container") != row["container"])
                 & pl.col("ts").is_between(ts - TRUCK_DAYS, ts + TRUCK_DAYS)
@@ -277,10 +283,13 @@ def with_status(
         select(Assessment.trip_id, Assessment.score)
         .where(Assessment.org_id == principal.org_id, Assessment.trip_id.in_(ids or [-1]))
     )}  # fmt: skip
-    return [{**x, "case": cases.get(x["trip_id"], (None, None))[0],
-             "assignee": cases.get(x["trip_id"], (None, None))[1],
-             "risk": round(scores[x["trip_id"]], 1) if x["trip_id"] in scores else None}
-            for x in found]  # fmt: skip
+    out = []
+    for x in found:
+        case, assignee = cases.get(x["trip_id"], (None, None))
+        risk = scores.get(x["trip_id"])
+        out.append({**x, "case": case, "assignee": assignee,
+                    "risk": None if risk is None else round(risk, 1)})  # fmt: skip
+    return out
 
 
 def suggest_mo(ctx: Context, trip_id: int, concealment: str | None) -> str | None:
@@ -509,13 +518,8 @@ def _release_and_seal_ties(
     r_columns = (r.c.id, r.c.ts, r.c.container, r.c.action, r.c.actor_party_id, r.c.truck_plate)
     of_box = select(*r_columns).where(r.c.org_id == org_id, r.c.container == row["container"])
     releases = read(conn, of_box, r_schema)
-    mine = releases.drop_nulls("truck_plate")
-    if row["started_at"] is not None:
-        until = row["ended_at"] or row["started_at"]
-        mine = mine.filter(pl.col("ts").is_between(row["started_at"] - timedelta(days=1),
-                                                   until + timedelta(days=1)))  # fmt: skip
     near = [and_(r.c.truck_plate == plate, r.c.ts.between(ts - TRUCK_DAYS, ts + TRUCK_DAYS))
-            for plate, ts in mine.select("truck_plate", "ts").unique().iter_rows()]  # fmt: skip
+            for plate, ts in _own_pickups(releases, row).iter_rows()]  # fmt: skip
     if near:
         releases = pl.concat([releases, read(conn, select(*r_columns).where(
             r.c.org_id == org_id, or_(*near)).limit(2000), r_schema)],

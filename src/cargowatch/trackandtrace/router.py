@@ -1,6 +1,7 @@
 """HTTP routes of the DCSA Track & Trace API: `/v2/events` and `/v2/events/{eventID}` as
 DCSA T&T 2.2 says, `/v3/events` as 3.0 says, with their query parameters, cursor paging and
-headers, and errors in each version's own error shape. The caller is an API token's
+headers, and errors in each version's own error shape (the app's error handlers write them for
+these paths, from the errors the routes raise). The caller is an API token's
 organisation: it reads its own events and those shared with it, nothing else."""
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials
 
-from cargowatch.api import BearerDep as Bearer
-from cargowatch.api import SessionDep
+from cargowatch.api import PrincipalDep, SessionDep
 from cargowatch.auth.principal import Principal
-from cargowatch.auth.service import principal_for_token
-from cargowatch.exceptions import CargowatchError, NotAuthenticated, NotFound
+from cargowatch.exceptions import NotFound
 from cargowatch.trackandtrace import service
 
 VERSIONS = {"2": "2.2.0", "3": "3.0.0"}
@@ -53,25 +51,15 @@ def error(request: Request, status: int, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _caller(session: SessionDep, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise NotAuthenticated("an API token is required: 'Authorization: Bearer <token>'")
-    return principal_for_token(session, credentials.credentials)
-
-
 def _params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k not in ("limit", "cursor")}
 
 
-def _events(request: Request, session: SessionDep, credentials: HTTPAuthorizationCredentials
-            | None, version: str, limit: str | None, cursor: str | None) -> Response:  # fmt: skip
-    try:
-        principal = _caller(session, credentials)
-        q = (service.decode_cursor(version, cursor) if cursor
-             else service.parse(version, _params(request), limit))  # fmt: skip
-        page = service.page(session, principal=principal, q=q)
-    except CargowatchError as exc:
-        return error(request, exc.http_status, exc.message)
+def _events(request: Request, session: SessionDep, principal: Principal, version: str,
+            limit: str | None, cursor: str | None) -> Response:  # fmt: skip
+    q = (service.decode_cursor(version, cursor) if cursor
+         else service.parse(version, _params(request), limit))  # fmt: skip
+    page = service.page(session, principal=principal, q=q)
     headers = {"API-Version": VERSIONS[version]}
     if version == "3":
         if page.next_cursor:
@@ -86,35 +74,30 @@ def _events(request: Request, session: SessionDep, credentials: HTTPAuthorizatio
 
 
 @router.get("/v2/events")
-def events_22(request: Request, session: SessionDep, credentials: Bearer, limit: Limit = None,
-              cursor: Cursor = None) -> Response:  # fmt: skip
+def events_22(request: Request, session: SessionDep, principal: PrincipalDep,
+              limit: Limit = None, cursor: Cursor = None) -> Response:  # fmt: skip
     """Events as DCSA Track & Trace 2.2 (equipment, transport and shipment events), oldest
     first, filtered by DCSA's query parameters (eventType, equipmentReference,
     carrierBookingReference, transportDocumentReference, UNLocationCode, vesselIMONumber,
     transportCallID, the event type codes, eventCreatedDateTime with :gte/:gt/:lte/:lt ...);
     the Next-Page header links the next page."""
-    return _events(request, session, credentials, "2", limit, cursor)
+    return _events(request, session, principal, "2", limit, cursor)
 
 
 @router.get("/v2/events/{eventID}")
-def event_22(request: Request, eventID: str, session: SessionDep,
-             credentials: Bearer) -> Response:  # fmt: skip
+def event_22(eventID: str, session: SessionDep, principal: PrincipalDep) -> Response:
     """One event as DCSA Track & Trace 2.2, by its eventID."""
-    try:
-        principal = _caller(session, credentials)
-        if len(eventID) > 100:
-            raise NotFound(f"no event {eventID[:100]}")
-        body = service.one(session, principal=principal, event_id=eventID)
-    except CargowatchError as exc:
-        return error(request, exc.http_status, exc.message)
+    if len(eventID) > 100:
+        raise NotFound(f"no event {eventID[:100]}")
+    body = service.one(session, principal=principal, event_id=eventID)
     return JSONResponse(body, headers={"API-Version": VERSIONS["2"]})
 
 
 @router.get("/v3/events")
-def events_30(request: Request, session: SessionDep, credentials: Bearer, limit: Limit = None,
-              cursor: Cursor = None) -> Response:  # fmt: skip
+def events_30(request: Request, session: SessionDep, principal: PrincipalDep,
+              limit: Limit = None, cursor: Cursor = None) -> Response:  # fmt: skip
     """Events as DCSA Track & Trace 3.0 (every kind, retractions included), oldest first,
     filtered by carrierBookingReference, transportDocumentReference, equipmentReference,
     eventTypes and eventUpdatedDateTimeMin/Max; the Next-Page-Cursor header carries the cursor
     of the next page."""
-    return _events(request, session, credentials, "3", limit, cursor)
+    return _events(request, session, principal, "3", limit, cursor)

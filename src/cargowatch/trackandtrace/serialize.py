@@ -171,7 +171,7 @@ def v22(event: Event, call: TransportCall | None) -> dict[str, Any] | None:
     }
     if event.event_time is None or out["eventClassifierCode"] not in CLASSIFIERS_22:
         return None
-    documents = [(k, v) for k, v in _documents(event, extra) if k in ("BKG", "TRD")]
+    documents = _documents(event, extra)
     if event.event_type == "EQUIPMENT":
         if event.empty_indicator not in ("EMPTY", "LADEN") or event.event_code not in EQUIPMENT_22:
             return None

@@ -137,8 +137,7 @@ def where(q: Query) -> list[ColumnElement[bool]]:
             codes = _list(value, base)
             if codes:
                 out.append(and_(Event.event_type == CODES_22[base], Event.event_code.in_(codes)))
-        elif base == "documentTypeCode" and _list(value, base):
-            kinds = _list(value, base)
+        elif base == "documentTypeCode" and (kinds := _list(value, base)):
             clauses = [Event.booking_ref.is_not(None)] if "BKG" in kinds else []
             clauses += [Event.bl_number.is_not(None)] if "TRD" in kinds else []
             out.append(or_(*clauses) if clauses else Event.id < 0)
