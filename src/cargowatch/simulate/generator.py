@@ -51,6 +51,8 @@ from cargowatch.simulate.writers import Csv, Interchange, JsonArray, Rotating, d
 __all__ = ["DEFAULT_MIX", "SimConfig", "Simulation", "simulate"]
 # what an officer can see when picking a trip to inspect, and how much it weighs
 INSPECTION_WEIGHTS = {"seal_differs": 3.0, "young_consignee": 1.5, "not_aeo": 0.5, "hub": 0.5}
+# how many more boxes a campaign takes after its first (drawn from these, equally likely)
+CAMPAIGN_MORE = (1, 1, 2)
 INSPECTION_MEAN_WEIGHT = 1.7  # about the mean weight over all trips: keeps the overall rate
 
 
@@ -594,7 +596,7 @@ class Simulation(Writing):
         )
         if campaign is None and mo in CAMPAIGNS and self.side.random() < c.campaign_share:
             campaign = {"id": f"CP{len(self.campaigns) + 1:04d}", "mo": mo, "lead": t,
-                        "left": self.side.choice((1, 1, 2)), "scenarios": [], "trip_keys": [],
+                        "left": self.side.choice(CAMPAIGN_MORE), "scenarios": [], "trip_keys": [],
                         "shared": {}}  # fmt: skip
             self.campaigns.append(campaign)
         elif campaign is not None:
@@ -786,7 +788,8 @@ class Simulation(Writing):
         campaignable = sum(v for k, v in self.c.mix.items() if k in CAMPAIGNS) / sum(
             self.c.mix.values()
         )
-        first_rate = self.c.scenario_rate / (1 + self.c.campaign_share * campaignable * 4 / 3)
+        more = sum(CAMPAIGN_MORE) / len(CAMPAIGN_MORE)  # boxes a campaign adds, on average
+        first_rate = self.c.scenario_rate / (1 + self.c.campaign_share * campaignable * more)
         for n in range(1, self.c.trips + 1):
             campaign = self.campaign
             lead = campaign["lead"] if campaign else None
