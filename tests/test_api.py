@@ -75,3 +75,30 @@ def test_openapi_and_docs_are_served(engine: Engine) -> None:
     assert "/api/v1/containers/{container}/events" in spec["paths"]
     assert client.get("/docs").status_code == 200
     assert client.get("/health").json()["status"] == "ok"
+
+
+def test_every_route_commits_before_it_answers(engine: Engine) -> None:
+    """The unit of work ends before the response is sent, on every route: a browser that
+    follows the sign-in redirect at once, or a client that reads back what it was told is
+    stored, finds it committed. (FastAPI's default ends a yield dependency after sending.)"""
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute
+    from starlette.routing import BaseRoute
+
+    from cargowatch.api import get_session
+
+    def sessions(d: Dependant) -> list[Dependant]:
+        own = [d] if d.call is get_session else []
+        return own + [x for sub in d.dependencies for x in sessions(sub)]
+
+    def flat(routes: list[BaseRoute]) -> list[APIRoute]:
+        out: list[APIRoute] = []
+        for r in routes:
+            included = getattr(r, "original_router", None)  # an included router, kept whole
+            out += flat(included.routes) if included else [r] if isinstance(r, APIRoute) else []
+        return out
+
+    routes = flat(create_app(engine=engine).routes)
+    found = [(r.path, s.scope) for r in routes for s in sessions(r.dependant)]
+    assert len({path for path, _ in found}) > 50  # the API, the web pages and DCSA routes
+    assert [f for f in found if f[1] != "function"] == []

@@ -31,8 +31,15 @@ def get_session(engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[
         yield session
 
 
+# The unit of work ends (commits) before the response leaves: a client that is told "done"
+# (a 303 after sign-in, a 201) finds the change in its next request. FastAPI's default for a
+# dependency with yield ends it after the response is sent, which let a browser follow the
+# sign-in redirect before the session row was committed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
 def get_principal(
-    session: Annotated[Session, Depends(get_session)],
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller behind the bearer token; 401 without a valid one."""
@@ -41,7 +48,6 @@ def get_principal(
     return principal_for_token(session, credentials.credentials)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 

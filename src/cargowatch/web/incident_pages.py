@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from cargowatch.api import IdPath
+from cargowatch.api import IdPath, SessionDep
 from cargowatch.exceptions import InvalidInput
 from cargowatch.incidents import workspace as ws
 from cargowatch.incidents.models import TLP, Incident, Participant
 from cargowatch.web import charts, pdf
-from cargowatch.web.router import SessionDep, render, templates
+from cargowatch.web.router import render, templates
 from cargowatch.web.session import WebPrincipal, check_csrf
 
 router = APIRouter(include_in_schema=False)

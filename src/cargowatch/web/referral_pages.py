@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from cargowatch.api import IdPath, get_engine_dep
+from cargowatch.api import IdPath, SessionDep, get_engine_dep
 from cargowatch.cases import service as cases
 from cargowatch.cases.models import Case
 from cargowatch.config import get_settings
@@ -29,7 +29,7 @@ from cargowatch.referrals.models import (
 )
 from cargowatch.referrals.router import read_upload
 from cargowatch.risk.models import Assessment
-from cargowatch.web.router import SessionDep, render
+from cargowatch.web.router import render
 from cargowatch.web.session import WebPrincipal, check_csrf
 
 router = APIRouter(include_in_schema=False)

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from cargowatch.api import IdPath, get_engine_dep, get_session
+from cargowatch.api import IdPath, SessionDep, get_engine_dep
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
 from cargowatch.auth.sessions import end_session, sign_in, start_session
@@ -62,7 +62,6 @@ def plural(count: int, word: str) -> str:
 
 templates.env.filters["plural"] = plural
 router = APIRouter(include_in_schema=False)
-SessionDep = Annotated[Session, Depends(get_session)]
 PAGE = 25
 MAX_UPLOAD = 256 * 1024 * 1024  # per file, as over the API
 SINGULAR = {

@@ -8,9 +8,8 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
-from cargowatch.api import get_session
+from cargowatch.api import SessionDep
 from cargowatch.auth.principal import Principal
 from cargowatch.auth.sessions import SESSION_HOURS, principal_for_session
 from cargowatch.exceptions import CargowatchError, NotAuthenticated
@@ -51,7 +50,7 @@ async def check_csrf(request: Request) -> None:
         raise CsrfRejected("this form has expired or did not come from cargowatch: reload the page")
 
 
-def web_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+def web_principal(request: Request, session: SessionDep) -> Principal:
     """The signed-in user of a live server-side session, or LoginRequired."""
     token = request.session.get("sid")
     if not token:
