@@ -26,6 +26,17 @@ PASSWORD = "a-long-test-password"
 CHROMIUM = os.environ.get("CARGOWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _patient_expectations() -> None:
+    """The browser tests run beside the PostgreSQL suite on two cores: an assertion about the
+    page waits up to 20 s for it to come true (Playwright's 5 s default is a fast machine's)."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # the browser is a dev dependency; the other web tests run without it
+        return
+    expect.set_options(timeout=20_000)
+
+
 def people_in(engine: Engine) -> dict[str, Any]:
     from cargowatch.auth.service import principal_for_username
 
