@@ -369,3 +369,48 @@ def test_the_incident_commands(engine: Engine, tmp_path: object) -> None:
     assert "E4" in run("incidents", "personnel")
     refused = runner.invoke(app, ["--as", "customs-viewer", "insiders"])
     assert refused.exit_code != 0
+
+
+def test_a_badges_usual_rate_of_odd_days_is_read_outside_the_windows() -> None:
+    """A serial insider's odd days all fall in seizure windows: read over all days they look
+    like a badge that often breaks its pattern; read outside the windows, rarely. A badge with
+    a short record outside the windows is drawn toward the rate of all badges."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from cargowatch.incidents.insiders import PRIOR_DAYS, odd_day_rates
+
+    start = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    rows: list[tuple[int, str, datetime, bool]] = []
+    for n in range(60):  # sixty working days, each badge in at eight
+        for badge in ("INSIDER", "OVERTIME", "NEW"):
+            if badge != "NEW" or n >= 55:  # the new badge has five days
+                rows.append((len(rows) + 1, badge, start + timedelta(days=n), False))
+    crimes = [10, 20, 30, 40]  # the insider's nights, every one in a seizure window
+    for n in crimes:
+        rows.append((len(rows) + 1, "INSIDER", start + timedelta(days=n, hours=15), True))
+    for n in range(0, 60, 6):  # a colleague on night overtime every sixth day, all period
+        rows.append((len(rows) + 1, "OVERTIME", start + timedelta(days=n, hours=15), True))
+    access = pl.DataFrame(
+        [(i, b, "T1", ts) for i, b, ts, _ in rows],
+        schema={"access_id": pl.Int64, "badge_id": pl.String, "facility": pl.String,
+                "ts": pl.Datetime("us", "UTC")}, orient="row",
+    )  # fmt: skip
+    odd = pl.DataFrame(
+        [(b, "T1", ts.date()) for _, b, ts, is_odd in rows if is_odd],
+        schema={"badge_id": pl.String, "facility": pl.String, "day": pl.Date}, orient="row",
+    )  # fmt: skip
+    ctx = SimpleNamespace(access=access, cache={"odd_swipes": odd})
+    windows = {"T1": {(start + timedelta(days=n + k)).date() for n in crimes for k in (-1, 0, 1)}}
+    everything, outside = odd_day_rates(ctx), odd_day_rates(ctx, windows)
+    usual_all = (4 + 10) / (60 + 60 + 5)  # odd days of all badges over their working days
+    assert abs(everything["INSIDER"] - (4 + usual_all * PRIOR_DAYS) / (60 + PRIOR_DAYS)) < 1e-9
+    assert outside["INSIDER"] < everything["INSIDER"] / 2  # its crimes no longer its habit
+    assert outside["OVERTIME"] > outside["INSIDER"] * 2  # overtime is its habit, in or out
+    # outside the windows (twelve days of the sixty): the colleague's overtime on nine days
+    # (the one on 2025-02-05 falls in a window), over 48 + 48 + 5 working days
+    assert date(2025, 2, 5) in windows["T1"]
+    usual = 9 / (48 + 48 + 5)
+    assert abs(outside["NEW"] - usual * PRIOR_DAYS / (5 + PRIOR_DAYS)) < 1e-9

@@ -28,19 +28,42 @@ NEAR_ALERT = 0.5  # an odd swipe within hours of a custody alert of the seized t
 LAPSED = 0.3
 AFTER_JOB = 0.5
 FLOOR = 0.002  # the least chance of an odd swipe on a day (a badge with none yet)
+PRIOR_DAYS = 30  # how many working days the shared rate of odd days counts for, per badge
 
 
-def odd_day_rates(ctx: Any) -> dict[str, float]:
+def odd_day_rates(ctx: Any, windows_at: dict[str, set[Any]] | None = None) -> dict[str, float]:
     """Per badge, the share of its working days with a swipe that breaks its own pattern:
-    how likely an odd swipe is in any window by chance (overtime, covering a colleague)."""
+    how likely an odd swipe is on any day by chance (overtime, covering a colleague). Days
+    the badge worked at a facility while a seized container stood there (windows_at: days per
+    facility) are left out: the rate is the badge's ordinary life, so a serial insider's own
+    crimes do not make their odd swipes look usual."""
     import polars as pl
 
     from cargowatch.risk.rules.insider import odd_swipes
 
-    days = ctx.access.group_by("badge_id").agg(pl.col("ts").dt.date().n_unique().alias("d"))
-    odd = odd_swipes(ctx).group_by("badge_id").agg(pl.col("day").n_unique().alias("o"))
-    both = days.join(odd, on="badge_id", how="left").with_columns(pl.col("o").fill_null(0))
-    return {b: max(FLOOR, o / d) for b, d, o in both.select("badge_id", "d", "o").iter_rows() if d}
+    day = pl.col("ts").dt.date().alias("day")
+    worked = ctx.access.select("badge_id", "facility", day).unique()
+    odd = odd_swipes(ctx).select("badge_id", "facility", "day").unique()
+    if windows_at:
+        inside = pl.DataFrame(
+            [(f, d) for f, days in windows_at.items() for d in days],
+            schema={"facility": pl.String, "day": pl.Date}, orient="row",
+        )  # fmt: skip
+        worked = worked.join(inside, on=["facility", "day"], how="anti")
+        odd = odd.join(inside, on=["facility", "day"], how="anti")
+    days = worked.group_by("badge_id").agg(pl.col("day").n_unique().alias("d"))
+    odd_days = odd.group_by("badge_id").agg(pl.col("day").n_unique().alias("o"))
+    both = days.join(odd_days, on="badge_id", how="left").with_columns(pl.col("o").fill_null(0))
+    if both.height == 0:
+        return {}
+    # shrunk toward the rate of all badges by PRIOR_DAYS days' worth: a badge seen on few
+    # days outside the windows (or none odd there) is not taken for one that never breaks
+    # its pattern
+    usual = max(FLOOR, float(both["o"].sum()) / max(1.0, float(both["d"].sum())))
+    return {
+        b: max(FLOOR, (o + usual * PRIOR_DAYS) / (d + PRIOR_DAYS))
+        for b, d, o in both.select("badge_id", "d", "o").iter_rows()
+    }
 
 
 def tail(days: int, rate: float, k: int) -> float:
@@ -109,10 +132,19 @@ def rank(
     hits: dict[str, list[dict[str, Any]]] = defaultdict(list)
     badge_of: dict[str, str] = {}
     flags: dict[str, dict[str, bool]] = defaultdict(lambda: {"lapsed": False, "after": False})
-    rates = odd_day_rates(ctx)
+    # first every incident's windows, so that a badge's ordinary rate of odd days can be
+    # read from the days outside all of them
+    seized: list[tuple[Any, list[dict[str, Any]]]] = []
+    windows_at: dict[str, set[Any]] = defaultdict(set)
     for inc in incidents_of(session, org):
         assert inc.trip_id is not None
         spans = windows(ctx, inc.trip_id, inc.found_at)
+        seized.append((inc, spans))
+        for w in spans:
+            if w["facility"]:
+                windows_at[w["facility"]] |= _union_days([(w["from"], w["until"])])
+    rates = odd_day_rates(ctx, windows_at)
+    for inc, spans in seized:
         who = access(ctx, spans, [a["at"] for w in spans for a in w["alerts"]])
         if who.height == 0:
             continue
@@ -142,10 +174,11 @@ def rank(
     for person, seen in hits.items():
         odd = [h for h in seen if h["odd"] > 0]
         reasons: list[dict[str, Any]] = []
-        near = 0.0
-        for h in sorted(odd, key=lambda h: -h["odd"]):
+        near_days: set[Any] = set()  # a day's odd swipes near alerts count once, however
+        for h in sorted(odd, key=lambda h: -h["odd"]):  # many seized boxes stood there then
             points = NEAR_ALERT if h["near_alert"] else 0.0
-            near += points
+            if h["near_alert"]:
+                near_days.add(h["first_odd"].date())
             kinds = ", ".join(KIND_TEXT.get(k, k) for k in h["kinds"])
             reasons.append({
                 "rule": "odd-swipe-in-window", "score": round(h["odd"] + points, 3),
@@ -164,7 +197,7 @@ def rank(
         odd_days = len({d for h in odd for d in h["odd_days"] or []})
         rate = rates.get(badge_of[person], FLOOR)
         surprise = -math.log10(tail(days, rate, odd_days)) if odd_days else 0.0
-        score = surprise + near
+        score = surprise + NEAR_ALERT * len(near_days)
         if odd:
             reasons.append({
                 "rule": "pattern-breaks-in-windows", "score": round(surprise, 3),
