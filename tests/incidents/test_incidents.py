@@ -380,7 +380,7 @@ def test_a_badges_usual_rate_of_odd_days_is_read_outside_the_windows() -> None:
 
     import polars as pl
 
-    from cargowatch.incidents.insiders import PRIOR_DAYS, odd_day_rates
+    from cargowatch.incidents.analysis import PRIOR_DAYS, odd_day_rates
 
     start = datetime(2025, 1, 6, 8, tzinfo=UTC)
     rows: list[tuple[int, str, datetime, bool]] = []

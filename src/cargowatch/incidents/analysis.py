@@ -32,6 +32,56 @@ from cargowatch.risk.rules.insider import KIND_TEXT, odd_swipes
 from cargowatch.risk.settings import risk_settings
 
 MARGIN = timedelta(hours=2)  # a swipe this long before arrival or after departure still counts
+FLOOR = 0.002  # the least chance of an odd swipe on a day (a badge with none yet)
+PRIOR_DAYS = 30  # how many working days the shared rate of odd days counts for, per badge
+
+
+def days_of(spans: list[tuple[Any, Any]]) -> set[Any]:
+    """The calendar days covered by some time spans (overlapping windows count once)."""
+    out: set[Any] = set()
+    for begin, until in spans:
+        day = begin.date()
+        while day <= until.date():
+            out.add(day)
+            day += timedelta(days=1)
+    return out
+
+
+def odd_day_rates(ctx: Any, windows_at: dict[str, set[Any]] | None = None) -> dict[str, float]:
+    """Per badge, the share of its working days with a swipe that breaks its own pattern:
+    how likely an odd swipe is on any day by chance (overtime, covering a colleague). Days
+    the badge worked at a facility while a seized container stood there (windows_at: days per
+    facility) are left out: the rate is the badge's ordinary life, so a serial insider's own
+    crimes do not make their odd swipes look usual."""
+    if "badge_days" not in ctx.cache:
+        day = pl.col("ts").dt.date().alias("day")
+        ctx.cache["badge_days"] = (
+            ctx.access.select("badge_id", "facility", day).unique(),
+            odd_swipes(ctx).select("badge_id", "facility", "day").unique(),
+        )
+    worked, odd = ctx.cache["badge_days"]
+    if windows_at:
+        inside = pl.DataFrame(
+            [(f, d) for f, days in windows_at.items() for d in days],
+            schema={"facility": pl.String, "day": pl.Date}, orient="row",
+        )  # fmt: skip
+        worked = worked.join(inside, on=["facility", "day"], how="anti")
+        odd = odd.join(inside, on=["facility", "day"], how="anti")
+    days = worked.group_by("badge_id").agg(pl.col("day").n_unique().alias("d"))
+    odd_days = odd.group_by("badge_id").agg(pl.col("day").n_unique().alias("o"))
+    both = days.join(odd_days, on="badge_id", how="left").with_columns(pl.col("o").fill_null(0))
+    if both.height == 0:
+        return {}
+    # shrunk toward the rate of all badges by PRIOR_DAYS days' worth: a badge seen on few
+    # days outside the windows (or none odd there) is not taken for one that never breaks
+    # its pattern
+    usual = max(FLOOR, float(both["o"].sum()) / max(1.0, float(both["d"].sum())))
+    return {
+        b: max(FLOOR, (o + usual * PRIOR_DAYS) / (d + PRIOR_DAYS))
+        for b, d, o in both.select("badge_id", "d", "o").iter_rows()
+    }
+
+
 # what a trip's alerts and findings say of how it was done (a suggestion people confirm)
 MO_HINTS = (
     ("cloned", "cloned_container"),
@@ -106,7 +156,9 @@ def access(ctx: Context, spans: list[dict[str, Any]], alerts_at: list[datetime])
     one row per badge, with its holder, how often it was there, its odd swipes (the strongest
     kind first) and a score: present, plus its strongest odd swipe, plus more when an odd swipe
     came within hours of a custody alert, plus a lapsed vetting or a badge past its holder's
-    employment."""
+    employment. (Weighing each badge by its usual rate of odd days, as the ranking across
+    incidents does, was tried here and ranked the planted insider lower on a world of another
+    generator, where serial insiders' unseized crimes make their own rate high.)"""
     terminal = [w for w in spans if w["facility"]]
     if not terminal or ctx.access.height == 0:
         return pl.DataFrame()

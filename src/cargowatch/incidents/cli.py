@@ -1,4 +1,4 @@
-"""Commands: incidents sync/list/stats/show, insiders."""
+"""Commands: incidents sync/list/stats/show/personnel/judge, insiders."""
 
 from __future__ import annotations
 
@@ -177,6 +177,27 @@ def personnel(format: Annotated[str, typer.Option(help="table or json.")] = "tab
         g.add_row(x["employer_party_id"] or "", str(x["leavers"]), str(x["badges_used_after"]),
                   f"{x['median_days']:.0f}", str(x["max_days"]))  # fmt: skip
     console.print(g)
+
+
+@incidents_app.command("judge")
+def judge(
+    world: Annotated[Path, typer.Argument(help="A world's folder: data/ and truth.json.")],
+    store: Annotated[Path | None, typer.Option(help="Keep its SQLite store here.")] = None,
+) -> None:
+    """Judge the post-incident analysis and the insider ranking on a world from any generator
+    (its seizures from its inspections.csv): windows that contain the act, a planted insider
+    among the first 10 persons, campaign siblings, network insiders in the top 20."""
+    import tempfile
+
+    from cargowatch.incidents.judge import judge_world
+
+    with tempfile.TemporaryDirectory() as tmp, console.status("loading the world") as status:
+        figures = judge_world(world, store or Path(tmp) / "store.db", status.update)
+    (world / "incidents-judged.json").write_text(json.dumps(figures, indent=1) + "\n")
+    table = Table("figure", "value", title=f"Post-incident analysis on {world}")
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -19,7 +18,16 @@ from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
-from cargowatch.incidents.analysis import access, context, incidents_of, require_personal, windows
+from cargowatch.incidents.analysis import (
+    FLOOR,
+    access,
+    context,
+    days_of,
+    incidents_of,
+    odd_day_rates,
+    require_personal,
+    windows,
+)
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk.rules.insider import KIND_TEXT
 
@@ -27,43 +35,6 @@ PRESENCE = 0.05  # each incident window a badge was in, without breaking its pat
 NEAR_ALERT = 0.5  # an odd swipe within hours of a custody alert of the seized trip
 LAPSED = 0.3
 AFTER_JOB = 0.5
-FLOOR = 0.002  # the least chance of an odd swipe on a day (a badge with none yet)
-PRIOR_DAYS = 30  # how many working days the shared rate of odd days counts for, per badge
-
-
-def odd_day_rates(ctx: Any, windows_at: dict[str, set[Any]] | None = None) -> dict[str, float]:
-    """Per badge, the share of its working days with a swipe that breaks its own pattern:
-    how likely an odd swipe is on any day by chance (overtime, covering a colleague). Days
-    the badge worked at a facility while a seized container stood there (windows_at: days per
-    facility) are left out: the rate is the badge's ordinary life, so a serial insider's own
-    crimes do not make their odd swipes look usual."""
-    import polars as pl
-
-    from cargowatch.risk.rules.insider import odd_swipes
-
-    day = pl.col("ts").dt.date().alias("day")
-    worked = ctx.access.select("badge_id", "facility", day).unique()
-    odd = odd_swipes(ctx).select("badge_id", "facility", "day").unique()
-    if windows_at:
-        inside = pl.DataFrame(
-            [(f, d) for f, days in windows_at.items() for d in days],
-            schema={"facility": pl.String, "day": pl.Date}, orient="row",
-        )  # fmt: skip
-        worked = worked.join(inside, on=["facility", "day"], how="anti")
-        odd = odd.join(inside, on=["facility", "day"], how="anti")
-    days = worked.group_by("badge_id").agg(pl.col("day").n_unique().alias("d"))
-    odd_days = odd.group_by("badge_id").agg(pl.col("day").n_unique().alias("o"))
-    both = days.join(odd_days, on="badge_id", how="left").with_columns(pl.col("o").fill_null(0))
-    if both.height == 0:
-        return {}
-    # shrunk toward the rate of all badges by PRIOR_DAYS days' worth: a badge seen on few
-    # days outside the windows (or none odd there) is not taken for one that never breaks
-    # its pattern
-    usual = max(FLOOR, float(both["o"].sum()) / max(1.0, float(both["d"].sum())))
-    return {
-        b: max(FLOOR, (o + usual * PRIOR_DAYS) / (d + PRIOR_DAYS))
-        for b, d, o in both.select("badge_id", "d", "o").iter_rows()
-    }
 
 
 def tail(days: int, rate: float, k: int) -> float:
@@ -71,17 +42,6 @@ def tail(days: int, rate: float, k: int) -> float:
     from scipy.stats import binom
 
     return max(float(binom.sf(k - 1, max(days, k), rate)), 1e-12)
-
-
-def _union_days(spans: list[tuple[Any, Any]]) -> set[Any]:
-    """The calendar days covered by some time spans (overlapping windows count once)."""
-    out: set[Any] = set()
-    for begin, until in spans:
-        day = begin.date()
-        while day <= until.date():
-            out.add(day)
-            day += timedelta(days=1)
-    return out
 
 
 class Links:
@@ -142,7 +102,7 @@ def rank(
         seized.append((inc, spans))
         for w in spans:
             if w["facility"]:
-                windows_at[w["facility"]] |= _union_days([(w["from"], w["until"])])
+                windows_at[w["facility"]] |= days_of([(w["from"], w["until"])])
     rates = odd_day_rates(ctx, windows_at)
     for inc, spans in seized:
         who = access(ctx, spans, [a["at"] for w in spans for a in w["alerts"]])
@@ -156,7 +116,7 @@ def rank(
         for r in who.to_dicts():
             person = r["person_id"] or f"unknown holder of {r['badge_id']}"
             r["spans"] = spans_at.get(r["facility"], [])
-            days = len(_union_days(r["spans"])) or 1
+            days = len(days_of(r["spans"])) or 1
             r["chance"] = 1 - (1 - rates.get(r["badge_id"], FLOOR)) ** days
             badge_of[person] = r["badge_id"]
             links.link(f"person {person}", f"badge {r['badge_id']}", "holds")
@@ -193,7 +153,7 @@ def rank(
         # how unlikely it is that the badge broke its own pattern on this many of the days the
         # seized containers stood where it works (windows that overlap count once), given how
         # often it does so on any day (overtime and covers included)
-        days = len(_union_days([x for h in seen for x in h["spans"]])) or 1
+        days = len(days_of([x for h in seen for x in h["spans"]])) or 1
         odd_days = len({d for h in odd for d in h["odd_days"] or []})
         rate = rates.get(badge_of[person], FLOOR)
         surprise = -math.log10(tail(days, rate, odd_days)) if odd_days else 0.0

@@ -8,7 +8,9 @@ ranking are planted corrupt insiders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -22,14 +24,20 @@ from cargowatch.incidents.insiders import rank
 from cargowatch.incidents.models import Incident
 
 
-def judge(engine: Engine, principal: Principal, truth: dict[str, Any]) -> dict[str, Any]:
-    """Record the planted crimes as seizures and judge the analysis and the ranking."""
+def judge(
+    engine: Engine, principal: Principal, truth: dict[str, Any], *, plant: bool = True
+) -> dict[str, Any]:
+    """Judge the analysis and the ranking: with plant, every planted crime is recorded as a
+    seizure when its trip ends; without, the seizures are the world's own (inspections.csv,
+    taken in by `incidents.service.sync`)."""
     scenarios = {s["trip_key"]: s for s in truth.get("scenarios", []) if s.get("trip_key")}
     with unit_of_work(engine) as s:
         trips = {t.trip_key: t for t in s.scalars(
             select(Trip).where(Trip.org_id == principal.org_id,
                                Trip.trip_key.in_(sorted(scenarios))))}  # fmt: skip
-        for key, sc in scenarios.items():
+        if not plant:
+            service.sync(s, org_id=principal.org_id)
+        for key, sc in scenarios.items() if plant else ():
             t = trips.get(key)
             if t is None or t.started_at is None:
                 continue
@@ -72,6 +80,7 @@ def judge(engine: Engine, principal: Principal, truth: dict[str, Any]) -> dict[s
     corrupt = {i["person_id"] for i in truth.get("insiders", [])}
     named = {p for sc in scenarios.values() for p in sc.get("persons", [])}
     return {
+        "seizures_from": "planted crimes" if plant else "the world's inspections",
         "seizures": seizures,
         "windows_contain_act": round(in_window / seizures, 3) if seizures else None,
         "seizures_with_insider": with_insider,
@@ -84,3 +93,18 @@ def judge(engine: Engine, principal: Principal, truth: dict[str, Any]) -> dict[s
         "top20_planted_persons": sum(1 for r in ranked if r["person_id"] in named),
         "planted_corrupt_insiders": len(corrupt),
     }
+
+
+def judge_world(world: Path, store: Path, progress: Callable[[str], None] | None = None
+                ) -> dict[str, Any]:  # fmt: skip
+    """A world from any generator (its files and truth.json) ingested into the SQLite store
+    at store, its seizures taken from its inspections.csv, and judged."""
+    from cargowatch.risk.backtest import load_world
+
+    loaded, truth = load_world(world, store, progress)
+    try:
+        if progress:
+            progress("judging the post-incident analysis and the insider ranking")
+        return judge(loaded.engine, loaded.principal, truth, plant=False)
+    finally:
+        loaded.engine.dispose()
