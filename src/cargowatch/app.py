@@ -21,6 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cargowatch import __version__
 from cargowatch.audit.router import router as audit_router
 from cargowatch.auth.router import router as auth_router
+from cargowatch.bulletins.router import router as bulletins_router
 from cargowatch.config import Settings, get_settings
 from cargowatch.custody.router import router as custody_router
 from cargowatch.db.engine import get_engine
@@ -149,6 +150,7 @@ def create_app(
     app.include_router(search_router)
     app.include_router(referrals_router)
     app.include_router(incidents_router)
+    app.include_router(bulletins_router)
     app.include_router(referral_pages)
     app.include_router(incident_pages)
     app.include_router(web_router)

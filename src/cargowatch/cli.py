@@ -48,6 +48,7 @@ __all__ = ["app", "console", "err_console", "local_admin", "main", "progress_bar
 
 def _register() -> None:
     from cargowatch.admin_cli import register as register_admin
+    from cargowatch.bulletins.cli import register as register_bulletins
     from cargowatch.custody.cli import register as register_custody
     from cargowatch.demo import register as register_demo
     from cargowatch.events.cli import register as register_events
@@ -70,6 +71,7 @@ def _register() -> None:
     register_risk(app)
     register_referrals(app)
     register_incidents(app)
+    register_bulletins(app)
 
 
 _register()

@@ -2,6 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, SignInAttempt, User, WebSession
+from cargowatch.bulletins.models import Bulletin, BulletinRecipient, Indicator
 from cargowatch.cases.models import Case, CaseEntry
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
@@ -29,7 +30,7 @@ from cargowatch.referrals.models import (
 )
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
-from cargowatch.sharing.models import Share
+from cargowatch.sharing.models import GroupMember, Share, SharingGroup
 from cargowatch.telemetry.models import Reading
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "Assessment",
     "Attachment",
     "AuditEntry",
+    "Bulletin",
+    "BulletinRecipient",
     "Case",
     "CaseEntry",
     "Delivery",
@@ -47,7 +50,9 @@ __all__ = [
     "Event",
     "EventVersion",
     "Feedback",
+    "GroupMember",
     "Incident",
+    "Indicator",
     "IngestRun",
     "Job",
     "Meeting",
@@ -65,6 +70,7 @@ __all__ = [
     "RiskModel",
     "Section",
     "Share",
+    "SharingGroup",
     "SignInAttempt",
     "Spoc",
     "TransportCall",

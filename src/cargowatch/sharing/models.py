@@ -24,3 +24,32 @@ class Share(Base):
     scope: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SharingGroup(Base):
+    """A named set of organisations that share with each other; its steward organisation
+    admits and removes members."""
+
+    __tablename__ = "sharing_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    steward_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GroupMember(Base):
+    """An organisation admitted to a sharing group."""
+
+    __tablename__ = "sharing_group_members"
+    __table_args__ = (UniqueConstraint("group_id", "org_id", name="uq_sharing_group_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("sharing_groups.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    admitted_by: Mapped[str] = mapped_column(String(200))
+    admitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

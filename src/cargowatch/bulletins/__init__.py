@@ -1,0 +1,1 @@
+"""Bulletins on emerging threats: marked, sent to groups, turned into watchlists."""

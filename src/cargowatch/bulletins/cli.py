@@ -1,0 +1,187 @@
+"""Commands: groups create/admit/remove/list, bulletins send/list/show/forward, stix
+export/import."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cargowatch.admin_cli import cli_principal
+from cargowatch.console import console
+from cargowatch.exceptions import InvalidInput
+
+groups_app = typer.Typer(help="Sharing groups: organisations that share with each other.")
+bulletins_app = typer.Typer(help="Bulletins on emerging threats, under TLP 2.0 markings.")
+stix_app = typer.Typer(help="STIX 2.1 bundles of what your organisation may share.")
+
+
+@groups_app.command("create")
+def group_create(slug: str, name: str) -> None:
+    """Create a sharing group; your organisation is its steward."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing import groups
+
+    with unit_of_work() as s:
+        g = groups.create(s, principal=cli_principal(), slug=slug, name=name)
+    console.print(f"group {g.slug} ({escape(g.name)})")
+
+
+@groups_app.command("admit")
+def group_admit(slug: str, org: str) -> None:
+    """Admit an organisation to a group you steward."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing import groups
+
+    with unit_of_work() as s:
+        groups.admit(s, principal=cli_principal(), slug=slug, org_slug=org)
+    console.print(f"{org} admitted to {slug}")
+
+
+@groups_app.command("remove")
+def group_remove(slug: str, org: str) -> None:
+    """Remove an organisation from a group you steward."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing import groups
+
+    with unit_of_work() as s:
+        groups.remove(s, principal=cli_principal(), slug=slug, org_slug=org)
+    console.print(f"{org} removed from {slug}")
+
+
+@groups_app.command("list")
+def group_list() -> None:
+    """Your organisation's groups, with steward and members."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing import groups
+
+    with unit_of_work() as s:
+        rows = groups.listed(s, principal=cli_principal())
+    table = Table("group", "name", "steward", "members")
+    for g in rows:
+        members = g["members"]
+        assert isinstance(members, list)
+        table.add_row(str(g["slug"]), escape(str(g["name"])), str(g["steward"]), ", ".join(members))
+    console.print(table)
+
+
+@bulletins_app.command("send")
+def send(
+    file: Annotated[Path, typer.Argument(help="A JSON bulletin, as the API's body.")],
+) -> None:
+    """Write a bulletin from a JSON file (title, body, kind, tlp, distribution, group,
+    recipients, indicators) and send it as its distribution says."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    try:
+        body = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{file}: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"{file}: expected one JSON object")
+    allowed = {"title", "body", "kind", "tlp", "distribution", "group", "recipients",
+               "indicators"}  # fmt: skip
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidInput(f"{file}: unknown field(s) {', '.join(unknown)}")
+    principal = cli_principal()
+    with unit_of_work() as s:
+        b = service.create(s, principal=principal, **body)
+        console.print(f"bulletin {b.id}: {escape(b.title)} (TLP:{b.tlp}, {b.distribution})")
+
+
+@bulletins_app.command("list")
+def listed(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50) -> None:
+    """The bulletins your organisation may read."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    principal = cli_principal()
+    table = Table("id", "TLP", "distribution", "from", "title", "indicators")
+    with unit_of_work() as s:
+        for b in service.listed(s, principal=principal, limit=limit):
+            v = service.view(s, b, principal)
+            table.add_row(str(b.id), f"TLP:{b.tlp}", b.distribution, str(v["organisation"]),
+                          escape(b.title), str(len(v["indicators"])))  # fmt: skip
+    console.print(table)
+
+
+@bulletins_app.command("show")
+def show(bulletin_id: int) -> None:
+    """One bulletin as JSON, with its indicators."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    principal = cli_principal()
+    with unit_of_work() as s:
+        view = service.view(s, service.get(s, principal=principal, bulletin_id=bulletin_id),
+                            principal)  # fmt: skip
+    sys.stdout.write(json.dumps(view, indent=1) + "\n")
+
+
+@bulletins_app.command("forward")
+def forward(
+    bulletin_id: int, to: Annotated[list[str], typer.Argument(help="Organisations (slugs).")]
+) -> None:
+    """Pass a bulletin on, as its marking allows."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as s:
+        added = service.forward(s, principal=cli_principal(), bulletin_id=bulletin_id, to=to)
+    console.print(f"forwarded to {', '.join(added) or 'nobody new'}")
+
+
+@stix_app.command("export")
+def export(
+    out: Annotated[Path | None, typer.Option(help="Write here (default: standard output).")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Only what changed since.")] = None,
+) -> None:
+    """A STIX 2.1 bundle of what your organisation may share; audited."""
+    from datetime import UTC
+
+    from cargowatch.bulletins import stix
+    from cargowatch.db.engine import unit_of_work
+
+    when = since.replace(tzinfo=since.tzinfo or UTC) if since else None
+    with unit_of_work() as s:
+        bundle = stix.export(s, principal=cli_principal(), since=when)
+    text = json.dumps(bundle, indent=1) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"{len(bundle['objects'])} objects written to {out}")
+
+
+@stix_app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")]) -> None:
+    """Take in a STIX 2.1 bundle: idempotent on its ids, markings kept; what cannot be read
+    is listed by id and the rest kept."""
+    from cargowatch.bulletins import stix
+    from cargowatch.db.engine import unit_of_work
+
+    try:
+        bundle = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{file}: {exc}") from None
+    with unit_of_work() as s:
+        got = stix.import_bundle(s, principal=cli_principal(), bundle=bundle)
+    console.print(f"{got['bulletins']} bulletins taken in, {got['known']} known already, "
+                  f"{got['other_objects']} other objects left")  # fmt: skip
+    for why in got["refused"]:
+        console.print(f"refused: {escape(why)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the groups, bulletins and stix commands to the root command."""
+    app.add_typer(groups_app, name="groups")
+    app.add_typer(bulletins_app, name="bulletins")
+    app.add_typer(stix_app, name="stix")
