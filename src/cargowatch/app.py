@@ -34,6 +34,8 @@ from cargowatch.referrals.router import router as referrals_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
 from cargowatch.search.router import router as search_router
+from cargowatch.taxii.router import router as taxii_router
+from cargowatch.taxii.router import taxii_error
 from cargowatch.trackandtrace.router import error as dcsa_error
 from cargowatch.trackandtrace.router import router as tnt_router
 from cargowatch.web.incident_pages import router as incident_pages
@@ -57,6 +59,7 @@ API_DOCS = """<!doctype html>
 
 
 DCSA_PATHS = ("/v2/", "/v3/")  # the DCSA Track & Trace API, with its own error shapes
+TAXII_PATHS = ("/taxii2/",)  # TAXII 2.1, with its own
 
 
 def create_app(
@@ -93,6 +96,8 @@ def create_app(
     async def _error(request: Request, exc: CargowatchError) -> Response:
         if request.url.path.startswith(DCSA_PATHS):  # in the DCSA version's own error shape
             return dcsa_error(request, exc.http_status, exc.message)
+        if request.url.path.startswith(TAXII_PATHS):  # and TAXII's
+            return taxii_error(exc.http_status, exc.message)
         if not request.url.path.startswith("/api/"):  # a page: sign in, or say it in HTML
             return web_error(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
@@ -103,6 +108,9 @@ def create_app(
         if request.url.path.startswith(DCSA_PATHS):
             fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
             return dcsa_error(request, 400, f"not valid: {fields}")
+        if request.url.path.startswith(TAXII_PATHS):
+            fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
+            return taxii_error(400, f"not valid: {fields}")
         if request.url.path.startswith("/api/") or request.url.path in ("/openapi.json",):
             return await request_validation_exception_handler(request, exc)
         fields = ", ".join(
@@ -115,6 +123,8 @@ def create_app(
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(DCSA_PATHS):
             return dcsa_error(request, exc.status_code, str(exc.detail))
+        if request.url.path.startswith(TAXII_PATHS):
+            return taxii_error(exc.status_code, str(exc.detail))
         if request.url.path.startswith(("/api/", "/static/")) or exc.status_code not in (404, 405):
             return await http_exception_handler(request, exc)
         return web_error(request, PageNotFound("There is no page at this address."))
@@ -151,6 +161,7 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(incidents_router)
     app.include_router(bulletins_router)
+    app.include_router(taxii_router)
     app.include_router(referral_pages)
     app.include_router(incident_pages)
     app.include_router(web_router)

@@ -23,7 +23,10 @@ class Bulletin(Base):
     marking and a distribution; RED goes only to the organisations it names."""
 
     __tablename__ = "bulletins"
-    __table_args__ = (UniqueConstraint("org_id", "stix_id", name="uq_bulletin_stix"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "stix_id", name="uq_bulletin_stix"),
+        Index("ix_bulletins_added", "added_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -41,6 +44,8 @@ class Bulletin(Base):
     source: Mapped[str] = mapped_column(String(16), default="local")  # local, stix
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # when it came into this store (TAXII's date_added: its collections page by it)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class BulletinRecipient(Base):

@@ -140,7 +140,7 @@ def create(
         title=title.strip()[:300], body=body, kind=kind, tlp=tlp, distribution=distribution,
         group_id=group_id, author=(author or principal.org_slug)[:200], author_ref=author_ref[:64],
         source=source,
-        created_at=created_at or now, modified_at=modified_at or created_at or now,
+        created_at=created_at or now, modified_at=modified_at or created_at or now, added_at=now,
     )  # fmt: skip
     session.add(b)
     session.flush()

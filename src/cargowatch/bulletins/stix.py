@@ -131,42 +131,55 @@ def shareable(session: Session, principal: Principal, since: datetime | None) ->
     return [b for b in found if service.may_forward(b, principal) is None]
 
 
+def author_of(session: Session, b: Bulletin) -> dict[str, Any]:
+    """The identity object of a bulletin's author."""
+    author_ref, author = b.author_ref, b.author
+    if not author_ref:
+        author_ref, author = identity_of(session, b.org_id)
+    return {"type": "identity", "spec_version": "2.1", "id": author_ref, "created": PUBLISHED,
+            "modified": PUBLISHED, "name": author, "identity_class": "organization"}  # fmt: skip
+
+
+def objects_of(
+    session: Session, b: Bulletin, author_ref: str | None = None
+) -> list[dict[str, Any]]:
+    """A bulletin as STIX objects: its report first, then its indicators."""
+    author_ref = author_ref or str(author_of(session, b)["id"])
+    marking = [TLP_IDS[b.tlp]]
+    created, modified = stamp(b.created_at), stamp(b.modified_at)
+    indicators = []
+    for i in service.indicators_of(session, b.id):
+        obj: dict[str, Any] = {
+            "type": "indicator", "spec_version": "2.1", "id": i.stix_id,
+            "created_by_ref": author_ref, "created": created, "modified": modified,
+            "name": f"{i.kind} {i.value}" + (f" to {i.value_to}" if i.value_to else ""),
+            "indicator_types": ["malicious-activity"],
+            "pattern": pattern(i.kind, i.value, i.value_to), "pattern_type": "stix",
+            "pattern_version": "2.1", "valid_from": created, "object_marking_refs": marking,
+        }  # fmt: skip
+        if i.note:
+            obj["description"] = i.note
+        indicators.append(obj)
+    report: dict[str, Any] = {
+        "type": "report", "spec_version": "2.1", "id": b.stix_id, "created_by_ref": author_ref,
+        "created": created, "modified": modified, "name": b.title,
+        "report_types": ["threat-report"], "published": created,
+        "object_refs": [o["id"] for o in indicators] or [author_ref], "labels": [b.kind],
+        "object_marking_refs": marking,
+    }  # fmt: skip
+    if b.body:
+        report["description"] = b.body
+    return [report, *indicators]
+
+
 def bundle_of(session: Session, bulletins: list[Bulletin]) -> dict[str, Any]:
     """A STIX 2.1 bundle of bulletins, their indicators, authors and markings."""
     objects: dict[str, dict[str, Any]] = {}
     for b in bulletins:
-        author_ref, author = b.author_ref, b.author
-        if not author_ref:
-            author_ref, author = identity_of(session, b.org_id)
-        objects.setdefault(author_ref, {
-            "type": "identity", "spec_version": "2.1", "id": author_ref, "created": PUBLISHED,
-            "modified": PUBLISHED, "name": author, "identity_class": "organization"})  # fmt: skip
-        marking = [TLP_IDS[b.tlp]]
-        created, modified = stamp(b.created_at), stamp(b.modified_at)
-        refs = []
-        for i in service.indicators_of(session, b.id):
-            refs.append(i.stix_id)
-            objects[i.stix_id] = {
-                "type": "indicator", "spec_version": "2.1", "id": i.stix_id,
-                "created_by_ref": author_ref, "created": created, "modified": modified,
-                "name": f"{i.kind} {i.value}" + (f" to {i.value_to}" if i.value_to else ""),
-                "indicator_types": ["malicious-activity"],
-                "pattern": pattern(i.kind, i.value, i.value_to), "pattern_type": "stix",
-                "pattern_version": "2.1", "valid_from": created,
-                "object_marking_refs": marking,
-            }  # fmt: skip
-            if i.note:
-                objects[i.stix_id]["description"] = i.note
-        report: dict[str, Any] = {
-            "type": "report", "spec_version": "2.1", "id": b.stix_id,
-            "created_by_ref": author_ref, "created": created, "modified": modified,
-            "name": b.title, "report_types": ["threat-report"], "published": created,
-            "object_refs": refs or [author_ref], "labels": [b.kind],
-            "object_marking_refs": marking,
-        }  # fmt: skip
-        if b.body:
-            report["description"] = b.body
-        objects[b.stix_id] = report
+        author = author_of(session, b)
+        objects.setdefault(str(author["id"]), author)
+        for obj in objects_of(session, b, str(author["id"])):
+            objects[str(obj["id"])] = obj
     body = [*marking_definitions(), *extension_definition(), *objects.values()]
     digest = uuid.uuid5(NAMESPACE, json.dumps(body, sort_keys=True))
     return {"type": "bundle", "id": f"bundle--{digest}", "objects": body}

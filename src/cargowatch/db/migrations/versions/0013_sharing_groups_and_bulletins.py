@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("modified_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("added_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["group_id"], ["sharing_groups.id"], name=op.f("fk_bulletins_group_id_sharing_groups")
         ),
@@ -69,6 +70,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "stix_id", name="uq_bulletin_stix"),
     )
     with op.batch_alter_table("bulletins", schema=None) as batch_op:
+        batch_op.create_index("ix_bulletins_added", ["added_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_bulletins_group_id"), ["group_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_bulletins_org_id"), ["org_id"], unique=False)
 
@@ -175,6 +177,7 @@ def downgrade() -> None:
     with op.batch_alter_table("bulletins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bulletins_org_id"))
         batch_op.drop_index(batch_op.f("ix_bulletins_group_id"))
+        batch_op.drop_index("ix_bulletins_added")
 
     op.drop_table("bulletins")
     with op.batch_alter_table("sharing_groups", schema=None) as batch_op:
