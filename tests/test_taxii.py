@@ -10,6 +10,7 @@ import requests
 from sqlalchemy import Engine
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
+from cargowatch.bulletins.stix import TLP_IDS
 from tests.builders import org_with_user, token_for
 from tests.test_bulletins import INDICATORS
 
@@ -107,3 +108,98 @@ def test_taxii_enforces_who_reads_what(engine: Engine, live: str) -> None:
     r = requests.get(f"{c.url}objects/", params={"next": "not-a-cursor"}, auth=auth["customs"],
                      headers={"Accept": "application/taxii+json"})  # fmt: skip
     assert r.status_code == 422 and "cursor" in r.json()["description"]
+
+
+def _medallion(tmp_path: Any, collection: str) -> tuple[str, Any]:
+    """A medallion TAXII 2.1 server (memory backend) on a free port, one writable collection."""
+    import json
+    import socket
+    import threading
+
+    from medallion import application_instance, register_blueprints, set_config
+    from werkzeug.serving import make_server
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    data = {
+        "/discovery": {"title": "partner", "default": f"{base}/partner/",
+                       "api_roots": [f"{base}/partner/"]},
+        "partner": {
+            "information": {"title": "partner", "versions": ["application/taxii+json;version=2.1"],
+                            "max_content_length": 10_000_000},
+            "status": [],
+            "collections": [{"id": collection, "title": "port police", "can_read": True,
+                             "can_write": True, "media_types": [
+                                 "application/stix+json;version=2.1"],
+                             "objects": [], "manifest": []}],
+        },
+    }  # fmt: skip
+    (tmp_path / "medallion.json").write_text(json.dumps(data))
+    config = {"backend": {"module": "medallion.backends.memory_backend",
+                          "module_class": "MemoryBackend",
+                          "filename": str(tmp_path / "medallion.json")},
+              "users": {"partner": "a-partner-password"},
+              "taxii": {"max_page_size": 5}}  # fmt: skip
+    for name in ("users", "taxii", "backend"):
+        set_config(application_instance, name, config)
+    if "collections" not in application_instance.blueprints:
+        register_blueprints(application_instance)
+    server = make_server("127.0.0.1", port, application_instance, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"{base}/partner/", server
+
+
+def test_a_medallion_collection_is_pulled_into_ours_with_markings_kept(
+    engine: Engine, live: str, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from cargowatch.cli import app
+    from tests.test_bulletins import _write
+
+    auth = _world(engine, live)
+    # what a partner holds: our carrier's GREEN and AMBER bulletins, exported as STIX
+    from fastapi.testclient import TestClient
+
+    from cargowatch.app import create_app
+
+    api = TestClient(create_app(engine=engine))
+    api.headers["Authorization"] = f"Bearer {auth['carrier'].token}"
+    _write(api, "AMBER+STRICT", "organisation")
+    bundle = api.get("/api/v1/stix/bundle").json()  # GREEN, AMBER, RED ... of the carrier
+    collection = "365fed99-08fa-fdcd-a1b3-fb247eb41d01"
+    root, server = _medallion(tmp_path, collection)
+    try:
+        partner = Collection(f"{root}collections/{collection}/", user="partner",
+                             password="a-partner-password")  # fmt: skip
+        # medallion 3.0 reads a `version` property as the object's version date, which the
+        # extension definition's `version` ("1.0.0") is not: the partner holds the rest
+        held = {**bundle, "objects": [o for o in bundle["objects"]
+                                      if o["type"] != "extension-definition"]}  # fmt: skip
+        status = partner.add_objects(held)
+        assert status.status == "complete" and status.failure_count == 0
+        monkeypatch.setenv("CARGOWATCH_TAXII_PASSWORD", "a-partner-password")
+        runner = CliRunner(env={"COLUMNS": "250"})
+        args = ["--as", "outsider-user", "taxii", "pull", root, collection, "--user", "partner"]
+        first = runner.invoke(app, args)
+        assert first.exit_code == 0, first.output
+        reports = [o for o in bundle["objects"] if o["type"] == "report"]
+        assert f"{len(reports)} bulletins taken in" in first.output
+        again = runner.invoke(app, args)
+        assert again.exit_code == 0 and "0 objects read" in again.output  # added_after
+        api.headers["Authorization"] = f"Bearer {auth['outsider'].token}"
+        got = {
+            b["stix_id"]: b
+            for b in api.get("/api/v1/bulletins?limit=500").json()
+            if b["source"] == "stix"
+        }  # its own copies (it reads the CLEAR one anyway)
+        for r in reports:  # every marking kept, the strictest included
+            tlp = next(k for k, v in TLP_IDS.items() if v == r["object_marking_refs"][0])
+            assert got[r["id"]]["tlp"] == tlp and got[r["id"]]["source"] == "stix"
+        assert {b["tlp"] for b in got.values()} >= {"GREEN", "AMBER", "RED", "AMBER+STRICT"}
+        wrong = runner.invoke(app, ["--as", "outsider-user", "taxii", "pull", root, collection])
+        assert wrong.exit_code != 0 and "401" in str(wrong.exception)
+    finally:
+        server.shutdown()

@@ -31,6 +31,7 @@ from cargowatch.referrals.models import (
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
 from cargowatch.sharing.models import GroupMember, Share, SharingGroup
+from cargowatch.taxii.models import TaxiiPull
 from cargowatch.telemetry.models import Reading
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "SharingGroup",
     "SignInAttempt",
     "Spoc",
+    "TaxiiPull",
     "TransportCall",
     "TransportDocument",
     "Trip",

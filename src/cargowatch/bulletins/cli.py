@@ -1,5 +1,5 @@
 """Commands: groups create/admit/remove/list, bulletins send/list/show/forward, stix
-export/import."""
+export/import, taxii pull."""
 
 from __future__ import annotations
 
@@ -180,8 +180,57 @@ def import_(file: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).
         console.print(f"refused: {escape(why)}")
 
 
+taxii_app = typer.Typer(help="TAXII 2.1: pull partners' collections into your bulletins.")
+
+
+@taxii_app.command("pull")
+def taxii_pull(
+    api_root: Annotated[str, typer.Argument(help="The partner's API root URL.")],
+    collection: Annotated[str, typer.Argument(help="The collection's id.")],
+    user: Annotated[
+        str | None,
+        typer.Option(help="HTTP Basic user (the password from CARGOWATCH_TAXII_PASSWORD)."),
+    ] = None,
+    token_env: Annotated[
+        str | None, typer.Option(help="Name of an environment variable holding a bearer token.")
+    ] = None,
+) -> None:
+    """Take in what a partner's collection added since the last pull (markings kept,
+    idempotent on the ids)."""
+    import os
+
+    from cargowatch.db.engine import get_engine
+    from cargowatch.taxii.client import pull
+
+    auth = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise InvalidInput(f"{token_env}: not set")
+        auth = _Bearer(token)
+    got = pull(get_engine(), principal=cli_principal(), api_root=api_root,
+               collection_id=collection, auth=auth, user=user,
+               password=os.environ.get("CARGOWATCH_TAXII_PASSWORD") if user else None)  # fmt: skip
+    console.print(f"{got['objects']} objects read, {got['bulletins']} bulletins taken in, "
+                  f"{got['known']} known already")  # fmt: skip
+    for why in got["refused"]:
+        console.print(f"refused: {escape(why)}")
+
+
+class _Bearer:
+    """requests' auth: a bearer token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, r: object) -> object:
+        r.headers["Authorization"] = f"Bearer {self.token}"  # type: ignore[attr-defined]
+        return r
+
+
 def register(app: typer.Typer) -> None:
     """Add the groups, bulletins and stix commands to the root command."""
     app.add_typer(groups_app, name="groups")
     app.add_typer(bulletins_app, name="bulletins")
     app.add_typer(stix_app, name="stix")
+    app.add_typer(taxii_app, name="taxii")

@@ -248,6 +248,28 @@ def _indicator(obj: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kinds[sco], "value": value, "stix_id": obj["id"], "note": note}
 
 
+def _take_in(
+    session: Session,
+    principal: Principal,
+    obj: dict[str, Any],
+    where: str,
+    tlp: str,
+    indicators: list[dict[str, Any]],
+    author: dict[str, Any],
+    labels: list[str],
+) -> None:
+    """One report as a bulletin of the importing organisation."""
+    service.create(
+        session, principal=principal, title=str(obj.get("name") or where),
+        body=str(obj.get("description") or ""), kind=labels[0] if labels else "other",
+        tlp=tlp, distribution="organisation", indicators=indicators, stix_id=where,
+        author=str(author.get("name") or obj.get("created_by_ref") or "unknown"),
+        author_ref=str(obj.get("created_by_ref") or ""),
+        created_at=parse_stamp(obj.get("created"), f"{where}: created"),
+        modified_at=parse_stamp(obj.get("modified"), f"{where}: modified"), source="stix",
+    )  # fmt: skip
+
+
 def import_bundle(
     session: Session, *, principal: Principal, bundle: dict[str, Any]
 ) -> dict[str, Any]:
@@ -294,15 +316,12 @@ def import_bundle(
         if before is not None:
             kept += 1
             continue
-        service.create(
-            session, principal=principal, title=str(obj.get("name") or where),
-            body=str(obj.get("description") or ""), kind=labels[0] if labels else "other",
-            tlp=tlp, distribution="organisation", indicators=indicators, stix_id=where,
-            author=str(author.get("name") or obj.get("created_by_ref") or "unknown"),
-            author_ref=str(obj.get("created_by_ref") or ""),
-            created_at=parse_stamp(obj.get("created"), f"{where}: created"),
-            modified_at=parse_stamp(obj.get("modified"), f"{where}: modified"), source="stix",
-        )  # fmt: skip
+        try:
+            with session.begin_nested():  # one report refused leaves the others
+                _take_in(session, principal, obj, where, tlp, indicators, author, labels)
+        except InvalidInput as exc:
+            refused.append(f"{where}: {exc.message}")
+            continue
         made += 1
     modelled = ("report", "indicator", "identity", "marking-definition", "extension-definition")
     skipped = sum(1 for o in by_id.values() if o.get("type") not in modelled)

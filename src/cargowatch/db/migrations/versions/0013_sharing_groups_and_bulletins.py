@@ -1,5 +1,5 @@
-"""Sharing groups (a steward admits members) and bulletins on emerging threats with their
-recipients and indicators.
+"""Sharing groups (a steward admits members), bulletins on emerging threats with their
+recipients and indicators, and the TAXII collections an organisation pulls.
 
 Revision ID: 0013
 Revises: 0012
@@ -42,6 +42,25 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_sharing_groups_steward_org_id"), ["steward_org_id"], unique=False
         )
+
+    op.create_table(
+        "taxii_pulls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("api_root", sa.String(length=500), nullable=False),
+        sa.Column("collection_id", sa.String(length=100), nullable=False),
+        sa.Column("last_added", sa.String(length=40), nullable=False),
+        sa.Column("objects", sa.Integer(), nullable=False),
+        sa.Column("bulletins", sa.Integer(), nullable=False),
+        sa.Column("pulled_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_taxii_pulls_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_taxii_pulls")),
+        sa.UniqueConstraint("org_id", "api_root", "collection_id", name="uq_taxii_pull"),
+    )
+    with op.batch_alter_table("taxii_pulls", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_taxii_pulls_org_id"), ["org_id"], unique=False)
 
     op.create_table(
         "bulletins",
@@ -180,6 +199,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_bulletins_added")
 
     op.drop_table("bulletins")
+    with op.batch_alter_table("taxii_pulls", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_taxii_pulls_org_id"))
+
+    op.drop_table("taxii_pulls")
     with op.batch_alter_table("sharing_groups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sharing_groups_steward_org_id"))
 

@@ -1,0 +1,28 @@
+"""ORM model of a TAXII collection this store pulls from, and how far it has read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cargowatch.db.base import Base, UTCDateTime, utcnow
+
+
+class TaxiiPull(Base):
+    """A partner's TAXII collection an organisation pulls: the newest date_added read, so the
+    next pull asks only for what came after (added_after)."""
+
+    __tablename__ = "taxii_pulls"
+    __table_args__ = (UniqueConstraint("org_id", "api_root", "collection_id",
+                                       name="uq_taxii_pull"),)  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    api_root: Mapped[str] = mapped_column(String(500))
+    collection_id: Mapped[str] = mapped_column(String(100))
+    last_added: Mapped[str] = mapped_column(String(40), default="")  # TAXII timestamp
+    objects: Mapped[int] = mapped_column(Integer, default=0)  # read over all pulls
+    bulletins: Mapped[int] = mapped_column(Integer, default=0)  # taken in over all pulls
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
