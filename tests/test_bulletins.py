@@ -268,3 +268,73 @@ def test_the_group_bulletin_and_stix_commands(engine: Engine, tmp_path: Path) ->
     assert "MSKU1234565" in run("outsider", "bulletins", "show", str(bid + 1))
     body.write_text('{"title": "x", "colour": "red"}')
     assert "colour" in run("carrier", "bulletins", "send", str(body), ok=False)
+
+
+def test_a_watched_bulletin_puts_its_trips_in_the_queue(engine: Engine) -> None:
+    """customs watches a carrier's bulletin: the trips it names get a watchlist-hit finding
+    with the bulletin as evidence (a container, a seal in a range, a route); unwatched, or no
+    longer readable, the finding is gone."""
+    import io
+
+    from cargowatch.ingest.flows import ingest_bytes
+    from cargowatch.jobs.runner import run_pending
+    from cargowatch.risk.service import queue
+    from tests.builders import ndjson
+    from tests.custody.test_custody import STEPS, trip_events
+
+    c = _clients(engine)
+    customs_p = None
+    from cargowatch.auth.service import principal_for_username
+
+    with unit_of_work(engine) as s:
+        customs_p = principal_for_username(s, "customs-user")
+    boxes = [f"MSKU{9070300 + i}" for i in range(5)]
+    # trips under way now (a bulletin speaks of trips under way, not of last year's)
+    from datetime import UTC, datetime
+
+    shift = datetime.now(UTC) - datetime(2025, 3, 10, tzinfo=UTC)
+    steps = [(code, (datetime.fromisoformat(at.replace("Z", "+00:00")) + shift)
+              .strftime("%Y-%m-%dT%H:%M:%SZ"), place, facility, empty)
+             for code, at, place, facility, empty in STEPS]  # fmt: skip
+    events = [ev for i, box in enumerate(boxes)
+              for ev in trip_events(box=box, booking=f"B{i}", seal=f"ZX{5000 + i}",
+                                    steps=steps)]  # fmt: skip
+    ingest_bytes(principal=customs_p, stream=io.BytesIO(ndjson(events)), source="x",
+                 engine=engine)  # fmt: skip
+    body = {"title": "Cloned series and a compromised seal batch", "tlp": "AMBER",
+            "distribution": "group", "group": "gye-port", "kind": "cloned-containers",
+            "indicators": [
+                {"kind": "container", "value": boxes[1]},
+                {"kind": "seal-range", "value": "ZX5003", "value_to": "ZX5010"}]}  # fmt: skip
+    bid = c["carrier"].post("/api/v1/bulletins", json=body).json()["id"]
+    assert c["outsider"].post(f"/api/v1/bulletins/{bid}/watch").status_code == 404
+    assert c["customs"].post(f"/api/v1/bulletins/{bid}/watch").status_code == 201
+    assert c["customs"].post(f"/api/v1/bulletins/{bid}/watch").status_code == 200
+    [watched] = c["customs"].get("/api/v1/watchlist").json()
+    assert watched["id"] == bid and len(watched["indicators"]) == 2
+    run_pending(engine)  # the rescoring the watch queued
+
+    def hits() -> dict[str, dict[str, Any]]:
+        with unit_of_work(engine) as s:
+            rows, _ = queue(s, principal=customs_p, limit=50, explore=0, include_inspected=True)
+        return {t.container: r for t in rows for r in t.reasons if r["rule"] == "watchlist-hit"}
+
+    got = hits()
+    assert set(got) == {boxes[1], boxes[3], boxes[4]}  # the container; seals 5003 and 5004
+    assert got[boxes[1]]["evidence"] == {"bulletins": [bid]}
+    assert "container" in got[boxes[1]]["reason"] and "seal ZX5003" in got[boxes[3]]["reason"]
+    # removed from the group, customs may no longer read it: no more findings
+    assert c["carrier"].delete("/api/v1/groups/gye-port/members/customs").status_code == 204
+    with unit_of_work(engine) as s:
+        from cargowatch.risk import engine as risk_engine
+
+        risk_engine.score(s, org_id=customs_p.org_id, cause="test")
+    assert hits() == {} and c["customs"].get("/api/v1/watchlist").json() == []
+    assert c["carrier"].post("/api/v1/groups/gye-port/members", json={"org": "customs"}
+                             ).status_code == 201  # fmt: skip
+    assert c["customs"].delete(f"/api/v1/bulletins/{bid}/watch").status_code == 204
+    run_pending(engine)
+    assert hits() == {}
+    with unit_of_work(engine) as s:
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {"bulletin.watch", "bulletin.unwatch", "group.remove"} <= actions

@@ -2,7 +2,7 @@
 
 from cargowatch.audit.models import AuditEntry
 from cargowatch.auth.models import ApiToken, SignInAttempt, User, WebSession
-from cargowatch.bulletins.models import Bulletin, BulletinRecipient, Indicator
+from cargowatch.bulletins.models import Bulletin, BulletinRecipient, Indicator, Watch
 from cargowatch.cases.models import Case, CaseEntry
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
@@ -80,5 +80,6 @@ __all__ = [
     "Trip",
     "TripSeal",
     "User",
+    "Watch",
     "WebSession",
 ]

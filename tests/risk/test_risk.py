@@ -65,6 +65,7 @@ def walk_evidence(engine: Engine, org_id: int, evidence: dict[str, Any]) -> list
         "documents": ("transport_documents", "id"),
         "models": ("risk_models", "version"),
         "referrals": ("referrals", "id"),
+        "bulletins": ("bulletins", "id"),  # another organisation's, that this one may read
     }
     assert set(where) | {"trips"} == set(EVIDENCE_KINDS)
     with engine.connect() as conn:
@@ -79,8 +80,9 @@ def walk_evidence(engine: Engine, org_id: int, evidence: dict[str, Any]) -> list
                     table = "trips"
                 else:
                     table, column = where[kind]
+                own = "" if kind == "bulletins" else " AND org_id = :o"
                 found = conn.execute(
-                    text(f"SELECT 1 FROM {table} WHERE {column} = :v AND org_id = :o"),
+                    text(f"SELECT 1 FROM {table} WHERE {column} = :v{own}"),
                     {"v": value, "o": org_id},
                 ).first()
                 if found is None:

@@ -1,5 +1,5 @@
-"""Commands: groups create/admit/remove/list, bulletins send/list/show/forward, stix
-export/import, taxii pull."""
+"""Commands: groups create/admit/remove/list, bulletins send/list/show/forward/watch/
+unwatch/watchlist, stix export/import, taxii pull."""
 
 from __future__ import annotations
 
@@ -137,6 +137,43 @@ def forward(
     with unit_of_work() as s:
         added = service.forward(s, principal=cli_principal(), bulletin_id=bulletin_id, to=to)
     console.print(f"forwarded to {', '.join(added) or 'nobody new'}")
+
+
+@bulletins_app.command("watch")
+def watch(bulletin_id: int) -> None:
+    """Put a bulletin on your organisation's watchlist (the risk engine matches it)."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as s:
+        new = service.watch(s, principal=cli_principal(), bulletin_id=bulletin_id)
+    console.print(f"bulletin {bulletin_id} {'watched' if new else 'watched already'}; "
+                  "your trips are rescored by the worker")  # fmt: skip
+
+
+@bulletins_app.command("unwatch")
+def unwatch(bulletin_id: int) -> None:
+    """Take a bulletin off your organisation's watchlist."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as s:
+        service.unwatch(s, principal=cli_principal(), bulletin_id=bulletin_id)
+    console.print(f"bulletin {bulletin_id} no longer watched")
+
+
+@bulletins_app.command("watchlist")
+def watchlist() -> None:
+    """The bulletins your organisation watches, with their indicators."""
+    from cargowatch.bulletins import service
+    from cargowatch.db.engine import unit_of_work
+
+    table = Table("bulletin", "TLP", "title", "indicators")
+    with unit_of_work() as s:
+        for v in service.watchlist(s, principal=cli_principal()):
+            shown = ", ".join(f"{i['kind']} {i['value']}" for i in v["indicators"][:6])
+            table.add_row(str(v["id"]), f"TLP:{v['tlp']}", escape(v["title"]), escape(shown))
+    console.print(table)
 
 
 @stix_app.command("export")

@@ -79,3 +79,20 @@ class Indicator(Base):
     value: Mapped[str] = mapped_column(String(200))
     value_to: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Watch(Base):
+    """A bulletin an organisation turned into a watchlist: the risk engine matches its
+    indicators against the organisation's trips (`watchlist-hit`) while it is watched and
+    still readable."""
+
+    __tablename__ = "bulletin_watches"
+    __table_args__ = (UniqueConstraint("org_id", "bulletin_id", name="uq_bulletin_watch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    bulletin_id: Mapped[int] = mapped_column(
+        ForeignKey("bulletins.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -134,6 +134,30 @@ def stix_export(
     return stix.export(session, principal=principal, since=since)
 
 
+@router.post("/bulletins/{bulletin_id}/watch", status_code=201)
+def bulletin_watch(
+    bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep, response: Response
+) -> dict[str, Any]:
+    """Put a bulletin on your organisation's watchlist: the risk engine matches its
+    indicators against your trips (`watchlist-hit`); 200 when it was there already."""
+    if not service.watch(session, principal=principal, bulletin_id=bulletin_id):
+        response.status_code = 200
+    return {"watched": bulletin_id}
+
+
+@router.delete("/bulletins/{bulletin_id}/watch", status_code=204)
+def bulletin_unwatch(bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep) -> Response:
+    """Take a bulletin off your watchlist."""
+    service.unwatch(session, principal=principal, bulletin_id=bulletin_id)
+    return Response(status_code=204)
+
+
+@router.get("/watchlist")
+def watchlist(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The bulletins your organisation watches (and may still read), with their indicators."""
+    return service.watchlist(session, principal=principal)
+
+
 async def bundle_body(request: Request) -> Any:
     """The request body as JSON, read up to MAX_BUNDLE bytes."""
     size, parts = 0, []

@@ -25,6 +25,7 @@ from cargowatch.bulletins.models import (
     Bulletin,
     BulletinRecipient,
     Indicator,
+    Watch,
 )
 from cargowatch.db.base import utcnow
 from cargowatch.exceptions import InvalidInput, NotFound, PermissionDenied
@@ -71,7 +72,11 @@ def normalised(kind: str, value: str, value_to: str = "") -> tuple[str, str]:
 
 def readable(principal: Principal) -> ColumnElement[bool]:
     """The WHERE clause of the bulletins principal's organisation may read."""
-    me = principal.org_id
+    return readable_by(principal.org_id)
+
+
+def readable_by(me: int) -> ColumnElement[bool]:
+    """The WHERE clause of the bulletins organisation me may read."""
     named = select(BulletinRecipient.bulletin_id).where(BulletinRecipient.org_id == me)
     not_red = Bulletin.tlp != "RED"
     return or_(
@@ -245,3 +250,63 @@ def forward(
     audit.record(session, actor=principal, action="bulletin.forward", entity_type="bulletin",
                  entity_id=b.id, after={"to": added, "tlp": b.tlp})  # fmt: skip
     return added
+
+
+def watch(session: Session, *, principal: Principal, bulletin_id: int) -> bool:
+    """Turn a bulletin the caller may read into a watchlist of its organisation (the risk
+    engine matches its indicators: `watchlist-hit`); its trips are rescored. False when it
+    was watched already."""
+    principal.require("events:write")
+    b = get(session, principal=principal, bulletin_id=bulletin_id)
+    known = session.scalar(select(Watch.id).where(
+        Watch.org_id == principal.org_id, Watch.bulletin_id == b.id))  # fmt: skip
+    if known is not None:
+        return False
+    session.add(Watch(org_id=principal.org_id, bulletin_id=b.id, created_by=principal.label))
+    _rescore(session, principal, f"bulletin {b.id} watched")
+    audit.record(session, actor=principal, action="bulletin.watch", entity_type="bulletin",
+                 entity_id=b.id, after={"title": b.title})  # fmt: skip
+    return True
+
+
+def unwatch(session: Session, *, principal: Principal, bulletin_id: int) -> None:
+    """Stop watching a bulletin; its trips are rescored."""
+    principal.require("events:write")
+    w = session.scalar(select(Watch).where(
+        Watch.org_id == principal.org_id, Watch.bulletin_id == bulletin_id))  # fmt: skip
+    if w is None:
+        raise NotFound(f"bulletin {bulletin_id} is not on your watchlist")
+    session.delete(w)
+    _rescore(session, principal, f"bulletin {bulletin_id} no longer watched")
+    audit.record(session, actor=principal, action="bulletin.unwatch", entity_type="bulletin",
+                 entity_id=bulletin_id)  # fmt: skip
+
+
+def _rescore(session: Session, principal: Principal, cause: str) -> None:
+    from cargowatch.jobs.service import enqueue
+
+    enqueue(session, org_id=principal.org_id, kind="risk.rescore-all", key=None,
+            payload={"cause": cause}, created_by=principal.label)  # fmt: skip
+
+
+def watchlist(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
+    """The organisation's watched bulletins it may still read, with their indicators."""
+    principal.require("events:read")
+    rows = session.scalars(
+        select(Bulletin).join(Watch, Watch.bulletin_id == Bulletin.id)
+        .where(Watch.org_id == principal.org_id, readable(principal))
+        .order_by(Watch.created_at.desc())
+    )  # fmt: skip
+    return [view(session, b, principal) for b in rows]
+
+
+def watched_indicators(org_id: int) -> Any:
+    """The query of the indicators an organisation watches (bulletins it may still read):
+    bulletin id, kind, value, value_to, the bulletin's creation."""
+    return (
+        select(Indicator.bulletin_id, Indicator.kind, Indicator.value, Indicator.value_to,
+               Bulletin.created_at)
+        .join(Bulletin, Bulletin.id == Indicator.bulletin_id)
+        .join(Watch, Watch.bulletin_id == Bulletin.id)
+        .where(Watch.org_id == org_id, readable_by(org_id))
+    )  # fmt: skip

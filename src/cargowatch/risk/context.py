@@ -79,6 +79,8 @@ def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any
     return _dates(frame, *(k for k, v in schema.items() if v == "date"))
 
 
+WATCH_SCHEMA: dict[str, Any] = {"bulletin_id": pl.Int64, "kind": pl.String, "value": pl.String,
+                                "value_to": pl.String, "written": UTC_TIME}  # fmt: skip
 REFERRAL_SCHEMA: dict[str, Any] = {
     "referral_id": pl.Int64,
     "container": pl.String,
@@ -105,6 +107,8 @@ class Context:
     cache: dict[str, pl.DataFrame] = field(default_factory=dict)  # frames rules share
     # open referrals about the org's containers: sent by it, or routed to it (Customs)
     referrals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REFERRAL_SCHEMA))
+    # the indicators of the bulletins the org watches (and may still read)
+    watchlist: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WATCH_SCHEMA))
 
 
 def load_context(
@@ -344,7 +348,15 @@ def load_context(
     return Context(
         org_id, settings, now, trips, alerts, stays, access, releases, outcomes, seals,
         referrals=_referrals(conn, org_id, reports_until or now),
+        watchlist=_watchlist(conn, org_id),
     )  # fmt: skip
+
+
+def _watchlist(conn: Connection, org_id: int) -> pl.DataFrame:
+    """The indicators of the bulletins the organisation watches and may still read."""
+    from cargowatch.bulletins.service import watched_indicators
+
+    return read(conn, watched_indicators(org_id), {**WATCH_SCHEMA, "written": "time"})
 
 
 def _referrals(conn: Connection, org_id: int, now: datetime) -> pl.DataFrame:

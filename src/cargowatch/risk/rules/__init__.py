@@ -9,6 +9,7 @@ from cargowatch.risk.rules import (
     parties,
     referrals,
     routing,
+    watchlist,
 )
 from cargowatch.risk.rules.base import RULES, Finding, RiskRule
 
@@ -24,4 +25,5 @@ __all__ = [
     "parties",
     "referrals",
     "routing",
+    "watchlist",
 ]

@@ -33,6 +33,7 @@ EVIDENCE_KINDS = {
     "trips": "trips.id",
     "models": "risk_models.version",
     "referrals": "referrals.id",
+    "bulletins": "bulletins.id",
 }
 
 

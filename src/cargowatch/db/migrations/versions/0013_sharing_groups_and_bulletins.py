@@ -1,5 +1,5 @@
 """Sharing groups (a steward admits members), bulletins on emerging threats with their
-recipients and indicators, and the TAXII collections an organisation pulls.
+recipients, indicators and watches, and the TAXII collections an organisation pulls.
 
 Revision ID: 0013
 Revises: 0012
@@ -176,8 +176,38 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_bulletin_recipients_org_id"), ["org_id"], unique=False)
 
+    op.create_table(
+        "bulletin_watches",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("bulletin_id", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", cargowatch.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bulletin_id"],
+            ["bulletins.id"],
+            name=op.f("fk_bulletin_watches_bulletin_id_bulletins"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_bulletin_watches_org_id_organisations")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bulletin_watches")),
+        sa.UniqueConstraint("org_id", "bulletin_id", name="uq_bulletin_watch"),
+    )
+    with op.batch_alter_table("bulletin_watches", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_bulletin_watches_bulletin_id"), ["bulletin_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_bulletin_watches_org_id"), ["org_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("bulletin_watches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_bulletin_watches_org_id"))
+        batch_op.drop_index(batch_op.f("ix_bulletin_watches_bulletin_id"))
+
+    op.drop_table("bulletin_watches")
     with op.batch_alter_table("bulletin_recipients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bulletin_recipients_org_id"))
         batch_op.drop_index(batch_op.f("ix_bulletin_recipients_bulletin_id"))
