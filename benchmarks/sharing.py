@@ -1,13 +1,16 @@
-"""Benchmark: pages of the DCSA Track & Trace API out in a large store.
+"""Benchmark: pages of the DCSA Track & Trace API out and of the TAXII 2.1 server in a large store.
 
 Fills a SQLite store with --events equipment events (DCSA 2.2 and 3.0 fields: code, time,
 container, size-type, empty or laden, place, seal, booking and B/L) of one organisation, then
 times, through the app in process, a page of 1,000 events from `/v3/events` and `/v2/events`:
 the first page, and a page deep in the store reached by its cursor (median of --repeat), with
-the ratio to a bare indexed read of the same 1,000 rows measured in the same run. Target:
-under 300 ms a page with 10,000,000 events stored.
+the ratio to a bare indexed read of the same 1,000 rows measured in the same run. Then, with
+--bulletins bulletins of nine indicators each sent to a sharing group in the same store, a
+TAXII page of 1,000 objects of the group's collection (the first, and one deep by its `next`),
+with the ratio to a bare indexed read of the same bulletins and indicators. Target: under
+300 ms a page with 10,000,000 events stored.
 
-    python benchmarks/sharing.py [--events 10000000] [--repeat 5] [--store FILE]
+    python benchmarks/sharing.py [--events 10000000] [--bulletins 5000] [--repeat 5] [--store FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--bulletins", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", help="Keep the store in this file, and reuse it when there.")
     args = parser.parse_args()
@@ -78,6 +82,7 @@ def main() -> None:
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
                 bar.advance(task, len(rows))
         if not reuse:
+            _bulletins(engine, args.bulletins)
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
         client = TestClient(create_app(engine=engine))
@@ -113,6 +118,82 @@ def main() -> None:
             took = statistics.median(timed(url) for _ in range(args.repeat))
             print(f"{name}: {took * 1000:,.0f} ms (median of {args.repeat}); ratio "
                   f"{took / base:,.1f} to the bare read; target under 300 ms")  # fmt: skip
+        _taxii(client, engine, args.repeat)
+
+
+def _bulletins(engine: object, count: int) -> None:
+    """count bulletins of nine indicators each, from the carrier to its group."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from cargowatch.auth.service import principal_for_username
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.sharing import groups
+
+    with unit_of_work(engine) as s:  # type: ignore[arg-type]
+        me = principal_for_username(s, "system")
+        group = groups.create(s, principal=me, slug="bench-group", name="Benchmark group")
+        gid, org = group.id, me.org_id
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    kinds = ("container", "seal", "party", "truck", "place", "route", "container", "seal",
+             "party")  # fmt: skip
+    values = {"container": "MSKU{:07d}", "seal": "ML{:07d}", "party": "P{:05d}",
+              "truck": "GYA{:04d}", "place": "ECGYE", "route": "ECGYE-BEANR"}  # fmt: skip
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        for n in range(count):
+            at = (start + timedelta(minutes=n)).strftime("%Y-%m-%d %H:%M:%S.000000")
+            bid = conn.execute(text(
+                "INSERT INTO bulletins (org_id, stix_id, title, body, kind, tlp, distribution, "
+                "group_id, author, author_ref, source, created_at, modified_at, added_at) VALUES "
+                "(:o, :s, :t, '', 'cloned-containers', 'AMBER', 'group', :g, 'carrier', '', "
+                "'local', :a, :a, :a) RETURNING id"),
+                {"o": org, "s": f"report--{uuid.uuid4()}", "t": f"bulletin {n}", "g": gid,
+                 "a": at}).scalar()  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO bulletin_indicators (bulletin_id, stix_id, kind, value, value_to, "
+                "note) VALUES (:b, :s, :k, :v, '', '')"),
+                [{"b": bid, "s": f"indicator--{uuid.uuid4()}", "k": k,
+                  "v": values[k].format(n * 9 + i)} for i, k in enumerate(kinds)])  # fmt: skip
+
+
+def _taxii(client: object, engine: object, repeat: int) -> None:
+    from sqlalchemy import text
+
+    from cargowatch.taxii.router import group_collection
+
+    accept = {"Accept": "application/taxii+json;version=2.1"}
+    url = f"/taxii2/cargowatch/collections/{group_collection('bench-group')}/objects/"
+    first = client.get(url, params={"limit": 1000}, headers=accept)  # type: ignore[attr-defined]
+    assert first.status_code == 200, first.text
+    deep_next = first.json()["next"]
+    for _ in range(3):  # walk a few pages in
+        deep_next = client.get(url, params={"limit": 1000, "next": deep_next},  # type: ignore[attr-defined]
+                               headers=accept).json()["next"]  # fmt: skip
+
+    def timed(params: dict[str, object]) -> float:
+        t = time.perf_counter()
+        r = client.get(url, params=params, headers=accept)  # type: ignore[attr-defined]
+        took = time.perf_counter() - t
+        assert r.status_code == 200 and len(r.json()["objects"]) == 1000, r.text
+        return took
+
+    def bare() -> float:
+        t = time.perf_counter()
+        with engine.connect() as conn:  # type: ignore[attr-defined]
+            conn.execute(text(
+                "SELECT b.*, i.* FROM (SELECT * FROM bulletins ORDER BY added_at, id LIMIT 100) b "
+                "JOIN bulletin_indicators i ON i.bulletin_id = b.id")).all()  # fmt: skip
+        return time.perf_counter() - t
+
+    base = statistics.median(bare() for _ in range(repeat))
+    print(f"TAXII: bare indexed read of 100 bulletins and their indicators {base * 1000:,.1f} ms")
+    for name, params in (("TAXII first page of 1,000 objects", {"limit": 1000}),
+                         ("TAXII deep page of 1,000 objects", {"limit": 1000,
+                                                              "next": deep_next})):  # fmt: skip
+        took = statistics.median(timed(params) for _ in range(repeat))
+        print(f"{name}: {took * 1000:,.0f} ms (median of {repeat}); ratio "
+              f"{took / base:,.1f} to the bare read; target under 300 ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -56,9 +56,24 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
         meeting = meetings.convene(s, principal=owner, title="Owners only", held_at=held,
                                    members=[])  # fmt: skip
         meeting_id = meeting.id
+        from cargowatch.bulletins import service as bulletins
+        from cargowatch.sharing import groups
+
+        groups.create(s, principal=owner, slug="owners", name="Owners only")
+        bulletin = bulletins.create(s, principal=owner, title="Owners' eyes", tlp="AMBER",
+                                    distribution="group", group="owners",
+                                    indicators=[{"kind": "container", "value": BOX}])  # fmt: skip
+        bulletin_id, stix_id = bulletin.id, bulletin.stix_id
+    from cargowatch.taxii.router import group_collection
+
     with unit_of_work(engine) as s:
         return {
             "incident_id": incident_id,
+            "bulletin_id": bulletin_id,
+            "slug": "owners",
+            "org": "owner",
+            "collection_id": group_collection("owners"),
+            "object_id": stix_id,
             "meeting_id": meeting_id,
             "attachment_id": view["attachments"][0]["id"],
             "spoc_id": spoc_id,
