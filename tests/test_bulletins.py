@@ -338,3 +338,55 @@ def test_a_watched_bulletin_puts_its_trips_in_the_queue(engine: Engine) -> None:
     with unit_of_work(engine) as s:
         actions = set(s.scalars(select(AuditEntry.action)))
     assert {"bulletin.watch", "bulletin.unwatch", "group.remove"} <= actions
+
+
+def test_misp_round_trip_loses_no_field_both_sides_model(engine: Engine, tmp_path: Path) -> None:
+    """A bulletin as a MISP event (PyMISP) and back into a fresh store: title, body, kind,
+    marking, distribution (where the marking lets a recipient keep it), author, creation (to
+    the second: MISP keeps seconds; an event's own timestamp is set by the MISP server), ids,
+    and every indicator with its kind, value, range end and note."""
+    c = _clients(engine)
+    for tlp, distribution in (("GREEN", "community"), ("CLEAR", "all"), ("AMBER", "group")):
+        _write(c["carrier"], tlp, distribution)
+    events = c["carrier"].get("/api/v1/misp/events").json()
+    assert len(events) == 3
+    green = next(e["Event"] for e in events if e["Event"]["info"] == "GREEN to community")
+    assert {t["name"] for t in green["Tag"]} >= {"tlp:green", 'cargowatch:kind="concealment"'}
+    assert green["distribution"] == "1" or green["distribution"] == 1
+    amber = next(e["Event"] for e in events if e["Event"]["info"] == "AMBER to group")
+    assert int(amber["distribution"]) == 4 and amber["SharingGroup"]["name"] == "gye-port"
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    ensure_schema(fresh)
+    org_with_user(fresh, "elsewhere")
+    other = TestClient(create_app(engine=fresh))
+    other.headers["Authorization"] = f"Bearer {token_for(fresh, 'elsewhere-user')}"
+    got = other.post("/api/v1/misp/events", content=json.dumps(events)).json()
+    assert got == {"events": 3, "refused": []}
+    assert other.post("/api/v1/misp/events", content=json.dumps(events)).json()["events"] == 3
+    mine = {b["title"]: b for b in c["carrier"].get("/api/v1/bulletins").json()}
+    theirs = {b["title"]: b for b in other.get("/api/v1/bulletins").json()}
+    assert len(theirs) == 3  # taken in once: idempotent on the UUIDs
+
+    def same(b: dict[str, Any]) -> dict[str, Any]:
+        return {"title": b["title"], "body": b["body"], "kind": b["kind"], "tlp": b["tlp"],
+                "stix_id": b["stix_id"], "author": b["author"],
+                "created": b["created_at"][:19],
+                "indicators": [(i["stix_id"], i["kind"], i["value"], i["value_to"], i["note"])
+                               for i in b["indicators"]]}  # fmt: skip
+
+    for title in mine:
+        assert same(theirs[title]) == same(mine[title]), title
+    assert theirs["GREEN to community"]["distribution"] == "community"
+    assert theirs["CLEAR to all"]["distribution"] == "all"
+    assert theirs["AMBER to group"]["distribution"] == "organisation"  # AMBER stays here
+    # an event without a TLP tag is refused by number, the others kept
+    untagged = {
+        "Event": {
+            **green,
+            "uuid": "0d7f1e2a-3b4c-4d5e-8f60-718293a4b5c6",
+            "Tag": [t for t in green["Tag"] if not t["name"].startswith("tlp:")],
+        }
+    }
+    got = other.post("/api/v1/misp/events", content=json.dumps([untagged])).json()
+    assert got["events"] == 0 and "no tlp: tag" in got["refused"][0]
+    fresh.dispose()

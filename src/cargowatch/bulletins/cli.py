@@ -1,5 +1,5 @@
 """Commands: groups create/admit/remove/list, bulletins send/list/show/forward/watch/
-unwatch/watchlist, stix export/import, taxii pull."""
+unwatch/watchlist, stix export/import, misp export/import, taxii pull."""
 
 from __future__ import annotations
 
@@ -217,6 +217,47 @@ def import_(file: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).
         console.print(f"refused: {escape(why)}")
 
 
+misp_app = typer.Typer(help="MISP events of what your organisation may share.")
+
+
+@misp_app.command("export")
+def misp_export(
+    out: Annotated[Path | None, typer.Option(help="Write here (default: standard output).")] = None,
+) -> None:
+    """What your organisation may share, as a JSON list of MISP events; audited."""
+    from cargowatch.bulletins import misp
+    from cargowatch.db.engine import unit_of_work
+
+    with unit_of_work() as s:
+        events = misp.export(s, principal=cli_principal())
+    text = json.dumps(events, indent=1) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"{len(events)} events written to {out}")
+
+
+@misp_app.command("import")
+def misp_import(file: Annotated[Path, typer.Argument(help="MISP events (JSON).")]) -> None:
+    """Take in MISP events (one, or a list): idempotent on their UUIDs, TLP tags kept."""
+    from cargowatch.bulletins import misp
+    from cargowatch.db.engine import unit_of_work
+
+    try:
+        events = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{file}: {exc}") from None
+    events = [events] if isinstance(events, dict) else events
+    if not isinstance(events, list):
+        raise InvalidInput(f"{file}: expected a MISP event or a list of them")
+    with unit_of_work() as s:
+        got = misp.import_events(s, principal=cli_principal(), events=events)
+    console.print(f"{got['events']} events taken in")
+    for why in got["refused"]:
+        console.print(f"refused: {escape(why)}")
+
+
 taxii_app = typer.Typer(help="TAXII 2.1: pull partners' collections into your bulletins.")
 
 
@@ -271,3 +312,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bulletins_app, name="bulletins")
     app.add_typer(stix_app, name="stix")
     app.add_typer(taxii_app, name="taxii")
+    app.add_typer(misp_app, name="misp")

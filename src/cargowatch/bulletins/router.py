@@ -134,6 +134,32 @@ def stix_export(
     return stix.export(session, principal=principal, since=since)
 
 
+@router.get("/misp/events")
+def misp_export(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """What your organisation may share, as MISP events (PyMISP's JSON)."""
+    from cargowatch.bulletins import misp
+
+    return misp.export(session, principal=principal)
+
+
+@router.post(
+    "/misp/events",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}},
+)  # fmt: skip
+def misp_import(
+    events: Annotated[Any, Depends(bundle_body)], session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Take in MISP events (a list, or one): idempotent on their UUIDs, TLP tags kept."""
+    from cargowatch.bulletins import misp
+
+    if isinstance(events, dict):
+        events = [events]
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise InvalidInput("expected a MISP event or a list of them")
+    return misp.import_events(session, principal=principal, events=events)
+
+
 @router.post("/bulletins/{bulletin_id}/watch", status_code=201)
 def bulletin_watch(
     bulletin_id: IdPath, session: SessionDep, principal: PrincipalDep, response: Response
