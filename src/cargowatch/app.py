@@ -43,6 +43,7 @@ from cargowatch.web.pages import STATIC, BodyLimit, SecurityHeaders, ServerTimin
 from cargowatch.web.referral_pages import router as referral_pages
 from cargowatch.web.router import router as web_router
 from cargowatch.web.session import SESSION_HOURS
+from cargowatch.web.sharing_pages import router as sharing_pages
 
 
 class PageNotFound(NotFound):
@@ -164,6 +165,7 @@ def create_app(
     app.include_router(taxii_router)
     app.include_router(referral_pages)
     app.include_router(incident_pages)
+    app.include_router(sharing_pages)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(ServerTiming)

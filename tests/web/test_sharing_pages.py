@@ -1,0 +1,77 @@
+"""The sharing pages: compose a bulletin with indicators, read it with its marking, watch it,
+see forwarding refused where the marking forbids it, and run a sharing group."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from cargowatch.app import create_app
+from cargowatch.auth.service import create_user
+from cargowatch.db.engine import unit_of_work
+from tests.builders import org_with_user
+
+PASSWORD = "a-long-test-password"
+
+
+def _browser(engine: Engine, org: str) -> tuple[TestClient, str]:
+    with unit_of_work(engine) as s:
+        create_user(s, actor="test", org_slug=org, username=f"{org}-web", role="analyst",
+                    password=PASSWORD)  # fmt: skip
+    client = TestClient(create_app(engine=engine))
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+    client.post("/login", data={"username": f"{org}-web", "password": PASSWORD,
+                                "csrf": token.group(1)})  # fmt: skip
+    page = client.get("/bulletins")
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    return client, csrf.group(1)
+
+
+def test_a_bulletin_is_written_read_watched_and_its_group_run_in_pages(engine: Engine) -> None:
+    for org in ("carrier", "customs", "outsider"):
+        org_with_user(engine, org)
+    carrier, c_csrf = _browser(engine, "carrier")
+    customs, k_csrf = _browser(engine, "customs")
+    outsider, _ = _browser(engine, "outsider")
+    r = carrier.post("/groups", data={"csrf": c_csrf, "slug": "gye-port", "name": "Guayaquil"})
+    assert r.status_code == 200 and "gye-port" in r.text
+    r = carrier.post("/groups/members", data={"csrf": c_csrf, "group": "gye-port",
+                                              "org": "customs"})  # fmt: skip
+    assert "customs admitted" in r.text and "carrier, customs" in r.text
+    # a wrong indicator line is named, with its line number
+    bad = {
+        "csrf": c_csrf,
+        "title": "x",
+        "group": "gye-port",
+        "indicators": "container MSKU1234565\nboat X",
+    }
+    r = carrier.post("/bulletins", data=bad)
+    assert "line 2" in r.text
+    r = carrier.post("/bulletins", data={
+        "csrf": c_csrf, "title": "Cloned series", "tlp": "AMBER", "distribution": "group",
+        "group": "gye-port", "kind": "cloned-containers", "body": "Watch these boxes.",
+        "indicators": "container MSKU1234565 # cloned\nseal-range ML100 ML150"})  # fmt: skip
+    assert r.status_code == 200 and "TLP:AMBER" in r.text and "ML100 to ML150" in r.text
+    bid = int(re.search(r"/bulletins/(\d+)/watch", r.text).group(1))  # type: ignore[union-attr]
+    listed = customs.get("/bulletins").text
+    assert "Cloned series" in listed and 'class="tlp tlp-amber"' in listed
+    assert "Cloned series" not in outsider.get("/bulletins").text
+    assert outsider.get(f"/bulletins/{bid}").status_code == 404
+    page = customs.get(f"/bulletins/{bid}").text
+    assert "ask the author" in page and f'action="/bulletins/{bid}/forward"' not in page
+    r = customs.post(f"/bulletins/{bid}/forward", data={"csrf": k_csrf, "to": "outsider"})
+    assert r.status_code == 403 and "TLP:AMBER" in r.text
+    r = customs.post(f"/bulletins/{bid}/watch", data={"csrf": k_csrf})
+    assert "Watched" in r.text and "Stop watching" in r.text
+    assert "Cloned series" in customs.get("/watchlist").text
+    r = customs.post(f"/bulletins/{bid}/watch", data={"csrf": k_csrf, "stop": "yes"})
+    assert "No longer watched" in r.text
+    # only the steward admits
+    r = customs.post("/groups/members", data={"csrf": k_csrf, "group": "gye-port",
+                                              "org": "outsider"})  # fmt: skip
+    assert r.status_code == 403
