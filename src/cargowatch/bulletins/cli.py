@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,30 @@ from rich.table import Table
 from cargowatch.admin_cli import cli_principal
 from cargowatch.console import console
 from cargowatch.exceptions import InvalidInput
+
+
+def _read_json(file: Path) -> Any:
+    """A JSON file, or InvalidInput naming it and what is wrong."""
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{file}: {exc}") from None
+
+
+def _write_json(value: object, out: Path | None, what: str) -> None:
+    """value as indented JSON to out, or to standard output."""
+    text = json.dumps(value, indent=1) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"{what} written to {out}")
+
+
+def _refused(why: list[str]) -> None:
+    for line in why:
+        console.print(f"refused: {escape(line)}")
+
 
 groups_app = typer.Typer(help="Sharing groups: organisations that share with each other.")
 bulletins_app = typer.Typer(help="Bulletins on emerging threats, under TLP 2.0 markings.")
@@ -80,10 +104,7 @@ def send(
     from cargowatch.bulletins import service
     from cargowatch.db.engine import unit_of_work
 
-    try:
-        body = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{file}: {exc}") from None
+    body = _read_json(file)
     if not isinstance(body, dict):
         raise InvalidInput(f"{file}: expected one JSON object")
     allowed = {"title", "body", "kind", "tlp", "distribution", "group", "recipients",
@@ -190,12 +211,7 @@ def export(
     when = since.replace(tzinfo=since.tzinfo or UTC) if since else None
     with unit_of_work() as s:
         bundle = stix.export(s, principal=cli_principal(), since=when)
-    text = json.dumps(bundle, indent=1) + "\n"
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"{len(bundle['objects'])} objects written to {out}")
+    _write_json(bundle, out, f"{len(bundle['objects'])} objects")
 
 
 @stix_app.command("import")
@@ -205,16 +221,12 @@ def import_(file: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).
     from cargowatch.bulletins import stix
     from cargowatch.db.engine import unit_of_work
 
-    try:
-        bundle = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{file}: {exc}") from None
+    bundle = _read_json(file)
     with unit_of_work() as s:
         got = stix.import_bundle(s, principal=cli_principal(), bundle=bundle)
     console.print(f"{got['bulletins']} bulletins taken in, {got['known']} known already, "
                   f"{got['other_objects']} other objects left")  # fmt: skip
-    for why in got["refused"]:
-        console.print(f"refused: {escape(why)}")
+    _refused(got["refused"])
 
 
 misp_app = typer.Typer(help="MISP events of what your organisation may share.")
@@ -230,12 +242,7 @@ def misp_export(
 
     with unit_of_work() as s:
         events = misp.export(s, principal=cli_principal())
-    text = json.dumps(events, indent=1) + "\n"
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"{len(events)} events written to {out}")
+    _write_json(events, out, f"{len(events)} events")
 
 
 @misp_app.command("import")
@@ -244,18 +251,14 @@ def misp_import(file: Annotated[Path, typer.Argument(help="MISP events (JSON).")
     from cargowatch.bulletins import misp
     from cargowatch.db.engine import unit_of_work
 
-    try:
-        events = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{file}: {exc}") from None
+    events = _read_json(file)
     events = [events] if isinstance(events, dict) else events
     if not isinstance(events, list):
         raise InvalidInput(f"{file}: expected a MISP event or a list of them")
     with unit_of_work() as s:
         got = misp.import_events(s, principal=cli_principal(), events=events)
     console.print(f"{got['events']} events taken in")
-    for why in got["refused"]:
-        console.print(f"refused: {escape(why)}")
+    _refused(got["refused"])
 
 
 taxii_app = typer.Typer(help="TAXII 2.1: pull partners' collections into your bulletins.")
@@ -291,8 +294,7 @@ def taxii_pull(
                password=os.environ.get("CARGOWATCH_TAXII_PASSWORD") if user else None)  # fmt: skip
     console.print(f"{got['objects']} objects read, {got['bulletins']} bulletins taken in, "
                   f"{got['known']} known already")  # fmt: skip
-    for why in got["refused"]:
-        console.print(f"refused: {escape(why)}")
+    _refused(got["refused"])
 
 
 class _Bearer:

@@ -284,7 +284,7 @@ def import_bundle(
     if not isinstance(objects, list):
         raise InvalidInput("bundle: objects must be a list")
     by_id = {str(o.get("id")): o for o in objects if isinstance(o, dict)}
-    made = kept = skipped = 0
+    made = kept = 0
     refused: list[str] = []
     for obj in by_id.values():
         if obj.get("type") != "report":

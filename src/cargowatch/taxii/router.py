@@ -139,12 +139,10 @@ def _bulletins(session: Session, principal: Principal, collection_id: str) -> An
     """The query of a collection's bulletins, in the order they came in."""
     query = select(Bulletin).where(service.readable(principal))
     if collection_id != EVERYTHING:
-        slug = next(g.slug for g in session.scalars(select(SharingGroup).where(
+        group_id = next(g.id for g in session.scalars(select(SharingGroup).where(
             SharingGroup.id.in_(groups_of(principal.org_id))))
             if group_collection(g.slug) == collection_id)  # fmt: skip
-        group = session.scalar(select(SharingGroup).where(SharingGroup.slug == slug))
-        assert group is not None
-        query = query.where(Bulletin.distribution == "group", Bulletin.group_id == group.id)
+        query = query.where(Bulletin.distribution == "group", Bulletin.group_id == group_id)
     return query.order_by(Bulletin.added_at, Bulletin.id)
 
 
