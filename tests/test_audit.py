@@ -30,7 +30,7 @@ def test_admin_changes_and_ingest_runs_are_audited(engine: Engine) -> None:
         grant(s, principal=p, grantee_slug="customs", scope="all-events")
     actions = _actions(engine)
     assert actions.count("org.create") == 2 and actions.count("user.create") == 2
-    assert "ingest.run" in actions and "share.grant" in actions
+    assert "ingest.run" in actions and "agreement.grant" in actions
     with unit_of_work(engine) as s:
         run_entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "ingest.run"))
         assert run_entry is not None and run_entry.actor == "carrier-user@carrier"

@@ -27,3 +27,45 @@ def test_empty_file_is_upgraded_on_first_use(tmp_path: Path) -> None:
     with fresh.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     fresh.dispose()
+
+
+def test_shares_become_agreements(tmp_path: Path) -> None:
+    """A store made before agreements keeps every share as an agreement that opens the same."""
+    from sqlalchemy import text
+
+    from cargowatch.db.migrate import upgrade
+
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(old, "0013")
+    with old.begin() as conn:
+        for i, slug in enumerate(("carrier", "customs", "terminal"), start=1):
+            conn.execute(text("INSERT INTO organisations (id, slug, name, kind, created_at) "
+                              "VALUES (:i, :s, :s, 'OTHER', '2026-01-01 00:00:00')"),
+                         {"i": i, "s": slug})  # fmt: skip
+        shares = [
+            (1, 2, "container", "MSKU1234565"),
+            (1, 3, "all-events", ""),
+            (1, 2, "personal-data", "analyst"),
+            (1, 2, "personal-data", "viewer"),
+        ]
+        for owner, grantee, scope, value in shares:
+            conn.execute(text("INSERT INTO shares (owner_org_id, grantee_org_id, scope, value, "
+                              "created_at) VALUES (:o, :g, :s, :v, '2026-02-01 00:00:00')"),
+                         {"o": owner, "g": grantee, "s": scope, "v": value})  # fmt: skip
+    upgrade(old)
+    with old.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT a.grantee_org_id, a.personal_roles, group_concat(c.data_class), "
+            "(SELECT group_concat(kind || ':' || value) FROM agreement_scopes s "
+            " WHERE s.agreement_id = a.id) FROM sharing_agreements a "
+            "JOIN agreement_classes c ON c.agreement_id = a.id GROUP BY a.id ORDER BY a.id"
+        )).all()  # fmt: skip
+        keys = conn.execute(text("SELECT pseudonym_key FROM sharing_agreements")).scalars().all()
+    assert [(g, r, ",".join(sorted(c.split(","))), s) for g, r, c, s in rows] == [
+        (2, "", "alerts,events,risk,telemetry", "container:MSKU1234565"),
+        (3, "", "alerts,events,risk,telemetry", None),
+        (2, "analyst,viewer", "personal-data", None),
+    ]
+    assert len(set(keys)) == 3 and all(len(k) == 64 for k in keys)
+    assert "shares" not in inspect(old).get_table_names()
+    old.dispose()

@@ -288,7 +288,8 @@ def shares_list() -> None:
     table = Table("id", "owner org", "grantee org", "scope", "value")
     with unit_of_work() as session:
         for s in list_shares(session, principal=principal):
-            table.add_row(str(s.id), str(s.owner_org_id), str(s.grantee_org_id), s.scope, s.value)
+            table.add_row(*(str(s[k]) for k in ("id", "owner_org_id", "grantee_org_id", "scope",
+                                                "value")))  # fmt: skip
     console.print(table)
 
 

@@ -34,6 +34,7 @@ from cargowatch.referrals.router import router as referrals_router
 from cargowatch.registers.router import router as registers_router
 from cargowatch.risk.router import router as risk_router
 from cargowatch.search.router import router as search_router
+from cargowatch.sharing.router import router as agreements_router
 from cargowatch.taxii.router import router as taxii_router
 from cargowatch.taxii.router import taxii_error
 from cargowatch.trackandtrace.router import error as dcsa_error
@@ -162,6 +163,7 @@ def create_app(
     app.include_router(referrals_router)
     app.include_router(incidents_router)
     app.include_router(bulletins_router)
+    app.include_router(agreements_router)
     app.include_router(taxii_router)
     app.include_router(referral_pages)
     app.include_router(incident_pages)

@@ -57,6 +57,7 @@ def _register() -> None:
     from cargowatch.referrals.cli import register as register_referrals
     from cargowatch.registers.cli import register as register_registers
     from cargowatch.risk.cli import register as register_risk
+    from cargowatch.sharing.cli import register as register_agreements
     from cargowatch.simulate.cli import register as register_simulate
     from cargowatch.telemetry.cli import register as register_telemetry
 
@@ -72,6 +73,7 @@ def _register() -> None:
     register_referrals(app)
     register_incidents(app)
     register_bulletins(app)
+    register_agreements(app)
 
 
 _register()

@@ -30,13 +30,22 @@ from cargowatch.referrals.models import (
 )
 from cargowatch.registers.specs import TABLES as REGISTER_TABLES
 from cargowatch.risk.models import Assessment, RiskModel
-from cargowatch.sharing.models import GroupMember, Share, SharingGroup
+from cargowatch.sharing.models import (
+    Agreement,
+    AgreementClass,
+    AgreementScope,
+    GroupMember,
+    SharingGroup,
+)
 from cargowatch.taxii.models import TaxiiPull
 from cargowatch.telemetry.models import Reading
 
 __all__ = [
     "REGISTER_TABLES",
     "Action",
+    "Agreement",
+    "AgreementClass",
+    "AgreementScope",
     "Alert",
     "ApiToken",
     "Assessment",
@@ -70,7 +79,6 @@ __all__ = [
     "Retraction",
     "RiskModel",
     "Section",
-    "Share",
     "SharingGroup",
     "SignInAttempt",
     "Spoc",

@@ -12,8 +12,9 @@ from cargowatch.db.engine import unit_of_work
 from cargowatch.exceptions import PermissionDenied
 from cargowatch.ingest import service
 from cargowatch.ingest.flows import ingest_bytes, ingest_paths
-from cargowatch.registers.service import grant_personal, list_rows
+from cargowatch.registers.service import list_rows
 from cargowatch.registers.specs import REGISTERS
+from cargowatch.sharing.service import grant_personal
 from tests.builders import event22, ndjson, org_with_user, user_in
 
 FILES = {

@@ -14,9 +14,8 @@ from cargowatch.app import create_app
 from cargowatch.db.engine import unit_of_work
 from cargowatch.exceptions import InvalidInput, PermissionDenied
 from cargowatch.exports import safe_cell, write_csv
-from cargowatch.registers.service import grant_personal
-from cargowatch.sharing.models import Share
-from cargowatch.sharing.service import grant, revoke
+from cargowatch.sharing.models import Agreement
+from cargowatch.sharing.service import grant, grant_personal, revoke
 from tests.builders import org_with_user, token_for, user_in
 
 
@@ -81,6 +80,7 @@ def test_only_admins_hand_out_or_withdraw_personal_data(engine: Engine) -> None:
     gone = client.delete(f"/api/v1/shares/{given_id}", headers={"Authorization": f"Bearer {token}"})
     assert gone.status_code == 403
     with unit_of_work(engine) as s:
-        assert s.scalar(select(Share.id).where(Share.id == given_id)) == given_id
+        kept = s.scalar(select(Agreement).where(Agreement.id == given_id))
+        assert kept is not None and kept.revoked_at is None
     with unit_of_work(engine) as s:
         revoke(s, principal=admin, share_id=given_id)  # the admin may

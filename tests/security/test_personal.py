@@ -19,11 +19,10 @@ from cargowatch.auth.service import create_user
 from cargowatch.cli import app as cli
 from cargowatch.db.engine import unit_of_work
 from cargowatch.ingest.flows import ingest_paths
-from cargowatch.registers.service import grant_personal
 from cargowatch.risk.models import Assessment
 from cargowatch.risk.privacy import PERSONAL_FINDINGS
 from cargowatch.risk.service import MIN_POINTS
-from cargowatch.sharing.service import grant
+from cargowatch.sharing.service import grant, grant_personal
 from cargowatch.simulate.generator import SimConfig, simulate
 from tests.builders import org_with_user, token_for, user_in
 

@@ -47,16 +47,7 @@ def me(principal: PrincipalDep) -> Me:
 @router.get("/shares", response_model=list[ShareRead])
 def shares(session: SessionDep, principal: PrincipalDep) -> list[ShareRead]:
     """Shares given or received by the caller's organisation."""
-    return [
-        ShareRead(
-            id=s.id,
-            owner_org_id=s.owner_org_id,
-            grantee_org_id=s.grantee_org_id,
-            scope=s.scope,
-            value=s.value,
-        )
-        for s in sharing.list_shares(session, principal=principal)
-    ]
+    return [ShareRead(**s) for s in sharing.list_shares(session, principal=principal)]
 
 
 @router.post("/shares", response_model=ShareRead, status_code=201)
@@ -66,10 +57,7 @@ def create_share(body: ShareCreate, session: SessionDep, principal: PrincipalDep
         session, principal=principal, grantee_slug=body.grantee, scope=body.scope,
         value=body.value.strip().upper() if body.scope == "container" else "",
     )  # fmt: skip
-    return ShareRead(
-        id=s.id, owner_org_id=s.owner_org_id, grantee_org_id=s.grantee_org_id,
-        scope=s.scope, value=s.value,
-    )  # fmt: skip
+    return ShareRead(**sharing.share_view(session, s))
 
 
 @router.delete("/shares/{share_id}", status_code=204)

@@ -16,9 +16,10 @@ from cargowatch.exceptions import NotFound
 from cargowatch.sharing.service import visible
 
 
-def visible_trips(principal: Principal) -> ColumnElement[bool]:
-    """Trips of the caller's organisation, and of organisations that shared the container."""
-    return visible(principal, Trip.org_id, Trip.container)
+def visible_trips(principal: Principal, data_class: str = "events") -> ColumnElement[bool]:
+    """Trips of the caller's organisation, and those another organisation's agreements let it
+    read (the events they are built of; their scores under `risk`)."""
+    return visible(principal, Trip.org_id, Trip.container, data_class)
 
 
 def trips_of_container(session: Session, *, principal: Principal, container: str) -> list[Trip]:
@@ -33,10 +34,14 @@ def trips_of_container(session: Session, *, principal: Principal, container: str
     )
 
 
-def get_trip(session: Session, *, principal: Principal, trip_id: int) -> Trip:
-    """One trip the caller may see."""
+def get_trip(
+    session: Session, *, principal: Principal, trip_id: int, data_class: str = "events"
+) -> Trip:
+    """One trip the caller may see (its events; or, with data_class, its scores or alerts)."""
     principal.require("events:read")
-    trip = session.scalar(select(Trip).where(Trip.id == trip_id, visible_trips(principal)))
+    trip = session.scalar(
+        select(Trip).where(Trip.id == trip_id, visible_trips(principal, data_class))
+    )
     if trip is None:
         raise NotFound(f"no trip {trip_id}")
     return trip

@@ -20,7 +20,8 @@ from cargowatch.ingest.models import IngestRun, QuarantineRecord
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk.models import Assessment
 from cargowatch.risk.service import inspection_of_trip
-from cargowatch.sharing.models import Share
+from cargowatch.sharing.models import Agreement
+from cargowatch.sharing.service import has_scoped, whole_owners
 
 WEEKS_SHOWN = 26
 TARGET_SCORE = 50.0  # a score at or above which a trip counts as a target on the dashboard
@@ -74,8 +75,9 @@ def overview(session: Session, *, principal: Principal) -> Overview:
         str(bind.engine.url),
         *(
             int(session.scalar(select(func.max(column))) or 0)
-            for column in (ins.c.id, Share.id, Trip.id, Alert.id, Assessment.id)
+            for column in (ins.c.id, Agreement.id, Trip.id, Alert.id, Assessment.id)
         ),
+        int(session.scalar(select(func.count(Agreement.revoked_at))) or 0),
     )
     with _lock:
         hit = _kept.get(stamp)
@@ -145,21 +147,12 @@ def _over_every_trip(session: Session, principal: Principal) -> dict[str, Any]:
     by organisation; otherwise every row is tested for visibility."""
     from cargowatch.risk.service import queue
 
-    by_box = session.scalar(
-        select(func.count()).where(
-            Share.grantee_org_id == principal.org_id, Share.scope == "container"
-        )
-    )
-    if by_box:
+    if has_scoped(session, principal, "events"):
         seen = visible_trips(principal)
         seen_alerts = Alert.trip_id.in_(select(Trip.id).where(seen).scalar_subquery())
         scored_where = Assessment.trip_id.in_(select(Trip.id).where(seen).scalar_subquery())
     else:
-        orgs = [principal.org_id, *session.scalars(
-            select(Share.owner_org_id).where(
-                Share.grantee_org_id == principal.org_id, Share.scope == "all-events"
-            )
-        )]  # fmt: skip
+        orgs = [principal.org_id, *session.scalars(whole_owners(principal.org_id, "events"))]
         seen = Trip.org_id.in_(orgs)
         seen_alerts = Alert.org_id.in_(orgs)
         scored_where = Assessment.org_id.in_(orgs)

@@ -13,10 +13,10 @@ from cargowatch.auth.principal import Principal
 from cargowatch.events.models import Event, RawChunk, TransportCall
 from cargowatch.exceptions import NotFound
 from cargowatch.ingest.writer import raw_record, split_raw_ref
-from cargowatch.sharing.service import visible_events
+from cargowatch.sharing.service import CUSTOMS_CODES, visible_events
 
 # Customs selections are need-to-know: insiders leak which boxes will be scanned.
-SENSITIVE_CODES = frozenset({"CUSS", "CUSI", "CUSR"})
+SENSITIVE_CODES = CUSTOMS_CODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,10 @@ from cargowatch.auth.principal import Principal
 from cargowatch.exceptions import PermissionDenied
 from cargowatch.incidents.models import Incident
 from cargowatch.incidents.service import get
-from cargowatch.registers.service import may_read_personal
 from cargowatch.risk.context import Context, load_context
 from cargowatch.risk.rules.insider import KIND_TEXT, odd_swipes
 from cargowatch.risk.settings import risk_settings
+from cargowatch.sharing.service import may_read_personal
 
 MARGIN = timedelta(hours=2)  # a swipe this long before arrival or after departure still counts
 FLOOR = 0.002  # the least chance of an odd swipe on a day (a badge with none yet)

@@ -118,7 +118,7 @@ def grant_personal(
 ) -> None:
     """Let another organisation's users in a role read your staff register and badge log."""
     from cargowatch.db.engine import unit_of_work
-    from cargowatch.registers.service import grant_personal as grant
+    from cargowatch.sharing.service import grant_personal as grant
 
     principal = cli_principal()
     with unit_of_work() as session:

@@ -26,7 +26,7 @@ from cargowatch.db.bulk import bulk_write
 from cargowatch.events.models import Event
 from cargowatch.exceptions import InvalidInput, PermissionDenied
 from cargowatch.registers.specs import REGISTERS, TABLES, Field, Register
-from cargowatch.sharing.models import Share
+from cargowatch.sharing.service import personal_owners
 
 _CONTAINER = r"^[A-Z]{4}[0-9]{7}$"
 _LOCODE = r"^[A-Z]{2}[A-Z2-9]{3}$"
@@ -350,37 +350,6 @@ def _quarantine_rows(
 # ---------------------------------------------------------------- reading back
 
 
-def may_read_personal(session: Session, principal: Principal, owner_org_id: int) -> bool:
-    """Whether principal may read personal data owned by owner_org_id."""
-    if principal.org_id == owner_org_id:
-        return principal.role in ("admin", "analyst")
-    return (
-        session.scalar(
-            select(Share.id).where(
-                Share.owner_org_id == owner_org_id,
-                Share.grantee_org_id == principal.org_id,
-                Share.scope == "personal-data",
-                Share.value == principal.role,
-            )
-        )
-        is not None
-    )
-
-
-def _personal_owners(session: Session, principal: Principal) -> list[int]:
-    owners = [principal.org_id] if principal.role in ("admin", "analyst") else []
-    owners += list(
-        session.scalars(
-            select(Share.owner_org_id).where(
-                Share.grantee_org_id == principal.org_id,
-                Share.scope == "personal-data",
-                Share.value == principal.role,
-            )
-        )
-    )
-    return owners
-
-
 def filter_value(f: Field, value: str) -> Any:
     """A filter's text as the column's type; InvalidInput naming the column when it is not."""
     from datetime import date, datetime
@@ -426,7 +395,7 @@ def list_rows(
     table: Table = TABLES[register]
     where: ColumnElement[bool]
     if reg.personal:
-        owners = _personal_owners(session, principal)
+        owners = personal_owners(session, principal)
         if not owners:
             raise PermissionDenied(
                 f"{register} is personal data: only its employer organisation, and roles it "
@@ -454,35 +423,3 @@ def list_rows(
             after={"rows": len(rows)},
         )  # fmt: skip
     return rows, total
-
-
-def grant_personal(
-    session: Session, *, principal: Principal, grantee_slug: str, role: str
-) -> Share:
-    """Let users of grantee_slug in role read the caller's organisation's personal data."""
-    from cargowatch.auth.principal import ROLES
-    from cargowatch.orgs.service import get_org
-
-    principal.require("users:manage")
-    if role not in ROLES:
-        raise InvalidInput(f"role {role!r}: expected one of {', '.join(ROLES)}")
-    grantee = get_org(session, slug=grantee_slug)
-    existing = session.scalar(
-        select(Share).where(
-            Share.owner_org_id == principal.org_id,
-            Share.grantee_org_id == grantee.id,
-            Share.scope == "personal-data",
-            Share.value == role,
-        )
-    )
-    if existing is not None:
-        return existing
-    share = Share(owner_org_id=principal.org_id, grantee_org_id=grantee.id,
-                  scope="personal-data", value=role)  # fmt: skip
-    session.add(share)
-    session.flush()
-    audit.record(
-        session, actor=principal, action="share.grant-personal", entity_type="share",
-        entity_id=share.id, after={"grantee": grantee_slug, "role": role},
-    )  # fmt: skip
-    return share

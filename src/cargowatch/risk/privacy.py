@@ -62,7 +62,7 @@ class PersonalGate:
     def allowed(self, owner_org_id: int) -> bool:
         """Whether the caller may read personal data owned by owner_org_id (cached)."""
         if owner_org_id not in self._allowed:
-            from cargowatch.registers.service import may_read_personal
+            from cargowatch.sharing.service import may_read_personal
 
             self._allowed[owner_org_id] = may_read_personal(
                 self.session, self.principal, owner_org_id

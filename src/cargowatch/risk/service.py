@@ -193,7 +193,7 @@ def queue(
             Trip, Assessment.score, Assessment.findings, _inspected(principal).label("inspected")
         )
         .join(Assessment, Assessment.trip_id == Trip.id)
-        .where(visible_trips(principal), eligible())
+        .where(visible_trips(principal, "risk"), eligible())
     )
     if port:
         code = port.strip().upper()
@@ -519,7 +519,7 @@ def targets(
 
 def assessment(session: Session, *, principal: Principal, trip_id: int) -> dict[str, Any]:
     """A trip's score with every finding (not only the top reasons)."""
-    trip = get_trip(session, principal=principal, trip_id=trip_id)
+    trip = get_trip(session, principal=principal, trip_id=trip_id, data_class="risk")
     row = session.scalar(select(Assessment).where(Assessment.trip_id == trip.id))
     if row is None:
         raise NotFound(f"trip {trip_id} has no score yet (run 'cargowatch score')")
@@ -629,7 +629,7 @@ def performance(session: Session, *, principal: Principal) -> dict[str, Any]:
         select(Assessment.score, i.c.result)
         .join(Trip, Trip.id == Assessment.trip_id)
         .join(i, inspection_of_trip(principal))
-        .where(visible_trips(principal))
+        .where(visible_trips(principal, "risk"))
     ).all()
     bands = [(80, 101), (60, 80), (40, 60), (20, 40), (0, 20)]
     table = []
@@ -675,7 +675,7 @@ def model_findings(
 def score_history(session: Session, *, principal: Principal, trip_id: int) -> list[dict[str, Any]]:
     """How a trip's score changed, newest first: from what to what, when, and why (what
     started the rescoring, a new model, findings that came or went)."""
-    trip = get_trip(session, principal=principal, trip_id=trip_id)
+    trip = get_trip(session, principal=principal, trip_id=trip_id, data_class="risk")
     out = []
     for c in session.scalars(
         select(ScoreChange)

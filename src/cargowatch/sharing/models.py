@@ -1,4 +1,5 @@
-"""ORM model of a share: an owner lets a grantee read some of its records."""
+"""ORM models of sharing: agreements (an owner lets a grantee read some classes of its
+records) and sharing groups."""
 
 from __future__ import annotations
 
@@ -9,21 +10,81 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cargowatch.db.base import Base, UTCDateTime, utcnow
 
-SHARE_SCOPES = ("container", "all-events", "personal-data")
+DATA_CLASSES = (
+    "events",  # track-and-trace events, and the trips and custody rebuilt from them
+    "documents",  # transport documents (bills of lading, booking confirmations)
+    "telemetry",  # smart-container readings
+    "alerts",  # custody alerts
+    "risk",  # risk findings and scores
+    "customs-selections",  # customs selections (CUSS) and inspections (CUSI) among the events
+    "personal-data",  # staff and badge registers, persons in findings and incidents
+)
+SCOPE_KINDS = ("container", "port", "lane")
 
 
-class Share(Base):
-    """owner_org lets grantee_org read its events of one container (or all of them)."""
+class Agreement(Base):
+    """owner_org lets a grantee (one organisation, or the members of a sharing group) read some
+    classes of its records, for a purpose under a legal basis, within a scope (containers,
+    ports, lanes; none: all), from valid_from until valid_until (expiry ends it by itself).
 
-    __tablename__ = "shares"
-    __table_args__ = (UniqueConstraint("owner_org_id", "grantee_org_id", "scope", "value"),)
+    Personal data of the owner reaches the grantee only when `personal-data` is among the
+    classes, and then only its roles named in personal_roles; anywhere else a person is a
+    pseudonym keyed by this agreement's pseudonym_key, so two partners' views cannot be
+    joined."""
+
+    __tablename__ = "sharing_agreements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    grantee_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    scope: Mapped[str] = mapped_column(String(32))
-    value: Mapped[str] = mapped_column(String(200), default="")
+    grantee_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True, nullable=True
+    )
+    grantee_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sharing_groups.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    purpose: Mapped[str] = mapped_column(String(500))
+    legal_basis: Mapped[str] = mapped_column(String(500))
+    personal_roles: Mapped[str] = mapped_column(String(200), default="")
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pseudonym_key: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AgreementClass(Base):
+    """One class of data an agreement covers."""
+
+    __tablename__ = "agreement_classes"
+    __table_args__ = (UniqueConstraint("agreement_id", "data_class", name="uq_agreement_class"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("sharing_agreements.id", ondelete="CASCADE"), index=True
+    )
+    data_class: Mapped[str] = mapped_column(String(32))
+
+
+class AgreementScope(Base):
+    """One container, port (UN/LOCODE) or lane (origin and destination) an agreement is
+    limited to; an agreement without scope rows covers all the owner's records of its
+    classes."""
+
+    __tablename__ = "agreement_scopes"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "kind", "value", "value2", name="uq_agreement_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("sharing_agreements.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(20))
+    value2: Mapped[str] = mapped_column(String(20), default="")
 
 
 class SharingGroup(Base):

@@ -125,7 +125,7 @@ def readings_for_container(
             select(Reading)
             .where(
                 Reading.container == container.strip().upper(),
-                visible(principal, Reading.org_id, Reading.container),
+                visible(principal, Reading.org_id, Reading.container, "telemetry"),
             )
             .order_by(Reading.ts)
             .limit(limit)

@@ -42,7 +42,7 @@ from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
 from cargowatch.risk import service as risk
-from cargowatch.sharing.models import Share
+from cargowatch.sharing.service import any_owners
 from cargowatch.tripfile import service as tripfile
 from cargowatch.web import charts, pdf
 from cargowatch.web.session import (
@@ -307,7 +307,7 @@ def _queue_context(
     if page > pages:  # past the end (an old link, a hand-typed number): the last page
         page = pages
         rows, total = fetch(page)
-    sharers = select(Share.owner_org_id).where(Share.grantee_org_id == user.org_id)
+    sharers = any_owners(user.org_id, "alerts")
     kinds = session.scalars(  # the kinds of alert of the organisations whose trips it may see
         select(Alert.type)
         .where(or_(Alert.org_id == user.org_id, Alert.org_id.in_(sharers.scalar_subquery())))
