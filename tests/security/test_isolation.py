@@ -64,6 +64,12 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
                                     distribution="group", group="owners",
                                     indicators=[{"kind": "container", "value": BOX}])  # fmt: skip
         bulletin_id, stix_id = bulletin.id, bulletin.stix_id
+        from cargowatch.sharing.service import Terms, create_agreement
+
+        agreement = create_agreement(s, principal=owner, grantee_slug="owner-customs",
+                                     terms=Terms(classes=["events"], purpose="joint targeting",
+                                                 legal_basis="MoU", scopes=[]))  # fmt: skip
+        agreement_id = agreement.id
     from cargowatch.taxii.router import group_collection
 
     with unit_of_work(engine) as s:
@@ -85,6 +91,7 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
             "run_id": s.scalar(select(IngestRun.id)),
             "container": BOX,
             "share_id": 1,
+            "agreement_id": agreement_id,
             "name": "access",
         }
 

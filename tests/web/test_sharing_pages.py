@@ -75,3 +75,25 @@ def test_a_bulletin_is_written_read_watched_and_its_group_run_in_pages(engine: E
     r = customs.post("/groups/members", data={"csrf": k_csrf, "group": "gye-port",
                                               "org": "outsider"})  # fmt: skip
     assert r.status_code == 403
+
+
+def test_an_agreement_is_made_read_by_its_partner_and_revoked_in_pages(engine: Engine) -> None:
+    for org in ("carrier", "customs", "outsider"):
+        org_with_user(engine, org)
+    carrier, c_csrf = _browser(engine, "carrier")
+    customs, k_csrf = _browser(engine, "customs")
+    outsider, _ = _browser(engine, "outsider")
+    form = {"csrf": c_csrf, "grantee": "customs", "classes": ["events", "telemetry"],
+            "purpose": "Joint targeting of Guayaquil exports", "legal_basis": "MoU 2026-04",
+            "scopes": "port:ECGYE\nlane:ECGYE-BEANR", "until": "2099-06-30"}  # fmt: skip
+    r = carrier.post("/agreements", data={**form, "scopes": "port:GUAYAQUIL"})
+    assert r.status_code == 422 and "port:GUAYAQUIL" in r.text  # the bad line is named
+    r = carrier.post("/agreements", data=form)
+    assert r.status_code == 200 and "Agreement 1 made" in r.text
+    assert "lane:ECGYE-BEANR" in r.text and "2099-06-30" in r.text and "TLP:AMBER" in r.text
+    seen = customs.get("/agreements").text
+    assert "Joint targeting of Guayaquil exports" in seen and "/agreements/1/revoke" not in seen
+    assert "Joint targeting" not in outsider.get("/agreements").text
+    assert customs.post("/agreements/1/revoke", data={"csrf": k_csrf}).status_code == 404
+    r = carrier.post("/agreements/1/revoke", data={"csrf": c_csrf})
+    assert "Agreement 1 revoked" in r.text and "revoked" in r.text

@@ -13,7 +13,7 @@ from cargowatch.auth.principal import Principal
 from cargowatch.events.models import Event, RawChunk, TransportCall
 from cargowatch.exceptions import NotFound
 from cargowatch.ingest.writer import raw_record, split_raw_ref
-from cargowatch.sharing.service import CUSTOMS_CODES, visible_events
+from cargowatch.sharing.service import CUSTOMS_CODES, record_use, visible_events
 
 # Customs selections are need-to-know: insiders leak which boxes will be scanned.
 SENSITIVE_CODES = CUSTOMS_CODES
@@ -28,6 +28,8 @@ class EventView:
 
 
 def audit_sensitive(session: Session, principal: Principal, events: list[Event]) -> None:
+    """Audit the customs selections read, and the use of other organisations' agreements."""
+    record_use(session, principal, (e.org_id for e in events), "events", len(events))
     hits = sorted({e.container or "" for e in events if e.event_code in SENSITIVE_CODES})
     for container in hits:
         audit.record(

@@ -29,7 +29,7 @@ from cargowatch.incidents.service import get
 from cargowatch.risk.context import Context, load_context
 from cargowatch.risk.rules.insider import KIND_TEXT, odd_swipes
 from cargowatch.risk.settings import risk_settings
-from cargowatch.sharing.service import may_read_personal
+from cargowatch.sharing.service import may_read_personal, pseudonym, pseudonym_key
 
 MARGIN = timedelta(hours=2)  # a swipe this long before arrival or after departure still counts
 FLOOR = 0.002  # the least chance of an odd swipe on a day (a badge with none yet)
@@ -404,7 +404,9 @@ def persons_seen(
     alerts_at = [a["at"] for w in spans for a in w["alerts"]]
     who = access(ctx, spans, alerts_at) if ctx else pl.DataFrame()
     personal = may_read_personal(session, principal, row.org_id)
-    persons = [_person(r, personal) for r in (who.head(limit).to_dicts() if who.height else [])]
+    key = None if personal else pseudonym_key(session, principal, row.org_id)
+    persons = [_person(r, personal, key)
+               for r in (who.head(limit).to_dicts() if who.height else [])]  # fmt: skip
     if personal and persons:
         audit.record(session, actor=principal, action="incident.read-personal",
                      entity_type="incident", entity_id=row.id,
@@ -412,7 +414,9 @@ def persons_seen(
     return persons, personal
 
 
-def _person(r: dict[str, Any], personal: bool) -> dict[str, Any]:
+def _person(r: dict[str, Any], personal: bool, key: str | None = None) -> dict[str, Any]:
+    """A person with access as the caller may read it: identity with the personal-data grant;
+    otherwise, to a partner under an agreement, pseudonyms keyed by that agreement."""
     reasons = [KIND_TEXT.get(k, k) for k in r.get("kinds") or []]
     out = {
         "facility": r["facility"], "swipes": r["swipes"], "score": r["score"],
@@ -424,6 +428,9 @@ def _person(r: dict[str, Any], personal: bool) -> dict[str, Any]:
                 "odd_swipes": r["odd_swipes"], "first_odd": r["first_odd"]}  # fmt: skip
     else:
         out["redacted"] = True
+        if key is not None:
+            out |= {"person_ref": pseudonym(key, "person", r["person_id"]),
+                    "badge_ref": pseudonym(key, "badge", r["badge_id"])}  # fmt: skip
     return out
 
 

@@ -34,8 +34,10 @@ def carries_personal(finding: dict[str, Any]) -> bool:
     )
 
 
-def redact(finding: dict[str, Any]) -> dict[str, Any]:
-    """The finding without personal details: its rule, score and weight stay."""
+def redact(finding: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+    """The finding without personal details: its rule, score and weight stay. With an
+    agreement's pseudonym key, a badge it names becomes that agreement's pseudonym of it (the
+    same badge reads the same across this partner's trips, and differently for any other)."""
     rule = str(finding.get("rule", ""))
     if rule in PERSONAL_FINDINGS:
         reason = PERSONAL_FINDINGS[rule] + WITHHELD + "."
@@ -43,7 +45,15 @@ def redact(finding: dict[str, Any]) -> dict[str, Any]:
         if len(tail) == 2 and tail[1].startswith(("Found in", "No inspected")):
             reason += " " + tail[1]
     else:
-        reason = _SHARED_BADGE.sub("a badge", str(finding.get("reason", "")))
+
+        def masked(m: re.Match[str]) -> str:
+            if key is None:
+                return "a badge"
+            from cargowatch.sharing.service import pseudonym
+
+            return "badge " + pseudonym(key, "badge", m.group(0).split(" ", 1)[1])
+
+        reason = _SHARED_BADGE.sub(masked, str(finding.get("reason", "")))
     evidence = {k: v for k, v in (finding.get("evidence") or {}).items()
                 if k not in PERSONAL_EVIDENCE}  # fmt: skip
     return {**finding, "reason": reason, "evidence": evidence, "redacted": True}
@@ -57,6 +67,7 @@ class PersonalGate:
         self.session = session
         self.principal = principal
         self._allowed: dict[int, bool] = {}
+        self._keys: dict[int, str | None] = {}
         self.shown: list[int] = []
 
     def allowed(self, owner_org_id: int) -> bool:
@@ -78,7 +89,12 @@ class PersonalGate:
         if self.allowed(owner_org_id):
             self.shown.append(trip_id)
             return findings
-        return [redact(f) if carries_personal(f) else f for f in findings]
+        if owner_org_id not in self._keys:
+            from cargowatch.sharing.service import pseudonym_key
+
+            self._keys[owner_org_id] = pseudonym_key(self.session, self.principal, owner_org_id)
+        key = self._keys[owner_org_id]
+        return [redact(f, key) if carries_personal(f) else f for f in findings]
 
     def audit(self, where: str) -> None:
         """One audit entry for the trips whose personal details this read showed."""

@@ -117,10 +117,10 @@ def readings_for_container(
     """Telemetry of a container the caller may see, oldest first."""
     from sqlalchemy import select
 
-    from cargowatch.sharing.service import visible
+    from cargowatch.sharing.service import record_use, visible
 
     principal.require("events:read")
-    return list(
+    rows = list(
         session.scalars(
             select(Reading)
             .where(
@@ -131,3 +131,5 @@ def readings_for_container(
             .limit(limit)
         )
     )
+    record_use(session, principal, (r.org_id for r in rows), "telemetry", len(rows))
+    return rows

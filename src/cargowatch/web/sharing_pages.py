@@ -167,3 +167,62 @@ def group_members(
         groups.admit(session, principal=user, slug=slug, org_slug=org.strip())
         request.session["flash"] = f"{org.strip()} admitted to {slug}."
     return RedirectResponse("/groups", status_code=303)
+
+
+@router.get("/agreements", response_class=HTMLResponse)
+def agreements_page(request: Request, session: SessionDep, user: WebPrincipal) -> HTMLResponse:
+    """Agreements your organisation made and received; owners make, extend and revoke them."""
+    from cargowatch.sharing import service as sharing
+    from cargowatch.sharing.models import DATA_CLASSES
+
+    rows = [sharing.describe(session, a)
+            for a in sharing.list_agreements(session, principal=user)]  # fmt: skip
+    return render(request, "agreements.html", user=user, rows=rows, classes=DATA_CLASSES,
+                  groups=groups.listed(session, principal=user))  # fmt: skip
+
+
+@router.post("/agreements", dependencies=[Depends(check_csrf)])
+def agreement_create(
+    request: Request, session: SessionDep, user: WebPrincipal,
+    purpose: Annotated[str, Form(max_length=500)],
+    legal_basis: Annotated[str, Form(max_length=500)],
+    classes: Annotated[list[str], Form(max_length=10)],
+    grantee: Annotated[str, Form(max_length=64)] = "",
+    group: Annotated[str, Form(max_length=64)] = "",
+    scopes: Annotated[str, Form(max_length=200_000)] = "",
+    until: Annotated[str, Form(max_length=10)] = "",
+    roles: Annotated[str, Form(max_length=200)] = "",
+) -> Response:  # fmt: skip
+    """Make an agreement from the form: scope one item a line, end as a date (UTC midnight)."""
+    from datetime import UTC, datetime
+
+    from cargowatch.sharing import service as sharing
+
+    end = None
+    if until.strip():
+        try:
+            end = datetime.fromisoformat(until.strip()).replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidInput(f"until {until!r}: expected a date, as 2027-06-30") from None
+    terms = sharing.Terms(
+        classes=classes, purpose=purpose, legal_basis=legal_basis,
+        scopes=[sharing.parse_scope(x) for x in scopes.splitlines() if x.strip()],
+        valid_until=end, personal_roles=[r for r in roles.replace(",", " ").split() if r],
+    )  # fmt: skip
+    made = sharing.create_agreement(session, principal=user, terms=terms,
+                                    grantee_slug=grantee.strip() or None,
+                                    group_slug=group.strip() or None)  # fmt: skip
+    request.session["flash"] = f"Agreement {made.id} made."
+    return RedirectResponse("/agreements", status_code=303)
+
+
+@router.post("/agreements/{agreement_id}/revoke", dependencies=[Depends(check_csrf)])
+def agreement_revoke(
+    request: Request, agreement_id: IdPath, session: SessionDep, user: WebPrincipal
+) -> Response:
+    """End an agreement your organisation made."""
+    from cargowatch.sharing import service as sharing
+
+    sharing.revoke_agreement(session, principal=user, agreement_id=agreement_id)
+    request.session["flash"] = f"Agreement {agreement_id} revoked."
+    return RedirectResponse("/agreements", status_code=303)
