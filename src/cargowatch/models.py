@@ -39,6 +39,7 @@ from cargowatch.sharing.models import (
 )
 from cargowatch.taxii.models import TaxiiPull
 from cargowatch.telemetry.models import Reading
+from cargowatch.trackandtrace.models import EventSubscription
 
 __all__ = [
     "REGISTER_TABLES",
@@ -58,6 +59,7 @@ __all__ = [
     "Delivery",
     "DocumentEquipment",
     "Event",
+    "EventSubscription",
     "EventVersion",
     "Feedback",
     "GroupMember",

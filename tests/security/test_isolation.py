@@ -70,6 +70,17 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
                                      terms=Terms(classes=["events"], purpose="joint targeting",
                                                  legal_basis="MoU", scopes=[]))  # fmt: skip
         agreement_id = agreement.id
+        from cargowatch.trackandtrace import subscriptions
+
+        subscription = subscriptions.create(
+            s,
+            principal=owner,
+            body={
+                "callbackUrl": "https://owner.example/dcsa",
+                "secret": "b3duZXJzLW9ubHktc2VjcmV0LTEyMzQ1Ng==",
+            },
+        )
+        subscription_id = subscription.subscription_id
     from cargowatch.taxii.router import group_collection
 
     with unit_of_work(engine) as s:
@@ -92,6 +103,7 @@ def _owner_ids(engine: Engine) -> dict[str, Any]:
             "container": BOX,
             "share_id": 1,
             "agreement_id": agreement_id,
+            "subscriptionID": subscription_id,
             "name": "access",
         }
 

@@ -46,7 +46,8 @@ def _load_handlers() -> None:
     import cargowatch.custody.flows
     import cargowatch.ingest.flows
     import cargowatch.referrals.flows
-    import cargowatch.risk.flows  # noqa: F401  (they register their handlers)
+    import cargowatch.risk.flows
+    import cargowatch.trackandtrace.subscriptions  # noqa: F401  (they register their handlers)
 
 
 def run_pending(

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from cargowatch.api import PrincipalDep, SessionDep
 from cargowatch.auth.principal import Principal
-from cargowatch.exceptions import NotFound
-from cargowatch.trackandtrace import service
+from cargowatch.exceptions import InvalidInput, NotFound
+from cargowatch.trackandtrace import service, subscriptions
 
 VERSIONS = {"2": "2.2.0", "3": "3.0.0"}
 router = APIRouter(tags=["DCSA Track & Trace"])
@@ -101,3 +101,79 @@ def events_30(request: Request, session: SessionDep, principal: PrincipalDep,
     eventTypes and eventUpdatedDateTimeMin/Max; the Next-Page-Cursor header carries the cursor
     of the next page."""
     return _events(request, session, principal, "3", limit, cursor)
+
+
+SubscriptionBody = Annotated[dict[str, Any], Body(description="A DCSA 2.2 subscription body.")]
+Paging = Annotated[int, Query(ge=1, le=2**31 - 1, description="Per page (1,000 at most).")]
+
+
+def _subscription_id(value: str) -> str:
+    if len(value) > 36:
+        raise NotFound(f"no subscription {value[:36]}")
+    return value
+
+
+@router.get("/v2/event-subscriptions")
+def subscriptions_22(request: Request, session: SessionDep, principal: PrincipalDep,
+                     limit: Paging = 100, cursor: Cursor = None) -> Response:  # fmt: skip
+    """Your organisation's event subscriptions (DCSA T&T 2.2), without their secrets, paged
+    (Current-Page, First-Page and Next-Page headers)."""
+    offset, limit = 0, min(limit, 1000)
+    if cursor is not None:
+        if not cursor.isdigit() or len(cursor) > 12:
+            raise InvalidInput("cursor: not a cursor this server gave")
+        offset = int(cursor)
+    rows = subscriptions.listed(session, principal=principal, limit=limit + 1, offset=offset)
+    here = request.url
+    headers = {"API-Version": VERSIONS["2"], "Current-Page": str(here),
+               "First-Page": str(here.replace(query=urlencode({"limit": limit})))}  # fmt: skip
+    if len(rows) > limit:
+        headers["Next-Page"] = str(here.replace(
+            query=urlencode({"limit": limit, "cursor": offset + limit})))  # fmt: skip
+    return JSONResponse([subscriptions.view(s) for s in rows[:limit]], headers=headers)
+
+
+@router.post("/v2/event-subscriptions", status_code=201)
+def subscribe_22(body: SubscriptionBody, session: SessionDep, principal: PrincipalDep) -> Response:
+    """Subscribe a callback URL, with a Base64 secret and DCSA's filters: every event your
+    organisation may read that matches is POSTed there as it arrives, signed with the secret
+    (`Notification-Signature: sha256=...`)."""
+    sub = subscriptions.create(session, principal=principal, body=body)
+    return JSONResponse(subscriptions.view(sub), status_code=201,
+                        headers={"API-Version": VERSIONS["2"]})  # fmt: skip
+
+
+@router.get("/v2/event-subscriptions/{subscriptionID}")
+def subscription_22(subscriptionID: str, session: SessionDep,
+                    principal: PrincipalDep) -> Response:  # fmt: skip
+    """One of your organisation's subscriptions."""
+    sub = subscriptions.get(session, principal=principal,
+                            subscription_id=_subscription_id(subscriptionID))  # fmt: skip
+    return JSONResponse(subscriptions.view(sub), headers={"API-Version": VERSIONS["2"]})
+
+
+@router.put("/v2/event-subscriptions/{subscriptionID}")
+def resubscribe_22(subscriptionID: str, body: SubscriptionBody, session: SessionDep,
+                   principal: PrincipalDep) -> Response:  # fmt: skip
+    """Change a subscription's callback and filters."""
+    sub = subscriptions.update(session, principal=principal, body=body,
+                               subscription_id=_subscription_id(subscriptionID))  # fmt: skip
+    return JSONResponse(subscriptions.view(sub), headers={"API-Version": VERSIONS["2"]})
+
+
+@router.delete("/v2/event-subscriptions/{subscriptionID}", status_code=204)
+def unsubscribe_22(subscriptionID: str, session: SessionDep,
+                   principal: PrincipalDep) -> Response:  # fmt: skip
+    """Stop a subscription."""
+    subscriptions.delete(session, principal=principal,
+                         subscription_id=_subscription_id(subscriptionID))  # fmt: skip
+    return Response(status_code=204, headers={"API-Version": VERSIONS["2"]})
+
+
+@router.put("/v2/event-subscriptions/{subscriptionID}/secret", status_code=204)
+def secret_22(subscriptionID: str, body: SubscriptionBody, session: SessionDep,
+              principal: PrincipalDep) -> Response:  # fmt: skip
+    """Replace a subscription's shared secret."""
+    subscriptions.reset_secret(session, principal=principal, secret=body.get("secret"),
+                               subscription_id=_subscription_id(subscriptionID))  # fmt: skip
+    return Response(status_code=204, headers={"API-Version": VERSIONS["2"]})
