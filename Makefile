@@ -10,19 +10,26 @@ DEMO_DIR ?= var/demo
 # Set to a PostgreSQL admin URL to run the suite there too (.ci/run does).
 CARGOWATCH_TEST_POSTGRES_URL ?=
 
-.PHONY: demo test lint typecheck pytest pytest-postgres pytest-both browser serve bench screenshots clean
+.PHONY: lock demo test lint typecheck pytest pytest-postgres pytest-both browser serve bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -c requirements.lock -e .
 	touch $@
 
-$(DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP) $@
+
+# after a change to pyproject.toml: install the newest versions its ranges allow, test, and
+# write what was installed to requirements.lock
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	{ sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^cargowatch'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 # DEMO_SERVE=0 stops after the demo instead of serving the web interface
 DEMO_SERVE ?= 1

@@ -390,3 +390,65 @@ def test_misp_round_trip_loses_no_field_both_sides_model(engine: Engine, tmp_pat
     got = other.post("/api/v1/misp/events", content=json.dumps([untagged])).json()
     assert got["events"] == 0 and "no tlp: tag" in got["refused"][0]
     fresh.dispose()
+
+
+def test_seizures_travel_as_stix_incidents_with_their_marking(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A carrier's seizures as STIX incidents (valid under the validator), taken into a fresh
+    store idempotently, and out again the same where the marking lets them go on."""
+    from datetime import UTC, datetime
+
+    from cargowatch.auth.service import principal_for_username
+    from cargowatch.incidents import service as incidents
+    from cargowatch.incidents.workspace import sections
+
+    c = _clients(engine)
+    with unit_of_work(engine) as s:
+        carrier = principal_for_username(s, "carrier-user")
+        for ref, tlp, body in (("SZ-1", "GREEN", "120 kg in the reefer unit's evaporator."),
+                               ("SZ-2", "AMBER", "")):  # fmt: skip
+            row, _ = incidents.record(
+                s, principal=carrier, container="MSKU1234565", reference=ref,
+                found_at=datetime(2025, 3, 16, 9, 30, tzinfo=UTC), locode="BEANR",
+                substance="cocaine", quantity_kg=120.5, concealment="REEFER_UNIT",
+                mo="rip_on_rip_off", insider="suspected", insider_role="reefer technician",
+                notes="Found at the scanner." if ref == "SZ-2" else "",
+            )  # fmt: skip
+            summary = next(x for x in sections(s, row) if x.kind == "summary")
+            summary.tlp, summary.body = tlp, body
+    bundle = c["carrier"].get("/api/v1/stix/bundle").json()
+    _validate(bundle)
+    seized = {o["name"]: o for o in bundle["objects"] if o["type"] == "incident"}
+    assert set(seized) == {"Seizure SZ-1 in MSKU1234565", "Seizure SZ-2 in MSKU1234565"}
+    green = seized["Seizure SZ-1 in MSKU1234565"]
+    assert green["object_marking_refs"] == [
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    ]
+    [facts] = green["extensions"].values()
+    assert facts["concealment"] == "REEFER_UNIT" and facts["quantity_kg"] == 120.5
+    assert facts["found_at"] == "2025-03-16T09:30:00.000Z" and facts["insider"] == "suspected"
+    assert green["description"] == "120 kg in the reefer unit's evaporator."
+    assert seized["Seizure SZ-2 in MSKU1234565"]["description"] == "Found at the scanner."
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    ensure_schema(fresh)
+    org_with_user(fresh, "elsewhere")
+    other = TestClient(create_app(engine=fresh))
+    other.headers["Authorization"] = f"Bearer {token_for(fresh, 'elsewhere-user')}"
+    first = other.post("/api/v1/stix/bundle", content=json.dumps(bundle)).json()
+    assert (first["incidents"], first["refused"]) == (2, [])
+    again = other.post("/api/v1/stix/bundle", content=json.dumps(bundle)).json()
+    assert again["incidents"] == 0 and again["known"] == 2
+    listed = other.get("/api/v1/incidents").json()
+    assert sorted(i["reference"] for i in listed) == ["SZ-1", "SZ-2"]
+    out = other.get("/api/v1/stix/bundle").json()
+    _validate(out)
+    back = [o for o in out["objects"] if o["type"] == "incident"]
+    assert back == [green]  # the AMBER seizure stays with its recipient; GREEN goes on as it came
+    author = next(o for o in out["objects"] if o["id"] == green["created_by_ref"])
+    assert author["name"] == "Carrier"
+    broken = {**green, "id": "incident--5b0c7f0e-8d8a-4c38-9d2e-0a0d8e6f2b11", "extensions": {}}
+    got = other.post("/api/v1/stix/bundle", content=json.dumps(
+        {"type": "bundle", "id": bundle["id"], "objects": [broken]})).json()  # fmt: skip
+    assert got["incidents"] == 0 and "incident--5b0c7f0e" in got["refused"][0]
+    fresh.dispose()

@@ -21,6 +21,7 @@ from cargowatch.auth.principal import Principal
 from cargowatch.bulletins import service
 from cargowatch.bulletins.models import KINDS, TLP, Bulletin
 from cargowatch.exceptions import InvalidInput
+from cargowatch.incidents.models import Incident
 from cargowatch.orgs.models import Organisation
 
 # OASIS's TLP 2.0 marking definitions (extension-definition--60a3c5c5-...; ids and dates fixed
@@ -172,15 +173,31 @@ def objects_of(
     return [report, *indicators]
 
 
-def bundle_of(session: Session, bulletins: list[Bulletin]) -> dict[str, Any]:
-    """A STIX 2.1 bundle of bulletins, their indicators, authors and markings."""
+def bundle_of(
+    session: Session, bulletins: list[Bulletin], incidents: list[Incident] | None = None
+) -> dict[str, Any]:
+    """A STIX 2.1 bundle of bulletins (with their indicators) and incidents, their authors and
+    markings."""
+    from cargowatch.incidents import stix as seizures
+
     objects: dict[str, dict[str, Any]] = {}
     for b in bulletins:
         author = author_of(session, b)
         objects.setdefault(str(author["id"]), author)
         for obj in objects_of(session, b, str(author["id"])):
             objects[str(obj["id"])] = obj
-    body = [*marking_definitions(), *extension_definition(), *objects.values()]
+    for row in incidents or []:
+        ref, name = (row.author_ref, row.author or "") if row.author_ref else identity_of(
+            session, row.org_id)  # fmt: skip
+        objects.setdefault(ref, {"type": "identity", "spec_version": "2.1", "id": ref,
+                                 "created": PUBLISHED, "modified": PUBLISHED, "name": name,
+                                 "identity_class": "organization"})  # fmt: skip
+        obj = seizures.object_of(session, row, ref, TLP_IDS, stamp)
+        objects[str(obj["id"])] = obj
+    definitions = extension_definition()
+    if incidents:
+        definitions.append(seizures.extension_definition(PROJECT, PUBLISHED, SCHEMA))
+    body = [*marking_definitions(), *definitions, *objects.values()]
     digest = uuid.uuid5(NAMESPACE, json.dumps(body, sort_keys=True))
     return {"type": "bundle", "id": f"bundle--{digest}", "objects": body}
 
@@ -188,13 +205,17 @@ def bundle_of(session: Session, bulletins: list[Bulletin]) -> dict[str, Any]:
 def export(
     session: Session, *, principal: Principal, since: datetime | None = None
 ) -> dict[str, Any]:
-    """A bundle of what the caller may share; audited."""
+    """A bundle of what the caller may share (bulletins and incidents); audited."""
+    from cargowatch.incidents import stix as seizures
+
     principal.require("events:read")
     chosen = shareable(session, principal, since)
-    after = {"bulletins": len(chosen), "since": since.isoformat() if since else None}
+    incidents = seizures.shareable(session, principal, since)
+    after = {"bulletins": len(chosen), "incidents": len(incidents),
+             "since": since.isoformat() if since else None}  # fmt: skip
     audit.record(session, actor=principal, action="stix.export", entity_type="organisation",
                  entity_id=principal.org_id, after=after)  # fmt: skip
-    return bundle_of(session, chosen)
+    return bundle_of(session, chosen, incidents)
 
 
 def _checked(obj: dict[str, Any]) -> None:
@@ -286,6 +307,7 @@ def import_bundle(
     by_id = {str(o.get("id")): o for o in objects if isinstance(o, dict)}
     made = kept = 0
     refused: list[str] = []
+    seized = _take_in_incidents(session, principal, by_id, refused)
     for obj in by_id.values():
         if obj.get("type") != "report":
             continue
@@ -323,9 +345,49 @@ def import_bundle(
             refused.append(f"{where}: {exc.message}")
             continue
         made += 1
-    modelled = ("report", "indicator", "identity", "marking-definition", "extension-definition")
+    modelled = ("report", "indicator", "identity", "marking-definition", "extension-definition",
+                "incident")  # fmt: skip
     skipped = sum(1 for o in by_id.values() if o.get("type") not in modelled)
     audit.record(session, actor=principal, action="stix.import", entity_type="organisation",
                  entity_id=principal.org_id, after={"bulletins": made, "known": kept,
+                                                    "incidents": seized[0],
                                                     "refused": len(refused)})  # fmt: skip
-    return {"bulletins": made, "known": kept, "other_objects": skipped, "refused": refused}
+    return {"bulletins": made, "known": kept + seized[1], "incidents": seized[0],
+            "other_objects": skipped, "refused": refused}  # fmt: skip
+
+
+def _marking(obj: dict[str, Any]) -> str | None:
+    """The strictest TLP 2.0 marking of an object, or None without one."""
+    markings = [TLP_OF[m] for m in obj.get("object_marking_refs") or [] if m in TLP_OF]
+    return max(markings, key=TLP.index) if markings else None
+
+
+def _take_in_incidents(
+    session: Session, principal: Principal, by_id: dict[str, dict[str, Any]], refused: list[str]
+) -> tuple[int, int]:
+    """The bundle's seizure incidents as incidents of the importer: (made, known)."""
+    from cargowatch.incidents import stix as seizures
+
+    made = known = 0
+    for obj in by_id.values():
+        if obj.get("type") != "incident":
+            continue
+        where = str(obj.get("id"))
+        tlp = _marking(obj)
+        if tlp is None:
+            refused.append(f"{where}: no TLP 2.0 marking (refused rather than guessed)")
+            continue
+        author = by_id.get(str(obj.get("created_by_ref")), {})
+        try:
+            _checked(obj)
+            with session.begin_nested():  # one incident refused leaves the others
+                new = seizures.take_in(
+                    session, principal=principal, obj=obj, tlp=tlp, parse_stamp=parse_stamp,
+                    author=str(author.get("name") or obj.get("created_by_ref") or "unknown"),
+                )  # fmt: skip
+        except InvalidInput as exc:
+            refused.append(exc.message if exc.message.startswith(where) else
+                           f"{where}: {exc.message}")  # fmt: skip
+            continue
+        made, known = made + new, known + (not new)
+    return made, known

@@ -56,6 +56,8 @@ class Incident(Base):
     carrier_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
     reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(200), nullable=True)  # STIX: who reported
+    author_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)  # its identity id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -102,8 +102,11 @@ def record(
     insider: str = "none",
     insider_role: str | None = None,
     notes: str = "",
+    source: str = "manual",
+    source_ref: str | None = None,
 ) -> tuple[Incident, bool]:
-    """A seizure entered by hand (idempotent on the reference); audited."""
+    """A seizure entered by hand (idempotent on the reference), or taken in from a partner's
+    report (source "stix", idempotent on its STIX id); audited."""
     principal.require("events:write")
     if concealment is not None and concealment not in CONCEALMENTS:
         raise InvalidInput(f"concealment: expected one of {', '.join(CONCEALMENTS)}")
@@ -114,16 +117,17 @@ def record(
     ref = reference.strip()[:100]
     if not ref:
         raise InvalidInput("reference: give the seizure's reference")
+    key = (source_ref or ref)[:100]
     stored = session.scalar(select(Incident).where(
-        Incident.org_id == principal.org_id, Incident.source == "manual",
-        Incident.source_ref == ref))  # fmt: skip
+        Incident.org_id == principal.org_id, Incident.source == source,
+        Incident.source_ref == key))  # fmt: skip
     if stored is not None:
         return stored, False
     at = found_at.astimezone(UTC)
     box = container.strip().upper()
     trip = _trip_of(session, principal.org_id, box, booking_ref, at)
     row = Incident(
-        org_id=principal.org_id, source="manual", source_ref=ref,
+        org_id=principal.org_id, source=source, source_ref=key,
         trip_id=trip.id if trip else None, container=box,
         booking_ref=booking_ref or (trip.booking_ref if trip else None), found_at=at,
         locode=locode, substance=substance, quantity_kg=quantity_kg, concealment=concealment,
@@ -133,7 +137,7 @@ def record(
     session.add(row)
     session.flush()
     audit.record(session, actor=principal, action="incident.record", entity_type="incident",
-                 entity_id=row.id, after={"source": "manual", "reference": ref})  # fmt: skip
+                 entity_id=row.id, after={"source": source, "reference": ref})  # fmt: skip
     return row, True
 
 
