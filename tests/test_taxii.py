@@ -203,3 +203,66 @@ def test_a_medallion_collection_is_pulled_into_ours_with_markings_kept(
         assert wrong.exit_code != 0 and "401" in str(wrong.exception)
     finally:
         server.shutdown()
+
+
+def test_a_scheduled_pull_runs_on_the_job_queue_with_sealed_credentials(
+    engine: Engine, live: str, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select, update
+    from typer.testing import CliRunner
+
+    from cargowatch.app import create_app
+    from cargowatch.cli import app
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.jobs.models import Job
+    from cargowatch.jobs.runner import run_pending
+    from cargowatch.taxii.models import TaxiiPull
+    from cargowatch.taxii.schedule import queue_due
+
+    auth = _world(engine, live)
+    api = TestClient(create_app(engine=engine))
+    api.headers["Authorization"] = f"Bearer {auth['carrier'].token}"
+    bundle = api.get("/api/v1/stix/bundle").json()
+    collection = "7a1c1c55-2c63-4f0e-9a47-0b8e5f3d2c10"
+    root, server = _medallion(tmp_path, collection)
+    try:
+        partner = Collection(f"{root}collections/{collection}/", user="partner",
+                             password="a-partner-password")  # fmt: skip
+        held = {**bundle, "objects": [o for o in bundle["objects"]
+                                      if o["type"] != "extension-definition"]}  # fmt: skip
+        assert partner.add_objects(held).failure_count == 0
+        runner = CliRunner(env={"COLUMNS": "250"})
+        monkeypatch.setenv("CARGOWATCH_TAXII_PASSWORD", "a-partner-password")
+        made = runner.invoke(app, ["--as", "outsider-user", "taxii", "schedule", root,
+                                   collection, "--every", "30", "--user", "partner"])  # fmt: skip
+        assert made.exit_code == 0, made.output
+        monkeypatch.delenv("CARGOWATCH_TAXII_PASSWORD")
+        with unit_of_work(engine) as s:
+            row = s.scalar(select(TaxiiPull))
+            assert row is not None and row.auth_sealed
+            assert "a-partner-password" not in row.auth_sealed  # sealed, not kept as given
+        assert queue_due(engine) == 1 and queue_due(engine) == 1  # one job, keyed
+        assert run_pending(engine) == (1, 0)
+        reports = [o for o in bundle["objects"] if o["type"] == "report"]
+        api.headers["Authorization"] = f"Bearer {auth['outsider'].token}"
+        taken = [b for b in api.get("/api/v1/bulletins?limit=500").json()
+                 if b["source"] == "stix"]  # fmt: skip
+        assert len(taken) == len(reports)
+        assert queue_due(engine) == 0  # not due again for 30 minutes
+        listed = runner.invoke(app, ["--as", "outsider-user", "taxii", "schedules"])
+        assert "30 min" in listed.output and str(len(reports)) in listed.output
+        # the partner changes its password: the next pull fails, is recorded and retried
+        monkeypatch.setenv("CARGOWATCH_TAXII_PASSWORD", "an-old-password")
+        runner.invoke(app, ["--as", "outsider-user", "taxii", "schedule", root, collection,
+                            "--every", "30", "--user", "partner"])  # fmt: skip
+        queue_due(engine)
+        assert run_pending(engine)[1] == 1
+        with unit_of_work(engine) as s:
+            row = s.scalar(select(TaxiiPull))
+            assert row is not None and row.failures == 1 and "401" in (row.last_error or "")
+            s.execute(update(Job).values(status="done"))
+        gone = runner.invoke(app, ["--as", "outsider-user", "taxii", "unschedule", "1"])
+        assert gone.exit_code == 0 and queue_due(engine) == 0
+    finally:
+        server.shutdown()

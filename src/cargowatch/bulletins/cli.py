@@ -288,7 +288,9 @@ def taxii_pull(
         token = os.environ.get(token_env)
         if not token:
             raise InvalidInput(f"{token_env}: not set")
-        auth = _Bearer(token)
+        from cargowatch.taxii.schedule import Bearer
+
+        auth = Bearer(token)
     got = pull(get_engine(), principal=cli_principal(), api_root=api_root,
                collection_id=collection, auth=auth, user=user,
                password=os.environ.get("CARGOWATCH_TAXII_PASSWORD") if user else None)  # fmt: skip
@@ -297,15 +299,68 @@ def taxii_pull(
     _refused(got["refused"])
 
 
-class _Bearer:
-    """requests' auth: a bearer token."""
+@taxii_app.command("schedule")
+def taxii_schedule(
+    api_root: Annotated[str, typer.Argument(help="The partner's API root URL.")],
+    collection: Annotated[str, typer.Argument(help="The collection's id.")],
+    every: Annotated[int, typer.Option(help="Minutes between pulls (5 to a week).")] = 60,
+    user: Annotated[
+        str | None,
+        typer.Option(help="HTTP Basic user (the password from CARGOWATCH_TAXII_PASSWORD)."),
+    ] = None,
+    token_env: Annotated[
+        str | None, typer.Option(help="Name of an environment variable holding a bearer token.")
+    ] = None,
+) -> None:
+    """Pull a partner's collection every so many minutes with the job queue (`cargowatch
+    worker` or `serve`), as you, with the credentials sealed in the store."""
+    import os
 
-    def __init__(self, token: str) -> None:
-        self.token = token
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.taxii.schedule import schedule
 
-    def __call__(self, r: object) -> object:
-        r.headers["Authorization"] = f"Bearer {self.token}"  # type: ignore[attr-defined]
-        return r
+    kind, secret = "none", None
+    if token_env:
+        kind, secret = "bearer", os.environ.get(token_env)
+        if not secret:
+            raise InvalidInput(f"{token_env}: not set")
+    elif user:
+        kind, secret = "basic", os.environ.get("CARGOWATCH_TAXII_PASSWORD")
+        if not secret:
+            raise InvalidInput("CARGOWATCH_TAXII_PASSWORD: not set (the user's password)")
+    with unit_of_work() as s:
+        row = schedule(s, principal=cli_principal(), api_root=api_root, collection_id=collection,
+                       every_minutes=every, auth_kind=kind, user=user, secret=secret)  # fmt: skip
+        pull_id = row.id
+    console.print(f"pull {pull_id}: {escape(collection)} every {every} minutes")
+
+
+@taxii_app.command("schedules")
+def taxii_schedules() -> None:
+    """Your organisation's pulls: schedule, what was read, the last error."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.taxii.schedule import listed
+
+    with unit_of_work() as s:
+        rows = listed(s, principal=cli_principal())
+    table = Table("id", "collection", "every", "read", "bulletins", "next", "last error")
+    for r in rows:
+        table.add_row(str(r["id"]), escape(f"{r['api_root']}collections/{r['collection']}/"),
+                      f"{r['every_minutes']} min" if r["every_minutes"] else "by hand",
+                      str(r["objects"]), str(r["bulletins"]), str(r["next_pull_at"] or "-"),
+                      escape(str(r["last_error"] or "")))  # fmt: skip
+    console.print(table)
+
+
+@taxii_app.command("unschedule")
+def taxii_unschedule(pull_id: int) -> None:
+    """Stop a scheduled pull (what was read stays)."""
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.taxii.schedule import unschedule
+
+    with unit_of_work() as s:
+        unschedule(s, principal=cli_principal(), pull_id=pull_id)
+    console.print(f"pull {pull_id} unscheduled")
 
 
 def register(app: typer.Typer) -> None:

@@ -47,6 +47,7 @@ def _load_handlers() -> None:
     import cargowatch.ingest.flows
     import cargowatch.referrals.flows
     import cargowatch.risk.flows
+    import cargowatch.taxii.schedule
     import cargowatch.trackandtrace.subscriptions  # noqa: F401  (they register their handlers)
 
 

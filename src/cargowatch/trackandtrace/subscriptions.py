@@ -24,25 +24,25 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
-from cargowatch.config import get_settings
 from cargowatch.db.base import utcnow
 from cargowatch.db.engine import unit_of_work
 from cargowatch.events.models import Event, TransportCall
 from cargowatch.exceptions import InvalidInput, NotAuthenticated, NotFound
 from cargowatch.jobs.runner import handler, tick
 from cargowatch.jobs.service import enqueue
+from cargowatch.sealed import seal, unseal
 from cargowatch.sharing.service import record_use, visible_events
 from cargowatch.trackandtrace.models import EventSubscription
 from cargowatch.trackandtrace.serialize import v22
 from cargowatch.trackandtrace.service import Query, where
 
 NOTIFY = "tnt.notify"
+PURPOSE = "tnt-subscriptions"
 BATCH = 100  # events a notification carries at most
 TIMEOUT = 10  # seconds for a receiver to answer
 BACKOFF = timedelta(seconds=10)  # doubled after each failure, up to MAX_BACKOFF
@@ -54,11 +54,6 @@ SINGLES = ("carrierBookingReference", "bookingReference", "transportDocumentRefe
            "exportVoyageNumber", "carrierServiceCode", "UNLocationCode",
            "equipmentReference")  # fmt: skip
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
-
-
-def _fernet() -> Fernet:
-    key = hashlib.sha256(f"tnt-subscriptions:{get_settings().session_key()}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def _secret_bytes(secret: str) -> bytes:
@@ -135,7 +130,7 @@ def create(session: Session, *, principal: Principal, body: dict[str, Any]) -> E
         subscription_id=str(uuid.uuid4()), org_id=principal.org_id, created_by=principal.username,
         callback_url=_callback(body.get("callbackUrl")),
         filters=json.dumps(_filters(body), sort_keys=True),
-        secret_enc=_fernet().encrypt(raw).decode(),
+        secret_enc=seal(PURPOSE, raw),
         cursor=int(session.scalar(select(func.max(Event.id))) or 0),
     )  # fmt: skip
     session.add(sub)
@@ -194,7 +189,7 @@ def reset_secret(
     sub = get(session, principal=principal, subscription_id=subscription_id)
     if not isinstance(secret, str):
         raise InvalidInput("secret: required (Base64)")
-    sub.secret_enc = _fernet().encrypt(_secret_bytes(secret)).decode()
+    sub.secret_enc = seal(PURPOSE, _secret_bytes(secret))
     audit.record(session, actor=principal, action="subscription.secret",
                  entity_type="event-subscription", entity_id=sub.subscription_id)  # fmt: skip
 
@@ -261,8 +256,8 @@ def _notify(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
         events = [x for x in (v22(e, c) for e, c in rows) if x is not None]
         body = json.dumps(events, separators=(",", ":")).encode()
         try:
-            secret = _fernet().decrypt(sub.secret_enc.encode())
-        except InvalidToken:
+            secret = unseal(PURPOSE, sub.secret_enc)
+        except InvalidInput:
             sub.last_error = "its secret cannot be read with this installation's key: reset it"
             sub.next_attempt_at = utcnow() + MAX_BACKOFF
             return
