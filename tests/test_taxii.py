@@ -266,3 +266,46 @@ def test_a_scheduled_pull_runs_on_the_job_queue_with_sealed_credentials(
         assert gone.exit_code == 0 and queue_due(engine) == 0
     finally:
         server.shutdown()
+
+
+def test_an_agreement_has_its_collection_with_the_owners_seizures(
+    engine: Engine, live: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from cargowatch.auth.service import principal_for_username
+    from cargowatch.db.engine import unit_of_work
+    from cargowatch.incidents import service as incidents
+    from cargowatch.incidents.workspace import sections
+    from cargowatch.sharing.service import Terms, create_agreement
+
+    auth = _world(engine, live)
+    with unit_of_work(engine) as s:
+        carrier = principal_for_username(s, "carrier-user")
+        for n, tlp in enumerate(("GREEN", "RED", "CLEAR")):
+            row, _ = incidents.record(s, principal=carrier, container="MSKU1234565",
+                                      reference=f"SZ-{n}", found_at=datetime(2025, 3, 16 + n,
+                                                                              tzinfo=UTC))  # fmt: skip
+            next(x for x in sections(s, row) if x.kind == "summary").tlp = tlp
+        agreement = create_agreement(s, principal=carrier, grantee_slug="customs", terms=Terms(
+            classes=["incidents"], purpose="joint post-incident analysis", legal_basis="MoU",
+            scopes=[], tlp="AMBER"))  # fmt: skip
+        agreement_id = agreement.id
+    titles = {c.title: c for c in
+              Server(f"{live}/taxii2/", auth=auth["customs"]).api_roots[0].collections}  # fmt: skip
+    mine = titles[f"Agreement {agreement_id}: carrier to customs"]
+    pages = list(as_pages(mine.get_objects, per_request=3))
+    seen = [o for page in pages for o in page.get("objects", [])]
+    assert len(pages) > 1 and len({o["id"] for o in seen}) == len(seen)
+    seized = [o for o in seen if o["type"] == "incident"]
+    # the RED seizure stays home; GREEN and CLEAR travel as AMBER, the agreement's marking
+    assert [o["name"] for o in seized] == ["Seizure SZ-0 in MSKU1234565",
+                                           "Seizure SZ-2 in MSKU1234565"]  # fmt: skip
+    amber = TLP_IDS["AMBER"]
+    assert all(o["object_marking_refs"] == [amber] for o in seized)
+    # the carrier's bulletins customs may read come with them (GREEN, AMBER, RED to customs)
+    assert sum(o["type"] == "report" for o in seen) == 12 + 1
+    outsider = {
+        c.title for c in Server(f"{live}/taxii2/", auth=auth["outsider"]).api_roots[0].collections
+    }
+    assert not any(t.startswith("Agreement") for t in outsider)

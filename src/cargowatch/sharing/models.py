@@ -17,6 +17,7 @@ DATA_CLASSES = (
     "alerts",  # custody alerts
     "risk",  # risk findings and scores
     "customs-selections",  # customs selections (CUSS) and inspections (CUSI) among the events
+    "incidents",  # seizures as STIX incidents in the agreement's TAXII collection
     "personal-data",  # staff and badge registers, persons in findings and incidents
 )
 SCOPE_KINDS = ("container", "port", "lane")

@@ -1,5 +1,7 @@
-"""A TAXII 2.1 server over the bulletins: discovery at /taxii2/, one API root, a collection
-per sharing group of the caller's organisation and one of everything it may read; objects
+"""A TAXII 2.1 server over the bulletins and seizures: discovery at /taxii2/, one API root, a
+collection per sharing group of the caller's organisation, one per running sharing agreement
+it made or reads under (the owner's bulletins it may read, and the owner's seizures when the
+agreement names `incidents`), and one of everything it may read; objects
 paged by the date they came into this store (`added_after`, `limit`, `next`), filtered by
 `match[id]` and `match[type]`, with the TAXII headers; the manifest of each. Every read goes
 through the caller's organisation: a collection holds only the bulletins it may read, with
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -23,8 +27,9 @@ from cargowatch.auth.principal import Principal
 from cargowatch.bulletins import service, stix
 from cargowatch.bulletins.models import Bulletin
 from cargowatch.exceptions import CargowatchError, InvalidInput, NotFound
+from cargowatch.sharing import service as agreements
 from cargowatch.sharing.groups import groups_of
-from cargowatch.sharing.models import SharingGroup
+from cargowatch.sharing.models import Agreement, SharingGroup
 
 TAXII = "application/taxii+json;version=2.1"
 STIX = "application/stix+json;version=2.1"
@@ -94,7 +99,29 @@ def _collections(session: Session, principal: Principal) -> list[dict[str, Any]]
         out.append({"id": group_collection(g.slug), "title": f"Group {g.slug}",
                     "description": f"Bulletins sent to the sharing group {g.name}.",
                     "can_read": True, "can_write": False, "media_types": [STIX]})  # fmt: skip
+    for a in _agreements(session, principal):
+        shown = agreements.describe(session, a)
+        reader = shown["grantee"] or f"group {shown['group']}"
+        what = "its bulletins you may read" + (
+            " and its seizures" if "incidents" in shown["classes"] else ""
+        )
+        out.append({"id": agreement_collection(a.id),
+                    "title": f"Agreement {a.id}: {shown['owner']} to {reader}",
+                    "description": f"Under agreement {a.id} ({shown['purpose']}): {what}, "
+                    f"marked TLP:{a.tlp} at least.", "can_read": True, "can_write": False,
+                    "media_types": [STIX]})  # fmt: skip
     return out
+
+
+def _agreements(session: Session, principal: Principal) -> list[Agreement]:
+    """Running agreements the caller's organisation made or may read under."""
+    return [a for a in agreements.list_agreements(session, principal=principal)
+            if agreements.status(a) == "active"]  # fmt: skip
+
+
+def agreement_collection(agreement_id: int) -> str:
+    """The collection id of an agreement."""
+    return str(uuid.uuid5(stix.NAMESPACE, f"taxii collection: agreement {agreement_id}"))
 
 
 def group_collection(slug: str) -> str:
@@ -123,22 +150,43 @@ def collection(collection_id: str, session: SessionDep, principal: PrincipalDep)
     return taxii_json(_collection(session, principal, collection_id))
 
 
-def _cursor(token: str) -> tuple[datetime, int, int]:
+Key = tuple[datetime, str, int]  # when it came in, its kind ("b" bulletin, "i" seizure), id
+
+
+def _cursor(token: str) -> tuple[Key, int]:
     try:
-        at, bid, skip = base64.urlsafe_b64decode(token.encode()).decode().split("|")
-        return datetime.fromisoformat(at), int(bid), int(skip)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        parts = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        at, kind, rid, skip = parts if len(parts) == 4 else (parts[0], "b", *parts[1:])
+        if kind not in ("b", "i"):
+            raise ValueError(kind)
+        return (datetime.fromisoformat(at), kind, int(rid)), int(skip)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("next: not a cursor this server gave") from None
 
 
-def _token(at: datetime, bid: int, skip: int) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{bid}|{skip}".encode()).decode()
+def _token(key: Key, skip: int) -> str:
+    at, kind, rid = key
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{kind}|{rid}|{skip}".encode()).decode()
+
+
+def _after(at_col: Any, id_col: Any, kind: str, start: Key) -> Any:
+    """Rows of one kind at or after start in (time, kind, id) order."""
+    at, skind, rid = start
+    if kind == skind:
+        return or_(at_col > at, and_(at_col == at, id_col >= rid))
+    return at_col > at if kind < skind else at_col >= at
 
 
 def _bulletins(session: Session, principal: Principal, collection_id: str) -> Any:
     """The query of a collection's bulletins, in the order they came in."""
     query = select(Bulletin).where(service.readable(principal))
-    if collection_id != EVERYTHING:
+    if collection_id == EVERYTHING:
+        return query.order_by(Bulletin.added_at, Bulletin.id)
+    agreement = next((a for a in _agreements(session, principal)
+                      if agreement_collection(a.id) == collection_id), None)  # fmt: skip
+    if agreement is not None:
+        query = query.where(Bulletin.org_id == agreement.owner_org_id)
+    else:
         group_id = next(g.id for g in session.scalars(select(SharingGroup).where(
             SharingGroup.id.in_(groups_of(principal.org_id))))
             if group_collection(g.slug) == collection_id)  # fmt: skip
@@ -146,25 +194,68 @@ def _bulletins(session: Session, principal: Principal, collection_id: str) -> An
     return query.order_by(Bulletin.added_at, Bulletin.id)
 
 
-def _page(
-    session: Session, principal: Principal, collection_id: str, added_after: datetime | None,
-    limit: int, next_: str | None, ids: set[str], types: set[str],
-) -> tuple[list[tuple[datetime, dict[str, Any]]], str | None]:  # fmt: skip
-    """Up to limit (date added, object) pairs, and the cursor of the rest."""
-    query = base = _bulletins(session, principal, collection_id)
-    skip = 0
-    if next_:
-        at, bid, skip = _cursor(next_)
-        query = query.where(or_(Bulletin.added_at > at,
-                                and_(Bulletin.added_at == at, Bulletin.id >= bid)))  # fmt: skip
+def _seizures(session: Session, principal: Principal, collection_id: str) -> Agreement | None:
+    """The agreement whose collection this is, when it names the owner's seizures."""
+    for a in _agreements(session, principal):
+        if agreement_collection(a.id) == collection_id:
+            return a if "incidents" in agreements.classes_of(session, a.id) else None
+    return None
+
+
+def _items(
+    session: Session, principal: Principal, collection_id: str, start: Key | None,
+    added_after: datetime | None,
+) -> Iterator[tuple[Key, list[dict[str, Any]]]]:  # fmt: skip
+    """The collection's items in (time, kind, id) order from start: each bulletin with its
+    report and indicators (its author's identity with the first of that author's here), each
+    seizure with its incident (its owner's identity with the first)."""
+    base = _bulletins(session, principal, collection_id)
+    query = base
+    if start is not None:
+        query = query.where(_after(Bulletin.added_at, Bulletin.id, "b", start))
     elif added_after is not None:
         query = query.where(Bulletin.added_at > added_after)
-    out: list[tuple[datetime, dict[str, Any]]] = []
+    agreement = _seizures(session, principal, collection_id)
+    if agreement is None:
+        yield from _bulletin_items(session, base, query, None, None)
+        return
+    # the owner's identity goes with its first item here, a bulletin or a seizure
+    from cargowatch.incidents.models import Incident
+
+    owner_ref = stix.identity_of(session, agreement.owner_org_id)[0]
+    own = base.where(
+        Bulletin.org_id == agreement.owner_org_id,
+        or_(Bulletin.author_ref.is_(None), Bulletin.author_ref.in_(("", owner_ref))),
+    )
+    firsts: list[Key] = []
+    b = session.scalar(own.limit(1))
+    if b is not None:
+        firsts.append((_aware(b.added_at), "b", b.id))
+    i = session.execute(select(Incident.created_at, Incident.id).where(
+        Incident.org_id == agreement.owner_org_id, Incident.source != "stix")
+        .order_by(Incident.created_at, Incident.id).limit(1)).first()  # fmt: skip
+    if i is not None:
+        firsts.append((_aware(i[0]), "i", i[1]))
+    owner_first = min(firsts) if firsts else None
+    yield from heapq.merge(
+        _bulletin_items(session, base, query, owner_ref, owner_first),
+        _seizure_items(session, agreement, start, added_after, owner_first),
+        key=lambda item: item[0],
+    )
+
+
+def _bulletin_items(
+    session: Session, base: Any, query: Any, owner_ref: str | None, owner_first: Key | None
+) -> Iterator[tuple[Key, list[dict[str, Any]]]]:
     authors: set[str] = set()
     for b in session.scalars(query).yield_per(200):
         author = stix.author_of(session, b)
+        key: Key = (_aware(b.added_at), "b", b.id)
         found = []
-        if str(author["id"]) not in authors:  # its identity goes with its first bulletin here
+        if author["id"] == owner_ref:
+            if key == owner_first:
+                found.append(author)
+        elif str(author["id"]) not in authors:  # its identity goes with its first bulletin
             authors.add(str(author["id"]))
             earlier = base.where(
                 Bulletin.org_id == b.org_id, Bulletin.author_ref == b.author_ref,
@@ -173,12 +264,58 @@ def _page(
             if session.scalar(earlier.with_only_columns(Bulletin.id).limit(1)) is None:
                 found.append(author)
         found += stix.objects_of(session, b, str(author["id"]))
+        yield key, found
+
+
+def _seizure_items(
+    session: Session, agreement: Agreement, start: Key | None, added_after: datetime | None,
+    owner_first: Key | None,
+) -> Iterator[tuple[Key, list[dict[str, Any]]]]:  # fmt: skip
+    """The agreement owner's own seizures (not those it took in), oldest recorded first,
+    marked with the stricter of the summary's marking and the agreement's; RED stays home."""
+    from cargowatch.incidents import stix as seizures
+    from cargowatch.incidents.models import TLP, Incident
+
+    base = select(Incident).where(Incident.org_id == agreement.owner_org_id,
+                                  Incident.source != "stix")  # fmt: skip
+    query = base
+    if start is not None:
+        query = query.where(_after(Incident.created_at, Incident.id, "i", start))
+    elif added_after is not None:
+        query = query.where(Incident.created_at > added_after)
+    ref, name = stix.identity_of(session, agreement.owner_org_id)
+    for row in session.scalars(query.order_by(Incident.created_at, Incident.id)).yield_per(200):
+        obj = seizures.object_of(session, row, ref, stix.TLP_IDS, stix.stamp)
+        marking = max(stix.TLP_OF[obj["object_marking_refs"][0]], agreement.tlp, key=TLP.index)
+        obj["object_marking_refs"] = [stix.TLP_IDS[marking]]
+        found = [] if marking == "RED" else [obj]  # RED stays with its owner
+        key: Key = (_aware(row.created_at), "i", row.id)
+        if key == owner_first:
+            found.insert(0, {"type": "identity", "spec_version": "2.1", "id": ref,
+                             "created": stix.PUBLISHED, "modified": stix.PUBLISHED, "name": name,
+                             "identity_class": "organization"})  # fmt: skip
+        if found:
+            yield key, found
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _page(
+    session: Session, principal: Principal, collection_id: str, added_after: datetime | None,
+    limit: int, next_: str | None, ids: set[str], types: set[str],
+) -> tuple[list[tuple[datetime, dict[str, Any]]], str | None]:  # fmt: skip
+    """Up to limit (date added, object) pairs, and the cursor of the rest."""
+    start, skip = _cursor(next_) if next_ else (None, 0)
+    out: list[tuple[datetime, dict[str, Any]]] = []
+    for key, found in _items(session, principal, collection_id, start, added_after):
         found = [o for o in found if (not ids or o["id"] in ids) and
                  (not types or o["type"] in types)]  # fmt: skip
         for k, obj in enumerate(found[skip:], start=skip):
             if len(out) == limit:
-                return out, _token(b.added_at, b.id, k)
-            out.append((b.added_at, obj))
+                return out, _token(key, k)
+            out.append((key[0], obj))
         skip = 0
     return out, None
 
