@@ -97,3 +97,55 @@ def test_an_agreement_is_made_read_by_its_partner_and_revoked_in_pages(engine: E
     assert customs.post("/agreements/1/revoke", data={"csrf": k_csrf}).status_code == 404
     r = carrier.post("/agreements/1/revoke", data={"csrf": c_csrf})
     assert "Agreement 1 revoked" in r.text and "revoked" in r.text
+
+
+def test_a_shared_trip_page_shows_what_each_class_opens_and_its_marking(engine: Engine) -> None:
+    """customs reads the carrier's trip under an agreement: its events without the customs
+    selection, then with alerts, scores and the selection once the agreement names them; the
+    page says under which agreement and marking; the terminal reads nothing."""
+    import io
+    import json as _json
+
+    from sqlalchemy import select
+
+    from cargowatch.auth.service import principal_for_username
+    from cargowatch.custody.models import Alert, Trip
+    from cargowatch.ingest.flows import ingest_bytes
+    from cargowatch.jobs.runner import run_pending
+    from cargowatch.sharing.service import Terms, amend, create_agreement
+    from tests.builders import ndjson
+    from tests.custody.test_custody import STEPS, trip_events
+
+    for org in ("carrier", "customs", "terminal"):
+        org_with_user(engine, org)
+    steps = [*STEPS[:5], ("CUSS", "2025-03-15T12:00:00Z", "BEANR", "T2", False), *STEPS[5:]]
+    with unit_of_work(engine) as s:
+        carrier = principal_for_username(s, "carrier-user")
+    ingest_bytes(principal=carrier, stream=io.BytesIO(ndjson(trip_events(steps=steps))),
+                 source="feed", engine=engine)  # fmt: skip
+    run_pending(engine)
+    with unit_of_work(engine) as s:
+        trip_id = s.scalar(select(Trip.id))
+        s.add(Alert(org_id=carrier.org_id, trip_id=trip_id, type="seal-changed", severity=4,
+                    explanation="The seal changed at the terminal gate.",
+                    evidence=_json.dumps({})))  # fmt: skip
+        agreement = create_agreement(s, principal=carrier, grantee_slug="customs", terms=Terms(
+            classes=["events"], purpose="release checks", legal_basis="Customs Code art. 46",
+            scopes=[], tlp="AMBER"))  # fmt: skip
+        agreement_id = agreement.id
+    customs, _ = _browser(engine, "customs")
+    terminal, _ = _browser(engine, "terminal")
+    page = customs.get(f"/trips/{trip_id}")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "Shared by <strong>carrier</strong>" in text and "TLP:AMBER" in text
+    assert "release checks" in text and "CUSS" not in text  # the selection is not its to read
+    assert "The seal changed at the terminal gate." not in text
+    assert terminal.get(f"/trips/{trip_id}").status_code == 404
+    with unit_of_work(engine) as s:
+        amend(s, principal=carrier, agreement_id=agreement_id,
+              classes=["events", "alerts", "risk", "customs-selections"])  # fmt: skip
+    text = customs.get(f"/trips/{trip_id}").text
+    assert "CUSS" in text and "The seal changed at the terminal gate." in text
+    assert "alerts, customs-selections, events, risk" in text
+    assert terminal.get(f"/trips/{trip_id}").status_code == 404

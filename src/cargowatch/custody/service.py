@@ -13,7 +13,7 @@ from cargowatch.custody.checks import split_trips, timeline
 from cargowatch.custody.inputs import EventRow, load
 from cargowatch.custody.models import Alert, Trip
 from cargowatch.exceptions import NotFound
-from cargowatch.sharing.service import visible
+from cargowatch.sharing.service import CUSTOMS, CUSTOMS_CODES, visible
 
 
 def visible_trips(principal: Principal, data_class: str = "events") -> ColumnElement[bool]:
@@ -47,9 +47,24 @@ def get_trip(
     return trip
 
 
+def may_read(session: Session, principal: Principal, trip: Trip, data_class: str) -> bool:
+    """Whether the caller reads data_class of a trip (its own, or under an agreement)."""
+    if trip.org_id == principal.org_id:
+        return True
+    return (
+        session.scalar(
+            select(Trip.id).where(Trip.id == trip.id, visible_trips(principal, data_class))
+        )
+        is not None
+    )
+
+
 def trip_alerts(session: Session, *, principal: Principal, trip_id: int) -> list[Alert]:
-    """A trip's alerts, most severe first."""
+    """A trip's alerts, most severe first (none of another organisation's trip without an
+    agreement naming alerts)."""
     trip = get_trip(session, principal=principal, trip_id=trip_id)
+    if not may_read(session, principal, trip, "alerts"):
+        return []
     return list(
         session.scalars(
             select(Alert).where(Alert.trip_id == trip.id).order_by(Alert.severity.desc(), Alert.at)
@@ -57,11 +72,14 @@ def trip_alerts(session: Session, *, principal: Principal, trip_id: int) -> list
     )
 
 
-def trip_events(session: Session, trip: Trip) -> list[EventRow]:
-    """The events a trip was built from, in order."""
+def trip_events(session: Session, trip: Trip, principal: Principal | None = None) -> list[EventRow]:
+    """The events a trip was built from, in order; for a caller of another organisation
+    without an agreement naming customs selections, without those."""
     inputs = load(session, trip.org_id, containers=[trip.container])
     for booking, rows in split_trips(inputs.events.get(trip.container, [])):
         if (booking or None) == trip.booking_ref:
+            if principal is not None and not may_read(session, principal, trip, CUSTOMS):
+                return [e for e in rows if e.code not in CUSTOMS_CODES]
             return rows
     return []
 
@@ -69,7 +87,7 @@ def trip_events(session: Session, trip: Trip) -> list[EventRow]:
 def trip_timeline(session: Session, *, principal: Principal, trip_id: int) -> list[dict[str, Any]]:
     """Who held the container, where and under which seals, interval by interval."""
     trip = get_trip(session, principal=principal, trip_id=trip_id)
-    return timeline(trip_events(session, trip))
+    return timeline(trip_events(session, trip, principal))
 
 
 def alerts(

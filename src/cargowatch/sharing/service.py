@@ -471,6 +471,21 @@ def visible_events(principal: Principal) -> ColumnElement[bool]:
     )  # fmt: skip
 
 
+def governing(
+    session: Session, principal: Principal, owner_org_id: int, data_class: str = "events"
+) -> Agreement | None:
+    """The agreement under which the caller reads owner_org_id's data_class (the oldest
+    running one), to show with what it reads; None for its own records or without one."""
+    if owner_org_id == principal.org_id:
+        return None
+    return session.scalar(
+        select(Agreement)
+        .where(Agreement.owner_org_id == owner_org_id,
+               Agreement.id.in_(granted(principal.org_id, data_class).scalar_subquery()))
+        .order_by(Agreement.id).limit(1)
+    )  # fmt: skip
+
+
 def record_use(
     session: Session, principal: Principal, owners: Iterable[int], what: str, count: int
 ) -> None:

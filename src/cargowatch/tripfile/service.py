@@ -70,7 +70,7 @@ class TripFile:
 def build(session: Session, *, principal: Principal, trip_id: int) -> TripFile:
     """Gather a trip's file; every part goes through the caller's organisation and role."""
     trip = custody.get_trip(session, principal=principal, trip_id=trip_id)
-    events = custody.trip_events(session, trip)
+    events = custody.trip_events(session, trip, principal)
     alerts = custody.trip_alerts(session, principal=principal, trip_id=trip_id)
     try:
         assessment: dict[str, Any] | None = risk.assessment(
@@ -88,7 +88,7 @@ def build(session: Session, *, principal: Principal, trip_id: int) -> TripFile:
         timeline=timeline,
         alerts=alerts,
         assessment=assessment,
-        history=risk.score_history(session, principal=principal, trip_id=trip_id),
+        history=_history(session, principal, trip),
         ledger=[e for e in events if e.seals or e.code in ("RMVD", "RSEA", "INSP")],
         readings=len(readings),
         series=_series(readings),
@@ -98,6 +98,13 @@ def build(session: Session, *, principal: Principal, trip_id: int) -> TripFile:
         case=cases.view(session, principal=principal, trip_id=trip_id),
         profile=trip_profile(session, principal=principal, trip_id=trip_id),
     )
+
+
+def _history(session: Session, principal: Principal, trip: Trip) -> list[dict[str, Any]]:
+    """The score's history, where the caller reads the trip's scores."""
+    if not custody.may_read(session, principal, trip, "risk"):
+        return []
+    return risk.score_history(session, principal=principal, trip_id=trip.id)
 
 
 def _readings(session: Session, principal: Principal, trip: Trip) -> list[Reading]:

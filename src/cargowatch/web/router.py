@@ -42,6 +42,7 @@ from cargowatch.ingest.models import QuarantineStatus
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk import flows as risk_flows
 from cargowatch.risk import service as risk
+from cargowatch.sharing import service as sharing
 from cargowatch.sharing.service import any_owners
 from cargowatch.tripfile import service as tripfile
 from cargowatch.web import charts, pdf
@@ -554,6 +555,8 @@ def trip_page(
     """The story of a container's trip: case, profile, score, custody, seals, alerts, map and
     telemetry on one time line."""
     tf = tripfile.build(session, principal=user, trip_id=trip_id)
+    under = sharing.governing(session, user, tf.trip.org_id)
+    shared = sharing.describe(session, under) if under is not None else None
     telemetry = _telemetry_charts(tf, height=170)
     findings = []
     if tf.assessment is not None:
@@ -577,6 +580,7 @@ def trip_page(
         case=tf.case,
         profile=tf.profile,
         statuses=CASE_STATUSES,
+        shared=shared,
     )
 
 
