@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -373,12 +373,20 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="A failed job's id.")]
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run what is due, then stop.")] = False,
     poll: Annotated[float, typer.Option(min=0.1, help="Seconds between looks.")] = 2.0,
+    feed: Annotated[
+        str | None,
+        typer.Option(help="Also take in your organisation's live feed from this NATS server."),
+    ] = None,
 ) -> None:
-    """Run queued jobs (uploads, custody rebuilds, rescoring) until stopped, or once."""
+    """Run queued jobs (uploads, custody rebuilds, rescoring) until stopped, or once; with
+    --feed, also consume the organisation's live event feed with the other workers."""
     from cargowatch.db.engine import get_engine
     from cargowatch.jobs.runner import Worker, run_pending
 
     engine = get_engine()
+    if feed:
+        _feed_worker(engine, feed, poll)
+        return
     if once:
         done, failed = run_pending(
             engine, on_job=lambda j: err_console.print(f"job {j.id}: {j.kind}")
@@ -390,6 +398,34 @@ def worker(
         Worker(engine, poll=poll).run()
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+def _feed_worker(engine: Any, url: str, poll: float) -> None:
+    """Jobs in a thread, the feed in this one, until SIGTERM or SIGINT."""
+    import asyncio
+    import signal
+
+    from cargowatch.ingest.feed import consume
+    from cargowatch.jobs.runner import Worker
+
+    principal = cli_principal()
+    jobs = Worker(engine, poll=poll)
+    jobs.start()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        stats = await consume(url, principal=principal, engine=engine, stop=stop)
+        console.print(f"feed: {stats.messages} messages, {stats.stored} events stored, "
+                      f"{stats.duplicates} known, {stats.quarantined} quarantined")  # fmt: skip
+
+    console.print(f"running jobs and the feed of {principal.org_slug} from {url} (Ctrl-C stops)")
+    try:
+        asyncio.run(run())
+    finally:
+        jobs.stop()
 
 
 def serve(

@@ -185,8 +185,38 @@ def quarantine_discard(record_id: Annotated[int, typer.Argument(help="Record id.
     console.print(f"record {record_id} discarded")
 
 
+feed_app = typer.Typer(help="The live event feed over NATS JetStream.", no_args_is_help=True)
+
+
+@feed_app.command("publish")
+def feed_publish(
+    file: Annotated[Path, typer.Argument(help="DCSA events: NDJSON, or a JSON array.")],
+    url: Annotated[str, typer.Option(help="The NATS server.")] = "nats://127.0.0.1:4222",
+) -> None:
+    """Publish your organisation's events on the live feed, partitioned by container (what a
+    partner's system does; workers started with `cargowatch worker --feed` take them in)."""
+    import asyncio
+    import json
+
+    from cargowatch.exceptions import InvalidInput
+    from cargowatch.ingest.feed import publish
+
+    principal = cli_principal()
+    text = file.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("["):
+            events = json.loads(text)
+        else:
+            events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except ValueError as exc:
+        raise InvalidInput(f"{file}: {exc}") from None
+    sent = asyncio.run(publish(url, principal.org_slug, events))
+    console.print(f"{sent} events published for {principal.org_slug}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ingest commands to the root command."""
     app.command("ingest")(ingest)
+    app.add_typer(feed_app, name="feed")
     app.command("runs")(runs)
     app.add_typer(quarantine_app, name="quarantine")
