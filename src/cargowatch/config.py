@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     ingest_batch_size: int = 20_000
     custody_settings: Path | None = None
     custody_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    cluster: str = ""  # a Dask scheduler (tcp://host:8786) or local:N; empty: local processes
     risk_settings: Path | None = None
     # notifications: the SMTP server that mails referrals and escalations, and the sender
     smtp_url: str = "smtp://127.0.0.1:25"

@@ -139,11 +139,16 @@ def _parts_of_spans(
 ) -> Iterator[Part]:
     """The built parts of each range of containers, in order: here, or from worker processes
     (a few ranges in flight at a time, so memory stays bounded)."""
-    if workers is None:
-        from cargowatch.config import get_settings
+    from cargowatch.config import get_settings
 
+    if workers is None:
         workers = get_settings().custody_workers
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    cluster = get_settings().cluster
+    if cluster and len(spans) >= 2 and ":memory:" not in url:
+        session.flush()
+        yield from _parts_on_cluster(cluster, url, org_id, spans, s)
+        return
     if workers <= 1 or len(spans) < 2 or (url.startswith("sqlite://") and ":memory:" in url):
         for span in spans:
             yield compute_part(org_id, load(session, org_id, span=span), s)
@@ -166,6 +171,32 @@ def _parts_of_spans(
             nxt = next(queue, None)
             if nxt is not None:
                 pending.append(pool.submit(_compute_span, url, org_id, nxt, s))
+            yield part
+
+
+def _parts_on_cluster(
+    cluster: str, url: str, org_id: int, spans: list[tuple[str, str]], s: CustodySettings
+) -> Iterator[Part]:
+    """The built parts of each range, computed on a Dask distributed cluster (the scheduler
+    CARGOWATCH_CLUSTER names, or `local:N`: N local worker processes), a few ranges in flight
+    per worker; the parts come back here in order to be stored, as from local processes."""
+    from collections import deque
+
+    from cargowatch.cluster import client_for
+
+    with client_for(cluster) as client:
+        width = 2 * max(1, len(client.scheduler_info()["workers"]))
+        pending: deque[Any] = deque()
+        queue = iter(spans)
+        for span in queue:
+            pending.append(client.submit(_compute_span, url, org_id, span, s, pure=False))
+            if len(pending) >= width:
+                break
+        while pending:
+            part: Part = pending.popleft().result()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append(client.submit(_compute_span, url, org_id, nxt, s, pure=False))
             yield part
 
 
