@@ -76,6 +76,9 @@ def engine(
     monkeypatch.setenv("CARGOWATCH_DATA_DIR", str(tmp_path / "data"))  # the session key's home
     monkeypatch.delenv("CARGOWATCH_SECRET_KEY", raising=False)
     monkeypatch.delenv("CARGOWATCH_USER", raising=False)
+    # the tests' receivers (webhooks, callbacks, TAXII servers) listen on loopback; the guard
+    # itself is tested with this off (tests/security/test_outbound.py)
+    monkeypatch.setenv("CARGOWATCH_ALLOW_PRIVATE_CALLBACKS", "true")
     get_settings.cache_clear()
     dispose_engines()
     eng = get_engine()

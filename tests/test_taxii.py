@@ -283,9 +283,9 @@ def test_an_agreement_has_its_collection_with_the_owners_seizures(
     with unit_of_work(engine) as s:
         carrier = principal_for_username(s, "carrier-user")
         for n, tlp in enumerate(("GREEN", "RED", "CLEAR")):
+            found = datetime(2025, 3, 16 + n, tzinfo=UTC)
             row, _ = incidents.record(s, principal=carrier, container="MSKU1234565",
-                                      reference=f"SZ-{n}", found_at=datetime(2025, 3, 16 + n,
-                                                                              tzinfo=UTC))  # fmt: skip
+                                      reference=f"SZ-{n}", found_at=found)  # fmt: skip
             next(x for x in sections(s, row) if x.kind == "summary").tlp = tlp
         agreement = create_agreement(s, principal=carrier, grantee_slug="customs", terms=Terms(
             classes=["incidents"], purpose="joint post-incident analysis", legal_basis="MoU",

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"  # links in notifications
     attachment_max_bytes: int = 10 * 1024 * 1024  # one file sent with a referral
     attachments_per_referral: int = 10
+    allow_private_callbacks: bool = False  # callbacks, webhooks, pulls to private addresses
     # the live event feed over NATS JetStream (cargowatch worker --feed)
     feed_stream: str = "CARGOWATCH_EVENTS"
     feed_subject_prefix: str = "cargowatch.events"

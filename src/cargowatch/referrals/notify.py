@@ -133,6 +133,9 @@ def _mail(row: Delivery) -> None:
 def _post(row: Delivery) -> None:
     if row.spoc_id is None:
         raise ValueError("a webhook delivery names its point of contact")
+    from cargowatch.outbound import check_address
+
+    check_address(row.target)
     body = row.body.encode()
     stamp = str(int(time.time()))
     request = urllib.request.Request(

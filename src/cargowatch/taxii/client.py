@@ -35,9 +35,12 @@ def pull(
     from taxii2client.v21 import Collection, as_pages  # type: ignore[import-untyped]
 
     principal.require("events:write")
+    from cargowatch.outbound import check_address
+
     root = api_root.rstrip("/") + "/"
     if not root.startswith(("https://", "http://")):
         raise InvalidInput(f"{api_root}: a TAXII API root's URL (https://...)")
+    check_address(root)
     with unit_of_work(engine) as s:
         state = s.scalar(select(TaxiiPull).where(
             TaxiiPull.org_id == principal.org_id, TaxiiPull.api_root == root,

@@ -32,7 +32,7 @@ from cargowatch.auth.principal import Principal
 from cargowatch.db.base import utcnow
 from cargowatch.db.engine import unit_of_work
 from cargowatch.events.models import Event, TransportCall
-from cargowatch.exceptions import InvalidInput, NotAuthenticated, NotFound
+from cargowatch.exceptions import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from cargowatch.jobs.runner import handler, tick
 from cargowatch.jobs.service import enqueue
 from cargowatch.sealed import seal, unseal
@@ -239,8 +239,9 @@ def _notify(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
             return  # deleted since
         try:
             principal = principal_for_username(session, sub.created_by)
-        except NotAuthenticated:
-            sub.last_error = f"its user {sub.created_by} is no longer active: nothing is sent"
+            principal.require("events:read")
+        except (NotAuthenticated, PermissionDenied):
+            sub.last_error = f"its user {sub.created_by} may no longer read events: nothing is sent"
             sub.next_attempt_at = utcnow() + MAX_BACKOFF
             return
         rows = session.execute(
@@ -287,6 +288,12 @@ def _notify(engine: Engine, org_id: int, payload: dict[str, Any]) -> None:
 
 def _post(sub: EventSubscription, body: bytes, secret: bytes) -> str | None:
     """POST one notification; None when the receiver took it, else why not."""
+    from cargowatch.outbound import check_address
+
+    try:
+        check_address(sub.callback_url)
+    except InvalidInput as exc:
+        return exc.message
     request = urllib.request.Request(
         sub.callback_url, data=body, method="POST",
         headers={"Content-Type": "application/json", "API-Version": "2.2.0",
