@@ -147,15 +147,23 @@ def _over_every_trip(session: Session, principal: Principal) -> dict[str, Any]:
     by organisation; otherwise every row is tested for visibility."""
     from cargowatch.risk.service import queue
 
-    if has_scoped(session, principal, "events"):
+    if any(has_scoped(session, principal, c) for c in ("events", "alerts", "risk")):
         seen = visible_trips(principal)
-        seen_alerts = Alert.trip_id.in_(select(Trip.id).where(seen).scalar_subquery())
-        scored_where = Assessment.trip_id.in_(select(Trip.id).where(seen).scalar_subquery())
-    else:
-        orgs = [principal.org_id, *session.scalars(whole_owners(principal.org_id, "events"))]
-        seen = Trip.org_id.in_(orgs)
-        seen_alerts = Alert.org_id.in_(orgs)
-        scored_where = Assessment.org_id.in_(orgs)
+        seen_alerts = Alert.trip_id.in_(
+            select(Trip.id).where(visible_trips(principal, "alerts")).scalar_subquery()
+        )
+        scored_where = Assessment.trip_id.in_(
+            select(Trip.id).where(visible_trips(principal, "risk")).scalar_subquery()
+        )
+    else:  # each class read whole: one index by organisation per figure
+
+        def owners(data_class: str) -> list[int]:
+            found = session.scalars(whole_owners(principal.org_id, data_class))
+            return [principal.org_id, *found]
+
+        seen = Trip.org_id.in_(owners("events"))
+        seen_alerts = Alert.org_id.in_(owners("alerts"))
+        scored_where = Assessment.org_id.in_(owners("risk"))
     trips = int(session.scalar(select(func.count()).select_from(Trip).where(seen)) or 0)
     containers = int(
         session.scalar(select(func.count(func.distinct(Trip.container))).where(seen)) or 0
