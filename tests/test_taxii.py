@@ -309,3 +309,11 @@ def test_an_agreement_has_its_collection_with_the_owners_seizures(
         c.title for c in Server(f"{live}/taxii2/", auth=auth["outsider"]).api_roots[0].collections
     }
     assert not any(t.startswith("Agreement") for t in outsider)
+    from sqlalchemy import select
+
+    from cargowatch.audit.models import AuditEntry
+
+    with unit_of_work(engine) as s:  # the partner's reads under the agreement are in the trail
+        uses = s.scalars(select(AuditEntry.entity_type).where(
+            AuditEntry.action == "agreement.use")).all()  # fmt: skip
+    assert "taxii-collection" in uses

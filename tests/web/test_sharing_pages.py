@@ -147,5 +147,10 @@ def test_a_shared_trip_page_shows_what_each_class_opens_and_its_marking(engine: 
               classes=["events", "alerts", "risk", "customs-selections"])  # fmt: skip
     text = customs.get(f"/trips/{trip_id}").text
     assert "CUSS" in text and "The seal changed at the terminal gate." in text
+    from cargowatch.audit.models import AuditEntry
+
+    with unit_of_work(engine) as s:
+        assert "trip" in s.scalars(select(AuditEntry.entity_type).where(
+            AuditEntry.action == "agreement.use")).all()  # fmt: skip
     assert "alerts, customs-selections, events, risk" in text
     assert terminal.get(f"/trips/{trip_id}").status_code == 404

@@ -274,6 +274,9 @@ def queue(
         for trip, score, findings, was_inspected in page
     ]
     gate.audit("queue")
+    from cargowatch.sharing.service import record_use
+
+    record_use(session, principal, (trip.org_id for trip, *_ in page), "risk", len(page))
     return rows, total
 
 

@@ -119,6 +119,14 @@ def _agreements(session: Session, principal: Principal) -> list[Agreement]:
             if agreements.status(a) == "active"]  # fmt: skip
 
 
+def _used(session: Session, principal: Principal, collection_id: str, count: int) -> None:
+    """Audit a read of another organisation's agreement collection as a use of it."""
+    for a in _agreements(session, principal):
+        if agreement_collection(a.id) == collection_id and count:
+            agreements.record_use(session, principal, [a.owner_org_id], "taxii-collection",
+                                  count)  # fmt: skip
+
+
 def agreement_collection(agreement_id: int) -> str:
     """The collection id of an agreement."""
     return str(uuid.uuid5(stix.NAMESPACE, f"taxii collection: agreement {agreement_id}"))
@@ -351,6 +359,7 @@ def objects(
     _collection(session, principal, collection_id)
     rows, more = _page(session, principal, collection_id, added_after, limit, next,
                        set(match_id), set(match_type))  # fmt: skip
+    _used(session, principal, collection_id, len(rows))
     return _envelope(rows, more, {"objects": [o for _, o in rows]})
 
 

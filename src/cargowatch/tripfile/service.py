@@ -28,6 +28,7 @@ from cargowatch.registers.specs import TABLES
 from cargowatch.risk import service as risk
 from cargowatch.risk.profile import Profile
 from cargowatch.risk.profile import profile as trip_profile
+from cargowatch.sharing.service import record_use
 from cargowatch.telemetry.models import Reading
 from cargowatch.telemetry.service import readings_for_container
 
@@ -70,6 +71,7 @@ class TripFile:
 def build(session: Session, *, principal: Principal, trip_id: int) -> TripFile:
     """Gather a trip's file; every part goes through the caller's organisation and role."""
     trip = custody.get_trip(session, principal=principal, trip_id=trip_id)
+    record_use(session, principal, [trip.org_id], "trip", 1)
     events = custody.trip_events(session, trip, principal)
     alerts = custody.trip_alerts(session, principal=principal, trip_id=trip_id)
     try:
