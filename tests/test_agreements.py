@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -293,3 +294,35 @@ def test_agreements_commands(engine: Engine, world: dict, monkeypatch: pytest.Mo
     assert bad.exit_code != 0 and "gossip" in str(bad.exception)
     assert runner.invoke(cli, ["agreements", "revoke", "1"]).exit_code == 0
     assert '"status": "revoked"' in runner.invoke(cli, ["agreements", "show", "1"]).output
+
+
+def test_each_class_over_the_api_for_partner_and_third(engine: Engine, world: dict) -> None:
+    carrier = world["carrier"]
+    client = TestClient(create_app(engine=engine))
+
+    def get(user: str, path: str) -> Any:
+        r = client.get(path, headers={"Authorization": f"Bearer {token_for(engine, user)}"})
+        return r.json() if r.status_code == 200 else r.status_code
+
+    with unit_of_work(engine) as s:
+        made = create_agreement(s, principal=carrier, terms=_terms(["events"]),
+                                grantee_slug="customs")  # fmt: skip
+        made_id = made.id
+        trip_id = s.scalar(select(Trip.id).where(Trip.container == BOX_A).limit(1))
+        owned = len(s.scalars(select(Trip.id).where(Trip.container == BOX_A)).all())
+    base = f"/api/v1/containers/{BOX_A}"
+    for user, codes, readings, trips in (("customs-user", ["GTIN"], 0, owned),
+                                         ("terminal-user", [], 0, 0)):  # fmt: skip
+        assert [e["event_code"] for e in get(user, f"{base}/events")] == codes
+        assert len(get(user, f"{base}/telemetry")) == readings
+        assert len(get(user, f"{base}/trips")) == trips
+    assert get("customs-user", f"/api/v1/trips/{trip_id}/alerts") == []
+    assert get("customs-user", f"/api/v1/trips/{trip_id}/risk") == 404
+    assert get("terminal-user", f"/api/v1/trips/{trip_id}/alerts") == 404
+    with unit_of_work(engine) as s:
+        amend(s, principal=carrier, agreement_id=made_id,
+              classes=["events", "telemetry", "customs-selections"])  # fmt: skip
+    assert sorted(e["event_code"] for e in get("customs-user", f"{base}/events")) == [
+        "CUSS", "GTIN"]  # fmt: skip
+    assert len(get("customs-user", f"{base}/telemetry")) == 1
+    assert get("terminal-user", f"{base}/events") == []
