@@ -104,6 +104,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/referrals.py
 	$(BIN)/python benchmarks/incidents.py
 	$(BIN)/python benchmarks/sharing.py
+	$(BIN)/python benchmarks/cluster.py
 
 # pictures of the main pages for the docs, from the demo store (run make demo first)
 screenshots: $(DEV) browser
