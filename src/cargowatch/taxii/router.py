@@ -14,6 +14,7 @@ import binascii
 import heapq
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -88,43 +89,50 @@ def api_root(principal: PrincipalDep) -> JSONResponse:
                        "max_content_length": 32 * 1024 * 1024})  # fmt: skip
 
 
-def _collections(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    out = [{"id": EVERYTHING, "title": "Everything your organisation may read",
-            "description": "Bulletins of every sharing group, your community, those sent to "
-            "everyone and those naming you.", "can_read": True, "can_write": False,
-            "media_types": [STIX]}]  # fmt: skip
+@dataclass
+class Target:
+    """A collection the caller may read, resolved once per request: its TAXII resource, and
+    what selects its objects (a group's bulletins, or an agreement's owner)."""
+
+    info: dict[str, Any]
+    group_id: int | None = None
+    agreement: Agreement | None = None
+    seizures: bool = False  # the agreement names the owner's seizures
+
+
+def _targets(session: Session, principal: Principal) -> list[Target]:
+    out = [Target({"id": EVERYTHING, "title": "Everything your organisation may read",
+                   "description": "Bulletins of every sharing group, your community, those "
+                   "sent to everyone and those naming you.", "can_read": True,
+                   "can_write": False, "media_types": [STIX]})]  # fmt: skip
     groups = session.scalars(select(SharingGroup).where(
         SharingGroup.id.in_(groups_of(principal.org_id))).order_by(SharingGroup.slug))  # fmt: skip
     for g in groups:
-        out.append({"id": group_collection(g.slug), "title": f"Group {g.slug}",
-                    "description": f"Bulletins sent to the sharing group {g.name}.",
-                    "can_read": True, "can_write": False, "media_types": [STIX]})  # fmt: skip
-    for a in _agreements(session, principal):
+        out.append(Target({"id": group_collection(g.slug), "title": f"Group {g.slug}",
+                           "description": f"Bulletins sent to the sharing group {g.name}.",
+                           "can_read": True, "can_write": False, "media_types": [STIX]},
+                          group_id=g.id))  # fmt: skip
+    for a in agreements.list_agreements(session, principal=principal):
+        if agreements.status(a) != "active":
+            continue
         shown = agreements.describe(session, a)
         reader = shown["grantee"] or f"group {shown['group']}"
-        what = "its bulletins you may read" + (
-            " and its seizures" if "incidents" in shown["classes"] else ""
-        )
-        out.append({"id": agreement_collection(a.id),
-                    "title": f"Agreement {a.id}: {shown['owner']} to {reader}",
-                    "description": f"Under agreement {a.id} ({shown['purpose']}): {what}, "
-                    f"marked TLP:{a.tlp} at least.", "can_read": True, "can_write": False,
-                    "media_types": [STIX]})  # fmt: skip
+        seizures = "incidents" in shown["classes"]
+        what = "its bulletins you may read" + (" and its seizures" if seizures else "")
+        out.append(Target({"id": agreement_collection(a.id),
+                           "title": f"Agreement {a.id}: {shown['owner']} to {reader}",
+                           "description": f"Under agreement {a.id} ({shown['purpose']}): "
+                           f"{what}, marked TLP:{a.tlp} at least.", "can_read": True,
+                           "can_write": False, "media_types": [STIX]},
+                          agreement=a, seizures=seizures))  # fmt: skip
     return out
 
 
-def _agreements(session: Session, principal: Principal) -> list[Agreement]:
-    """Running agreements the caller's organisation made or may read under."""
-    return [a for a in agreements.list_agreements(session, principal=principal)
-            if agreements.status(a) == "active"]  # fmt: skip
-
-
-def _used(session: Session, principal: Principal, collection_id: str, count: int) -> None:
-    """Audit a read of another organisation's agreement collection as a use of it."""
-    for a in _agreements(session, principal):
-        if agreement_collection(a.id) == collection_id and count:
-            agreements.record_use(session, principal, [a.owner_org_id], "taxii-collection",
-                                  count)  # fmt: skip
+def _used(session: Session, principal: Principal, target: Target, count: int) -> None:
+    """Audit a read of an agreement's collection as a use of the agreement."""
+    if target.agreement is not None and count:
+        agreements.record_use(session, principal, [target.agreement.owner_org_id],
+                              "taxii-collection", count)  # fmt: skip
 
 
 def agreement_collection(agreement_id: int) -> str:
@@ -141,12 +149,13 @@ def group_collection(slug: str) -> str:
 def collections(session: SessionDep, principal: PrincipalDep) -> JSONResponse:
     """The collections the caller may read."""
     principal.require("events:read")
-    return taxii_json({"collections": _collections(session, principal)})
+    return taxii_json({"collections": [t.info for t in _targets(session, principal)]})
 
 
-def _collection(session: Session, principal: Principal, collection_id: str) -> dict[str, Any]:
+def _collection(session: Session, principal: Principal, collection_id: str) -> Target:
     principal.require("events:read")
-    found = next((c for c in _collections(session, principal) if c["id"] == collection_id), None)
+    found = next((t for t in _targets(session, principal) if t.info["id"] == collection_id),
+                 None)  # fmt: skip
     if found is None:
         raise NotFound(f"no collection {collection_id}")
     return found
@@ -155,7 +164,7 @@ def _collection(session: Session, principal: Principal, collection_id: str) -> d
 @router.get("/cargowatch/collections/{collection_id}/")
 def collection(collection_id: str, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
     """One collection."""
-    return taxii_json(_collection(session, principal, collection_id))
+    return taxii_json(_collection(session, principal, collection_id).info)
 
 
 Key = tuple[datetime, str, int]  # when it came in, its kind ("b" bulletin, "i" seizure), id
@@ -185,45 +194,30 @@ def _after(at_col: Any, id_col: Any, kind: str, start: Key) -> Any:
     return at_col > at if kind < skind else at_col >= at
 
 
-def _bulletins(session: Session, principal: Principal, collection_id: str) -> Any:
+def _bulletins(principal: Principal, target: Target) -> Any:
     """The query of a collection's bulletins, in the order they came in."""
     query = select(Bulletin).where(service.readable(principal))
-    if collection_id == EVERYTHING:
-        return query.order_by(Bulletin.added_at, Bulletin.id)
-    agreement = next((a for a in _agreements(session, principal)
-                      if agreement_collection(a.id) == collection_id), None)  # fmt: skip
-    if agreement is not None:
-        query = query.where(Bulletin.org_id == agreement.owner_org_id)
-    else:
-        group_id = next(g.id for g in session.scalars(select(SharingGroup).where(
-            SharingGroup.id.in_(groups_of(principal.org_id))))
-            if group_collection(g.slug) == collection_id)  # fmt: skip
-        query = query.where(Bulletin.distribution == "group", Bulletin.group_id == group_id)
+    if target.agreement is not None:
+        query = query.where(Bulletin.org_id == target.agreement.owner_org_id)
+    elif target.group_id is not None:
+        query = query.where(Bulletin.distribution == "group", Bulletin.group_id == target.group_id)
     return query.order_by(Bulletin.added_at, Bulletin.id)
 
 
-def _seizures(session: Session, principal: Principal, collection_id: str) -> Agreement | None:
-    """The agreement whose collection this is, when it names the owner's seizures."""
-    for a in _agreements(session, principal):
-        if agreement_collection(a.id) == collection_id:
-            return a if "incidents" in agreements.classes_of(session, a.id) else None
-    return None
-
-
 def _items(
-    session: Session, principal: Principal, collection_id: str, start: Key | None,
+    session: Session, principal: Principal, target: Target, start: Key | None,
     added_after: datetime | None,
 ) -> Iterator[tuple[Key, list[dict[str, Any]]]]:  # fmt: skip
     """The collection's items in (time, kind, id) order from start: each bulletin with its
     report and indicators (its author's identity with the first of that author's here), each
     seizure with its incident (its owner's identity with the first)."""
-    base = _bulletins(session, principal, collection_id)
+    base = _bulletins(principal, target)
     query = base
     if start is not None:
         query = query.where(_after(Bulletin.added_at, Bulletin.id, "b", start))
     elif added_after is not None:
         query = query.where(Bulletin.added_at > added_after)
-    agreement = _seizures(session, principal, collection_id)
+    agreement = target.agreement if target.seizures else None
     if agreement is None:
         yield from _bulletin_items(session, base, query, None, None)
         return
@@ -311,13 +305,13 @@ def _aware(t: datetime) -> datetime:
 
 
 def _page(
-    session: Session, principal: Principal, collection_id: str, added_after: datetime | None,
+    session: Session, principal: Principal, target: Target, added_after: datetime | None,
     limit: int, next_: str | None, ids: set[str], types: set[str],
 ) -> tuple[list[tuple[datetime, dict[str, Any]]], str | None]:  # fmt: skip
     """Up to limit (date added, object) pairs, and the cursor of the rest."""
     start, skip = _cursor(next_) if next_ else (None, 0)
     out: list[tuple[datetime, dict[str, Any]]] = []
-    for key, found in _items(session, principal, collection_id, start, added_after):
+    for key, found in _items(session, principal, target, start, added_after):
         found = [o for o in found if (not ids or o["id"] in ids) and
                  (not types or o["type"] in types)]  # fmt: skip
         for k, obj in enumerate(found[skip:], start=skip):
@@ -356,10 +350,10 @@ def objects(
     match_id: Ids = [],  # noqa: B006
 ) -> JSONResponse:  # fmt: skip
     """A page of the collection's objects, oldest added first."""
-    _collection(session, principal, collection_id)
-    rows, more = _page(session, principal, collection_id, added_after, limit, next,
+    target = _collection(session, principal, collection_id)
+    rows, more = _page(session, principal, target, added_after, limit, next,
                        set(match_id), set(match_type))  # fmt: skip
-    _used(session, principal, collection_id, len(rows))
+    _used(session, principal, target, len(rows))
     return _envelope(rows, more, {"objects": [o for _, o in rows]})
 
 
@@ -368,8 +362,8 @@ def one_object(
     collection_id: str, object_id: str, session: SessionDep, principal: PrincipalDep
 ) -> JSONResponse:
     """Every version we hold of one object of the collection (we hold one)."""
-    _collection(session, principal, collection_id)
-    rows, _ = _page(session, principal, collection_id, None, MAX_PAGE, None, {object_id}, set())
+    target = _collection(session, principal, collection_id)
+    rows, _ = _page(session, principal, target, None, MAX_PAGE, None, {object_id}, set())
     if not rows:
         raise NotFound(f"no object {object_id} in collection {collection_id}")
     return _envelope(rows[:1], None, {"objects": [rows[0][1]]})
@@ -384,8 +378,8 @@ def manifest(
     match_id: Ids = [],  # noqa: B006
 ) -> JSONResponse:  # fmt: skip
     """The manifest of the collection's objects: id, date added, version, media type."""
-    _collection(session, principal, collection_id)
-    rows, more = _page(session, principal, collection_id, added_after, limit, next,
+    target = _collection(session, principal, collection_id)
+    rows, more = _page(session, principal, target, added_after, limit, next,
                        set(match_id), set(match_type))  # fmt: skip
     records = [{"id": o["id"], "date_added": _stamp(at),
                 "version": o.get("modified", o.get("created", stix.PUBLISHED)),
