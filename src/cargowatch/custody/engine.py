@@ -154,24 +154,14 @@ def _parts_of_spans(
             yield compute_part(org_id, load(session, org_id, span=span), s)
         return
     import multiprocessing
-    from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
     session.flush()  # the workers read what is committed; this build's deletes stay its own
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[Future[Part]] = deque()
-        queue = iter(spans)
-        for span in queue:
-            pending.append(pool.submit(_compute_span, url, org_id, span, s))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            part = pending.popleft().result()
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append(pool.submit(_compute_span, url, org_id, nxt, s))
-            yield part
+        yield from _in_order(
+            lambda span: pool.submit(_compute_span, url, org_id, span, s), spans, 2 * workers
+        )
 
 
 def _parts_on_cluster(
@@ -180,24 +170,35 @@ def _parts_on_cluster(
     """The built parts of each range, computed on a Dask distributed cluster (the scheduler
     CARGOWATCH_CLUSTER names, or `local:N`: N local worker processes), a few ranges in flight
     per worker; the parts come back here in order to be stored, as from local processes."""
-    from collections import deque
-
     from cargowatch.cluster import client_for
 
     with client_for(cluster) as client:
         width = 2 * max(1, len(client.scheduler_info()["workers"]))
-        pending: deque[Any] = deque()
-        queue = iter(spans)
-        for span in queue:
-            pending.append(client.submit(_compute_span, url, org_id, span, s, pure=False))
-            if len(pending) >= width:
-                break
-        while pending:
-            part: Part = pending.popleft().result()
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append(client.submit(_compute_span, url, org_id, nxt, s, pure=False))
-            yield part
+        yield from _in_order(
+            lambda span: client.submit(_compute_span, url, org_id, span, s, pure=False),
+            spans, width,
+        )  # fmt: skip
+
+
+def _in_order(
+    submit: Callable[[tuple[str, str]], Any], spans: list[tuple[str, str]], width: int
+) -> Iterator[Part]:
+    """The parts of spans, submitted as futures (anything with .result()) width at a time at
+    most, so memory stays bounded, and handed back in the order of the spans."""
+    from collections import deque
+
+    pending: deque[Any] = deque()
+    queue = iter(spans)
+    for span in queue:
+        pending.append(submit(span))
+        if len(pending) >= width:
+            break
+    while pending:
+        part: Part = pending.popleft().result()
+        nxt = next(queue, None)
+        if nxt is not None:
+            pending.append(submit(nxt))
+        yield part
 
 
 @dataclass
