@@ -264,36 +264,47 @@ def misp_import(file: Annotated[Path, typer.Argument(help="MISP events (JSON).")
 taxii_app = typer.Typer(help="TAXII 2.1: pull partners' collections into your bulletins.")
 
 
-@taxii_app.command("pull")
-def taxii_pull(
-    api_root: Annotated[str, typer.Argument(help="The partner's API root URL.")],
-    collection: Annotated[str, typer.Argument(help="The collection's id.")],
-    user: Annotated[
-        str | None,
-        typer.Option(help="HTTP Basic user (the password from CARGOWATCH_TAXII_PASSWORD)."),
-    ] = None,
-    token_env: Annotated[
-        str | None, typer.Option(help="Name of an environment variable holding a bearer token.")
-    ] = None,
-) -> None:
-    """Take in what a partner's collection added since the last pull (markings kept,
-    idempotent on the ids)."""
+TaxiiUser = Annotated[
+    str | None,
+    typer.Option(help="HTTP Basic user (the password from CARGOWATCH_TAXII_PASSWORD)."),
+]
+TokenEnv = Annotated[
+    str | None, typer.Option(help="Name of an environment variable holding a bearer token.")
+]
+
+
+def _credentials(user: str | None, token_env: str | None) -> tuple[str, str | None]:
+    """How to sign in to a partner's TAXII server: (none|basic|bearer, its secret)."""
     import os
 
-    from cargowatch.db.engine import get_engine
-    from cargowatch.taxii.client import pull
-
-    auth = None
     if token_env:
         token = os.environ.get(token_env)
         if not token:
             raise InvalidInput(f"{token_env}: not set")
-        from cargowatch.taxii.schedule import Bearer
+        return "bearer", token
+    if user:
+        return "basic", os.environ.get("CARGOWATCH_TAXII_PASSWORD")
+    return "none", None
 
-        auth = Bearer(token)
+
+@taxii_app.command("pull")
+def taxii_pull(
+    api_root: Annotated[str, typer.Argument(help="The partner's API root URL.")],
+    collection: Annotated[str, typer.Argument(help="The collection's id.")],
+    user: TaxiiUser = None,
+    token_env: TokenEnv = None,
+) -> None:
+    """Take in what a partner's collection added since the last pull (markings kept,
+    idempotent on the ids)."""
+    from cargowatch.db.engine import get_engine
+    from cargowatch.taxii.client import pull
+    from cargowatch.taxii.schedule import Bearer
+
+    kind, secret = _credentials(user, token_env)
     got = pull(get_engine(), principal=cli_principal(), api_root=api_root,
-               collection_id=collection, auth=auth, user=user,
-               password=os.environ.get("CARGOWATCH_TAXII_PASSWORD") if user else None)  # fmt: skip
+               collection_id=collection, user=user,
+               auth=Bearer(secret) if kind == "bearer" and secret else None,
+               password=secret if kind == "basic" else None)  # fmt: skip
     console.print(f"{got['objects']} objects read, {got['bulletins']} bulletins taken in, "
                   f"{got['known']} known already")  # fmt: skip
     _refused(got["refused"])
@@ -304,30 +315,17 @@ def taxii_schedule(
     api_root: Annotated[str, typer.Argument(help="The partner's API root URL.")],
     collection: Annotated[str, typer.Argument(help="The collection's id.")],
     every: Annotated[int, typer.Option(help="Minutes between pulls (5 to a week).")] = 60,
-    user: Annotated[
-        str | None,
-        typer.Option(help="HTTP Basic user (the password from CARGOWATCH_TAXII_PASSWORD)."),
-    ] = None,
-    token_env: Annotated[
-        str | None, typer.Option(help="Name of an environment variable holding a bearer token.")
-    ] = None,
+    user: TaxiiUser = None,
+    token_env: TokenEnv = None,
 ) -> None:
     """Pull a partner's collection every so many minutes with the job queue (`cargowatch
     worker` or `serve`), as you, with the credentials sealed in the store."""
-    import os
-
     from cargowatch.db.engine import unit_of_work
     from cargowatch.taxii.schedule import schedule
 
-    kind, secret = "none", None
-    if token_env:
-        kind, secret = "bearer", os.environ.get(token_env)
-        if not secret:
-            raise InvalidInput(f"{token_env}: not set")
-    elif user:
-        kind, secret = "basic", os.environ.get("CARGOWATCH_TAXII_PASSWORD")
-        if not secret:
-            raise InvalidInput("CARGOWATCH_TAXII_PASSWORD: not set (the user's password)")
+    kind, secret = _credentials(user, token_env)
+    if kind == "basic" and not secret:
+        raise InvalidInput("CARGOWATCH_TAXII_PASSWORD: not set (the user's password)")
     with unit_of_work() as s:
         row = schedule(s, principal=cli_principal(), api_root=api_root, collection_id=collection,
                        every_minutes=every, auth_kind=kind, user=user, secret=secret)  # fmt: skip
