@@ -192,7 +192,7 @@ def bundle_of(
         objects.setdefault(ref, {"type": "identity", "spec_version": "2.1", "id": ref,
                                  "created": PUBLISHED, "modified": PUBLISHED, "name": name,
                                  "identity_class": "organization"})  # fmt: skip
-        obj = seizures.object_of(session, row, ref, TLP_IDS, stamp)
+        obj = seizures.object_of(session, row, ref)
         objects[str(obj["id"])] = obj
     definitions = extension_definition()
     if incidents:
@@ -382,7 +382,7 @@ def _take_in_incidents(
             _checked(obj)
             with session.begin_nested():  # one incident refused leaves the others
                 new = seizures.take_in(
-                    session, principal=principal, obj=obj, tlp=tlp, parse_stamp=parse_stamp,
+                    session, principal=principal, obj=obj, tlp=tlp,
                     author=str(author.get("name") or obj.get("created_by_ref") or "unknown"),
                 )  # fmt: skip
         except InvalidInput as exc:

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cargowatch.auth.principal import Principal
+from cargowatch.bulletins.stix import NAMESPACE, TLP_IDS, parse_stamp, stamp
 from cargowatch.exceptions import InvalidInput
 from cargowatch.incidents import service
 from cargowatch.incidents.models import CONCEALMENTS, INSIDER, MOS, Incident, Section
 from cargowatch.incidents.workspace import sections
 
-NAMESPACE = uuid.UUID("6f0e8f1c-4a3e-5b8e-9c1d-2a7b3c4d5e6f")  # the bulletins' namespace
 EXTENSION = "extension-definition--" + str(uuid.uuid5(NAMESPACE, "seizure properties 1.0"))
 PASSABLE = ("CLEAR", "GREEN")  # what a recipient may pass on
 FIELDS = ("container", "found_at", "locode", "substance", "quantity_kg", "concealment",
@@ -65,9 +65,7 @@ def shareable(session: Session, principal: Principal, since: datetime | None) ->
     return [r for r in rows if r.source != "stix" or _summary(session, r).tlp in PASSABLE]
 
 
-def object_of(
-    session: Session, row: Incident, author_ref: str, tlp_ids: dict[str, str], stamp: Any
-) -> dict[str, Any]:
+def object_of(session: Session, row: Incident, author_ref: str) -> dict[str, Any]:
     """One incident as a STIX 2.1 incident object."""
     summary = _summary(session, row)
     facts: dict[str, Any] = {
@@ -85,7 +83,7 @@ def object_of(
         "created_by_ref": author_ref, "created": stamp(row.created_at),
         "modified": stamp(max(row.updated_at, row.created_at)),
         "name": f"Seizure {row.reference or row.source_ref} in {row.container}",
-        "object_marking_refs": [tlp_ids[summary.tlp]], "extensions": {EXTENSION: ext},
+        "object_marking_refs": [TLP_IDS[summary.tlp]], "extensions": {EXTENSION: ext},
     }  # fmt: skip
     if row.reference:
         obj["external_references"] = [{"source_name": "cargowatch",
@@ -106,9 +104,8 @@ def _text(ext: dict[str, Any], name: str, where: str, size: int) -> str | None:
 
 
 def take_in(
-    session: Session, *, principal: Principal, obj: dict[str, Any], tlp: str, author: str,
-    parse_stamp: Any,
-) -> bool:  # fmt: skip
+    session: Session, *, principal: Principal, obj: dict[str, Any], tlp: str, author: str
+) -> bool:
     """One STIX incident with our seizure properties as an incident of the importing
     organisation (its summary under the marking it came with); False when it was here."""
     where = str(obj.get("id"))

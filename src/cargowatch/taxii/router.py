@@ -287,7 +287,7 @@ def _seizure_items(
         query = query.where(Incident.created_at > added_after)
     ref, name = stix.identity_of(session, agreement.owner_org_id)
     for row in session.scalars(query.order_by(Incident.created_at, Incident.id)).yield_per(200):
-        obj = seizures.object_of(session, row, ref, stix.TLP_IDS, stix.stamp)
+        obj = seizures.object_of(session, row, ref)
         marking = max(stix.TLP_OF[obj["object_marking_refs"][0]], agreement.tlp, key=TLP.index)
         obj["object_marking_refs"] = [stix.TLP_IDS[marking]]
         found = [] if marking == "RED" else [obj]  # RED stays with its owner
