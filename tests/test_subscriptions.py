@@ -29,7 +29,7 @@ from cargowatch.sharing.service import Terms, create_agreement
 from cargowatch.trackandtrace.models import EventSubscription
 from cargowatch.trackandtrace.subscriptions import queue_due
 from tests.builders import event22, ndjson, org_with_user, token_for
-from tests.test_trackandtrace import SPEC22, _validator
+from tests.test_trackandtrace import SPEC22, _validator, drive
 
 SECRET = base64.b64encode(b"a shared secret of 32 bytes!!!!!").decode()
 BOX_A, BOX_B = "CSQU3054383", "APZU4812090"
@@ -213,9 +213,6 @@ def test_a_bad_subscription_is_refused_naming_the_field(
 
 
 def test_dcsa_document_drives_schemathesis_over_subscriptions(partners: dict[str, Any]) -> None:
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
     keep = ("/v2/event-subscriptions", "/v2/event-subscriptions/{subscriptionID}",
             "/v2/event-subscriptions/{subscriptionID}/secret")  # fmt: skip
     paths = {}
@@ -237,29 +234,7 @@ def test_dcsa_document_drives_schemathesis_over_subscriptions(partners: dict[str
                         "pattern": "^https?://[a-z][a-z0-9.-]{0,30}(:[1-9][0-9]{0,3})?/[a-z0-9/._-]{0,40}$"},
         "secret": {"type": "string", "pattern": "^([A-Za-z0-9+/]{4}){6,30}$"},
     }}  # fmt: skip
-    schema = schemathesis.openapi.from_dict({**SPEC22, "paths": paths, "components": components,
-                                             "servers": [{"url": "/"}]})  # fmt: skip
-    schema.app = partners["client"].app
-    token = partners["customs"]["Authorization"]
-    failures: list[str] = []
-    statuses: list[int] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
-        def call(case: Any) -> None:
-            response = case.call(headers={"Authorization": token})
-            statuses.append(response.status_code)
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.path} -> {response.status_code}")
-                return
-            try:
-                case.validate_response(response)
-            except AssertionError as exc:
-                failures.append(f"{case.method} {case.path}: {str(exc)[:400]}")
-
-        call()
+    spec = {**SPEC22, "paths": paths, "components": components, "servers": [{"url": "/"}]}
+    failures, statuses = drive(spec, partners["client"].app, partners["customs"]["Authorization"])
     assert failures == []
     assert statuses.count(201) >= 1 and statuses.count(200) >= 1
