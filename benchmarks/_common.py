@@ -22,6 +22,29 @@ def bench_principal(engine: Engine, *, kind: str = "OTHER", role: str = "analyst
         return principal_for_username(s, "bench")
 
 
+def simulated_store(tmp: Path, trips: int) -> tuple[Engine, Principal, int]:
+    """A world of trips simulated under tmp and ingested, without custody, into the store
+    CARGOWATCH_DATABASE_URL names; returns its engine, the principal and how many events."""
+    from sqlalchemy import func, select
+
+    from cargowatch.db.engine import get_engine, unit_of_work
+    from cargowatch.events.models import Event
+    from cargowatch.ingest.flows import ingest_paths
+    from cargowatch.simulate.generator import SimConfig, simulate
+
+    world = tmp / "world"
+    simulate(world, SimConfig(trips=trips, seed=9, days=max(30, trips // 300),
+                              origins=("ECGYE", "COCTG", "PECLL"),
+                              destinations=("BEANR", "NLRTM", "DEHAM")))  # fmt: skip
+    engine = get_engine()
+    principal = bench_principal(engine, kind="CUSTOMS", role="analyst")
+    ingest_paths(principal=principal, paths=[world / "data"], engine=engine,
+                 update_custody=False)  # fmt: skip
+    with unit_of_work(engine) as s:
+        events = int(s.scalar(select(func.count()).select_from(Event)) or 0)
+    return engine, principal, events
+
+
 def grown_store(
     engine: Engine, principal: Principal, tmp: Path, trips: int, base: int
 ) -> tuple[int, int]:

@@ -24,28 +24,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cw-bench-cluster-") as tmp:
         os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
         os.environ["CARGOWATCH_CUSTODY_WORKERS"] = "1"
-        from _common import bench_principal
-        from sqlalchemy import func, select
+        from _common import simulated_store
+        from sqlalchemy import select
 
         from cargowatch.config import get_settings
         from cargowatch.custody import engine as custody_engine
         from cargowatch.custody.models import Alert, Trip
-        from cargowatch.db.engine import get_engine, unit_of_work
-        from cargowatch.events.models import Event
-        from cargowatch.ingest.flows import ingest_paths
-        from cargowatch.simulate.generator import SimConfig, simulate
+        from cargowatch.db.engine import unit_of_work
 
         custody_engine.RANGE_CONTAINERS = args.range
-        world = Path(tmp) / "world"
-        simulate(world, SimConfig(trips=args.trips, seed=9, days=max(30, args.trips // 300),
-                                  origins=("ECGYE", "COCTG", "PECLL"),
-                                  destinations=("BEANR", "NLRTM", "DEHAM")))  # fmt: skip
-        engine = get_engine()
-        principal = bench_principal(engine, kind="CUSTOMS", role="analyst")
-        ingest_paths(principal=principal, paths=[world / "data"], engine=engine,
-                     update_custody=False)  # fmt: skip
-        with unit_of_work(engine) as s:
-            events = int(s.scalar(select(func.count()).select_from(Event)) or 0)
+        engine, principal, events = simulated_store(Path(tmp), args.trips)
 
         def digest() -> str:
             with unit_of_work(engine) as s:

@@ -26,25 +26,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cw-bench-", dir=args.dir) as tmp:
         os.environ["CARGOWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/store.db"
         import polars as pl
-        from _common import bench_principal
-        from sqlalchemy import func, select
+        from _common import simulated_store
+        from sqlalchemy import select
 
         from cargowatch.custody.engine import build
-        from cargowatch.db.engine import get_engine, unit_of_work
+        from cargowatch.db.engine import unit_of_work
         from cargowatch.events.models import Event
-        from cargowatch.ingest.flows import ingest_paths
-        from cargowatch.simulate.generator import SimConfig, simulate
 
-        world = Path(tmp) / "world"
-        simulate(world, SimConfig(trips=args.trips, seed=9, days=max(30, args.trips // 300),
-                                  origins=("ECGYE", "COCTG", "PECLL"),
-                                  destinations=("BEANR", "NLRTM", "DEHAM")))  # fmt: skip
-        engine = get_engine()
-        principal = bench_principal(engine, kind="CUSTOMS", role="analyst")
-        ingest_paths(principal=principal, paths=[world / "data"], engine=engine,
-                     update_custody=False)  # fmt: skip
-        with unit_of_work(engine) as s:
-            events = int(s.scalar(select(func.count()).select_from(Event)) or 0)
+        engine, principal, events = simulated_store(Path(tmp), args.trips)
 
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
