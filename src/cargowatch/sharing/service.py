@@ -274,8 +274,8 @@ def amend(
         else [r for r in agreement.personal_roles.split(",") if r],
         tlp=agreement.tlp,
     )  # fmt: skip
-    if PERSONAL not in (classes or [PERSONAL]) and personal_roles is None:
-        terms.personal_roles = []
+    if classes is not None and PERSONAL not in classes and personal_roles is None:
+        terms.personal_roles = []  # personal data dropped: its roles go with it
     terms = _validated(terms)
     if PERSONAL in terms.classes:
         principal.require("users:manage")
