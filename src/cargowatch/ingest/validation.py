@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 from functools import lru_cache
 
 _LETTER_VALUES: dict[str, int] = {}
@@ -51,6 +53,7 @@ def countries() -> frozenset[str]:
         return frozenset(row["CountryCode"].strip() for row in csv.DictReader(handle))
 
 
+@lru_cache(maxsize=65536)
 def is_unlocode(code: str) -> bool:
     """Whether code is a UN/LOCODE: a country of the UN/LOCODE list, then 3 letters or digits
     2-9."""
@@ -63,9 +66,13 @@ LATEST_YEARS_AHEAD = 5  # plans and estimates look ahead; not decades
 
 def implausible_year(year: int) -> str | None:
     """Why a record's year cannot be right (decades away), or None."""
-    from datetime import UTC, datetime
-
-    latest = datetime.now(UTC).year + LATEST_YEARS_AHEAD
+    latest = _this_year(int(time.time()) // 3600) + LATEST_YEARS_AHEAD
     if year < EARLIEST_YEAR or year > latest:
         return f"year {year} is outside {EARLIEST_YEAR}-{latest}"
     return None
+
+
+@lru_cache(maxsize=2)
+def _this_year(hour: int) -> int:
+    """The current UTC year, read once an hour (hour: hours since the epoch)."""
+    return datetime.fromtimestamp(hour * 3600, UTC).year

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Connection, Select, Table, and_, func, select
+from sqlalchemy import Connection, Select, Table, func, select
 
 from cargowatch.custody.models import Alert, Trip, TripSeal
+from cargowatch.db.columnar import arrow_frame
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk.settings import RiskSettings
@@ -51,32 +52,48 @@ def _dates(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
+READ_CHUNK = 50_000  # rows turned into columns at a time: Python rows never pile up
+
+
 def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
     """A query as a frame with the given column types ("time", "date" or a polars type),
-    read through the driver's cursor and built column by column: the ORM's per-value result
-    processing would cost more than the rest of a scoring run."""
+    read through the driver's cursor READ_CHUNK rows at a time, each chunk built column by
+    column: the ORM's per-value result processing would cost more than the rest of a scoring
+    run, and a million rows held as Python tuples would cost gigabytes."""
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    kinds: dict[str, Any] = {"time": UTC_TIME, "date": pl.Date}
+    casts = {k: v for k, v in schema.items() if v not in ("time", "date")}
+
+    def typed(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.with_columns(pl.col(k).cast(v, strict=False) for k, v in casts.items())
+        frame = _utc(frame, *(k for k, v in schema.items() if v == "time"))
+        return _dates(frame, *(k for k, v in schema.items() if v == "date"))
+
+    columnar = arrow_frame(conn, sql, list(schema))
+    if columnar is not None:
+        if columnar.height == 0:
+            return pl.DataFrame(schema={k: kinds.get(v, v) for k, v in schema.items()})
+        return typed(columnar)
     driver: Any = conn.connection.driver_connection
+    parts: list[pl.DataFrame] = []
     cursor = driver.cursor()
     try:
         cursor.execute(sql)
-        rows = cursor.fetchall()
+        while rows := cursor.fetchmany(READ_CHUNK):
+            columns = zip(*rows, strict=True)
+            del rows
+            frame = pl.DataFrame(
+                [
+                    pl.Series(name, values, strict=False)
+                    for name, values in zip(schema, columns, strict=True)
+                ]
+            )
+            parts.append(typed(frame))
     finally:
         cursor.close()
-    kinds: dict[str, Any] = {"time": UTC_TIME, "date": pl.Date}
-    if not rows:
+    if not parts:
         return pl.DataFrame(schema={k: kinds.get(v, v) for k, v in schema.items()})
-    columns = zip(*rows, strict=True)
-    frame = pl.DataFrame(
-        [
-            pl.Series(name, values, strict=False)
-            for name, values in zip(schema, columns, strict=True)
-        ]
-    )
-    casts = {k: v for k, v in schema.items() if v not in ("time", "date")}
-    frame = frame.with_columns(pl.col(k).cast(v, strict=False) for k, v in casts.items())
-    frame = _utc(frame, *(k for k, v in schema.items() if v == "time"))
-    return _dates(frame, *(k for k, v in schema.items() if v == "date"))
+    return pl.concat(parts, how="vertical_relaxed", rechunk=True) if len(parts) > 1 else parts[0]
 
 
 WATCH_SCHEMA: dict[str, Any] = {"bulletin_id": pl.Int64, "kind": pl.String, "value": pl.String,
@@ -123,43 +140,20 @@ def load_context(
     its trips happened)."""
     m = TABLES["manifest"]
     t = cast(Table, Trip.__table__)
-    # each trip with its manifest line (stored once per booking and container), in one read
-    declared = and_(
-        m.c.org_id == t.c.org_id,
-        m.c.container == t.c.container,
-        m.c.booking_ref == func.coalesce(t.c.booking_ref, ""),
-    )
+    sqlite = conn.dialect.name == "sqlite"
+
+    def of_org(column: Any) -> Any:
+        # SQLite: org_id + 0 scans the table in storage order; through an (org_id, ...) index
+        # it would visit a large organisation's million rows in random order, 3x slower
+        return (column + 0 if sqlite else column) == org_id
+
     trips = read(
         conn,
         select(
-            t.c.id,
-            t.c.trip_key,
-            t.c.container,
-            t.c.booking_ref,
-            t.c.started_at,
-            t.c.ended_at,
-            t.c.origin,
-            t.c.destination,
-            t.c.events,
-            t.c.stays,
-            t.c.inland_hours,
-            t.c.delivery_hours,
-            t.c.laden,
-            m.c.id,
-            m.c.shipper_id,
-            m.c.consignee_id,
-            m.c.notify_id,
-            m.c.carrier_code,
-            m.c.commodity_hs,
-            m.c.pol,
-            m.c.pod,
-            m.c.transshipment_ports,
-            m.c.booked_at,
-            m.c.vessel_imo,
-            m.c.voyage,
-        )
-        .select_from(t.outerjoin(m, declared))
-        .where(t.c.org_id == org_id),
+            t.c.id, t.c.trip_key, t.c.container, t.c.booking_ref, t.c.started_at, t.c.ended_at,
+            t.c.origin, t.c.destination, t.c.events, t.c.stays, t.c.inland_hours,
+            t.c.delivery_hours, t.c.laden,
+        ).where(of_org(t.c.org_id)),
         {
             "trip_id": pl.Int64,
             "trip_key": pl.String,
@@ -174,7 +168,21 @@ def load_context(
             "inland_hours": pl.Float64,
             "delivery_hours": pl.Float64,
             "laden": pl.Boolean,
+        },
+    )  # fmt: skip
+    # each trip's manifest line (stored once per booking and container), joined here: two
+    # scans and a hash join instead of a million index lookups in the store
+    manifest = read(
+        conn,
+        select(
+            m.c.id, m.c.container, m.c.booking_ref, m.c.shipper_id, m.c.consignee_id,
+            m.c.notify_id, m.c.carrier_code, m.c.commodity_hs, m.c.pol, m.c.pod,
+            m.c.transshipment_ports, m.c.booked_at, m.c.vessel_imo, m.c.voyage,
+        ).where(of_org(m.c.org_id)),
+        {
             "manifest_id": pl.Int64,
+            "container": pl.String,
+            "_booking": pl.String,
             "shipper_id": pl.String,
             "consignee_id": pl.String,
             "notify_id": pl.String,
@@ -187,6 +195,11 @@ def load_context(
             "vessel_imo": pl.String,
             "voyage": pl.String,
         },
+    )  # fmt: skip
+    trips = (
+        trips.with_columns(pl.col("booking_ref").fill_null("").alias("_booking"))
+        .join(manifest, on=["container", "_booking"], how="left")
+        .drop("_booking")
     )
     # in the order of the trips' natural keys, whatever the store returned (ids differ between
     # stores): fits, samples and ties then do not depend on the store
@@ -262,7 +275,7 @@ def load_context(
             Alert.place,
             Alert.explanation,
             Alert.evidence,
-        ).where(Alert.org_id == org_id),
+        ).where(of_org(Alert.org_id)),
         {
             "alert_id": pl.Int64,
             "trip_id": pl.Int64,
@@ -275,6 +288,7 @@ def load_context(
         },
     )
     stays = stays_of(trips)
+    trips = trips.drop("stays")  # read as ctx.stays from here on (a quarter of the frame)
     a, ps = TABLES["access"], TABLES["persons"]
     access = read(
         conn,
@@ -342,7 +356,7 @@ def load_context(
     outcomes = _match_outcomes(trips, inspections)
     seals = read(
         conn,
-        select(TripSeal.trip_id, TripSeal.seal, TripSeal.event_id).where(TripSeal.org_id == org_id),
+        select(TripSeal.trip_id, TripSeal.seal, TripSeal.event_id).where(of_org(TripSeal.org_id)),
         {"trip_id": pl.Int64, "seal": pl.String, "event_id": pl.Int64},
     )
     return Context(
@@ -389,8 +403,17 @@ def _referrals(conn: Connection, org_id: int, now: datetime) -> pl.DataFrame:
     return pl.DataFrame(out, schema=REFERRAL_SCHEMA, orient="row")
 
 
-def stays_of(trips: pl.DataFrame) -> pl.DataFrame:
-    """One row per stay: trip_id, role, facility, arrived, left, hours, first and last event."""
+def stays_of(trips: pl.DataFrame, chunk: int = 200_000) -> pl.DataFrame:
+    """One row per stay: trip_id, role, facility, arrived, left, hours, first and last event
+    (decoded chunk trips at a time: the nested lists of a million trips' stays at once would
+    cost more than every other frame of the context together)."""
+    return pl.concat(
+        [_stays(trips.slice(start, chunk)) for start in range(0, max(trips.height, 1), chunk)],
+        rechunk=True,
+    )
+
+
+def _stays(trips: pl.DataFrame) -> pl.DataFrame:
     schema = pl.List(pl.List(pl.String))
     exploded = (
         trips.select("trip_id", pl.col("stays").str.json_decode(schema))

@@ -24,7 +24,7 @@ from cargowatch.db.base import sqlite_timestamp
 from cargowatch.db.bulk import bulk_insert
 from cargowatch.risk import learned as L
 from cargowatch.risk import rules as _builtin  # noqa: F401  (registers the built-in rules)
-from cargowatch.risk.context import Context, load_context
+from cargowatch.risk.context import Context, load_context, read
 from cargowatch.risk.models import Assessment, QueuePick, RiskModel, ScoreChange
 from cargowatch.risk.rules.base import FINDING_SCHEMA, RULES
 from cargowatch.risk.settings import RiskSettings, risk_settings
@@ -35,6 +35,7 @@ CHANGES = cast(Table, ScoreChange.__table__)
 KEPT_POINTS = 0.0005  # a finding that adds less than 0.05 points is no reason (nor a change)
 MOVED = 0.5  # a score that moves less than this (in points of 100) has not changed
 ADJUSTMENT = "model-adjustment"
+WRITE_PART = 100_000  # trips whose assessments are assembled and stored at a time
 
 
 def findings_of(ctx: Context) -> pl.DataFrame:
@@ -363,6 +364,7 @@ def score(
     row, fitted = model
     step("applying the model")
     scored, reasons = predict(prep, fitted)
+    del ctx, prep  # the context is the largest thing held; the write needs none of it
     if trip_ids is not None:
         wanted = pl.Series("trip_id", sorted(set(trip_ids)), dtype=pl.Int64)
         scored = scored.filter(pl.col("trip_id").is_in(wanted.implode()))
@@ -511,44 +513,70 @@ def _write(
     cause: str = "rescoring",
 ) -> None:
     """Replace the assessments of the trips in scored, keeping what changed in the score
-    history; JSON is assembled over columns."""
+    history. JSON is assembled over columns, WRITE_PART trips at a time: a million trips'
+    findings as JSON at once would hold gigabytes, and smaller group-bys run faster."""
+    stamp = sqlite_timestamp(now) if session.get_bind().dialect.name == "sqlite" else now
+    scored = scored.sort("trip_id")
+    reasons = reasons.join(scored.select("trip_id"), on="trip_id", how="semi").sort(
+        ["trip_id", "points", "rule"], descending=[False, True, False]
+    )
+    before = _previous(session, org_id, None) if everything else None
+    if everything:
+        session.execute(delete(Assessment).where(Assessment.org_id == org_id))
+    ids = reasons["trip_id"]
+    for start in range(0, scored.height, WRITE_PART):
+        part = scored.slice(start, WRITE_PART)
+        low, high = part["trip_id"][0], part["trip_id"][-1]
+        first = int(ids.search_sorted(low, "left"))
+        last = int(ids.search_sorted(high, "right"))
+        _write_part(session, org_id, part, reasons.slice(first, last - first), version, stamp,
+                    before, cause)  # fmt: skip
+
+
+def _write_part(
+    session: Session,
+    org_id: int,
+    scored: pl.DataFrame,
+    reasons: pl.DataFrame,
+    version: int,
+    stamp: Any,
+    before: pl.DataFrame | None,
+    cause: str,
+) -> None:
+    """Store the assessments of some trips (reasons: theirs, in waterfall order)."""
     keys = (
         reasons.filter((pl.col("points") >= KEPT_POINTS) & (pl.col("rule") != ADJUSTMENT))
         .group_by("trip_id")
         .agg(pl.col("rule").sort().str.join(",").alias("keys"))
     )
     scored = scored.join(keys, on="trip_id", how="left").with_columns(pl.col("keys").fill_null(""))
-    before = _previous(session, org_id, None if everything else scored["trip_id"].to_list())
-    stamp = sqlite_timestamp(now) if session.get_bind().dialect.name == "sqlite" else now
-    _history(session, org_id, scored, before, version, stamp, cause)
-    if everything:
-        session.execute(delete(Assessment).where(Assessment.org_id == org_id))
+    trip_ids = scored["trip_id"].to_list()
+    if before is None:
+        before = _previous(session, org_id, trip_ids)
+        for start in range(0, len(trip_ids), 5000):
+            chunk = trip_ids[start : start + 5000]
+            session.execute(delete(Assessment).where(Assessment.trip_id.in_(chunk)))
     else:
-        ids = scored["trip_id"].to_list()
-        for start in range(0, len(ids), 5000):
-            part = ids[start : start + 5000]
-            session.execute(delete(Assessment).where(Assessment.trip_id.in_(part)))
+        before = before.join(scored.select("trip_id"), on="trip_id", how="semi")
+    _history(session, org_id, scored, before, version, stamp, cause)
     mark = "@@evidence@@"
-    chosen = (
-        reasons.join(scored.select("trip_id"), on="trip_id", how="semi")
-        .sort(["trip_id", "points", "rule"], descending=[False, True, False])
-        .with_columns(
-            pl.col("points").round(4).alias("score"),
-            pl.col("weight").round(3),
+    chosen = reasons.with_columns(
+        pl.col("points").round(4).alias("score"),
+        pl.col("weight").round(3),
+    ).with_columns(
+        pl.struct(
+            "rule", "family", "rule_version", "score", "weight", "reason",
+            pl.lit(mark).alias("evidence"),
+            pl.struct("inspected", "seized", "port").alias("worth"),
         )
-        .with_columns(
-            pl.struct(
-                "rule", "family", "rule_version", "score", "weight", "reason",
-                pl.lit(mark).alias("evidence"),
-                pl.struct("inspected", "seized", "port").alias("worth"),
-            )
-            .struct.json_encode()
-            .str.replace(f'"{mark}"', pl.col("evidence"), literal=True)
-            .str.replace("@@version@@", str(version), literal=True)
-            .alias("json"),
-        )
+        .struct.json_encode()
+        .str.replace(f'"{mark}"', pl.col("evidence"), literal=True)
+        .str.replace("@@version@@", str(version), literal=True)
+        .alias("json"),
     )  # fmt: skip
-    per_trip = chosen.group_by("trip_id").agg(pl.col("json").str.join(",").alias("findings"))
+    per_trip = chosen.group_by("trip_id", maintain_order=True).agg(
+        pl.col("json").str.join(",").alias("findings")
+    )
     rows = scored.join(per_trip, on="trip_id", how="left").select(
         pl.lit(org_id).alias("org_id"),
         "trip_id",
@@ -576,18 +604,14 @@ def _previous(session: Session, org_id: int, ids: list[int] | None) -> pl.DataFr
     query = select(
         Assessment.trip_id, Assessment.score, Assessment.model_version, Assessment.finding_keys
     ).where(Assessment.org_id == org_id)
+    schema: dict[str, Any] = {"trip_id": pl.Int64, "score_before": pl.Float64,
+                              "model_before": pl.Int64, "keys_before": pl.String}  # fmt: skip
+    if ids is None:  # as columns: a million rows
+        return read(session.connection(), query, schema)
     rows: list[Any] = []
-    if ids is None:
-        rows = list(session.execute(query))
-    else:
-        for start in range(0, len(ids), 5000):
-            rows += session.execute(query.where(Assessment.trip_id.in_(ids[start : start + 5000])))
-    return pl.DataFrame(
-        [tuple(r) for r in rows],
-        schema={"trip_id": pl.Int64, "score_before": pl.Float64, "model_before": pl.Int64,
-                "keys_before": pl.String},
-        orient="row",
-    )  # fmt: skip
+    for start in range(0, len(ids), 5000):
+        rows += session.execute(query.where(Assessment.trip_id.in_(ids[start : start + 5000])))
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def _history(

@@ -290,41 +290,36 @@ _RFC3339 = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
-def _real_date(day: str) -> bool:
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@lru_cache(maxsize=8192)
+def _day_problem(day: str) -> str | None:
+    """Why the date part of a time cannot be right (not a calendar day, or decades away)."""
     try:
         date.fromisoformat(day)
     except ValueError:
-        return False
-    return True
-
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+        return ""
+    return implausible_year(int(day[:4]))
 
 
 def check_time(value: str, field: str) -> None:
     """Raise RecordError unless value is an ISO 8601 date-time with an offset, in a year a
     container event can have."""
-    if not _RFC3339.match(value) or not _real_date(value[:10]):
-        raise RecordError(
-            field,
-            f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
-        )
-    problem = implausible_year(int(value[:4]))
+    problem = _day_problem(value[:10]) if _RFC3339.match(value) else ""
+    if problem is None:
+        return
     if problem:
         raise RecordError(field, f"{problem}: {value!r}")
+    raise RecordError(
+        field,
+        f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
+    )
 
 
 def utc_text(value: str, field: str) -> str:
     """The stored form of an ISO 8601 time with offset: UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
-    if not _RFC3339.match(value) or not _real_date(value[:10]):
-        raise RecordError(
-            field,
-            f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
-        )
-    problem = implausible_year(int(value[:4]))
-    if problem:
-        raise RecordError(field, f"{problem}: {value!r}")
+    check_time(value, field)
     if len(value) == 20 and value[19] in "Zz":  # the common case, without building a datetime
         return f"{value[:10]} {value[11:19]}.000000"
     parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
@@ -615,6 +610,7 @@ class DcsaTrackAndTrace(Adapter):
 
     name = "dcsa-tnt"
     formats = ("dcsa-tnt-2.2", "dcsa-tnt-3.0")
+    parallel = True  # a record converts from its raw bytes alone
 
     def sniff(self, head: bytes) -> str | None:
         return _version_of(head)

@@ -38,7 +38,7 @@ class WatchlistHit(RiskRule):
             return empty()
         trips = ctx.trips.select(
             "trip_id", "container", "started_at", "ended_at", "origin", "destination",
-            "shipper_id", "consignee_id", "notify_id", "stays",
+            "shipper_id", "consignee_id", "notify_id",
         ).filter(pl.col("started_at").is_not_null())  # fmt: skip
         # what each trip shows, as (trip, kind, value, what it is)
         shown = [
