@@ -31,8 +31,6 @@ class Settings(BaseSettings):
     secret_key: str = ""
     user: str = ""
     ingest_batch_size: int = 20_000
-    # worker processes that convert a large file's records while the writer stores (0: none)
-    ingest_processes: int = Field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 1) - 1)))
     custody_settings: Path | None = None
     custody_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1))
     columnar_reads: bool = True  # on PostgreSQL, scoring reads whole tables as Arrow (ADBC)

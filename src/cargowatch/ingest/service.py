@@ -17,7 +17,6 @@ import cargowatch.ingest.adapters.dcsa_tnt
 import cargowatch.ingest.adapters.edifact  # noqa: F401
 from cargowatch.audit import service as audit
 from cargowatch.auth.principal import Principal
-from cargowatch.config import get_settings
 from cargowatch.db.base import utcnow
 from cargowatch.documents import service as documents
 from cargowatch.exceptions import InvalidInput, NotFound
@@ -31,12 +30,12 @@ from cargowatch.ingest.adapters.base import (
     SourceRecord,
 )
 from cargowatch.ingest.models import IngestRun, QuarantineRecord
-from cargowatch.ingest.parallel import PARALLEL_FROM, Failed, converted
 from cargowatch.ingest.quarantine import (
     UNKNOWN_KEEP,
     guarded,
     quarantine_records,
     quarantine_rows,
+    unreadable,
 )
 from cargowatch.ingest.records import json_records
 from cargowatch.ingest.writer import EventWriter
@@ -219,6 +218,7 @@ def ingest_stream(
     raws: list[bytes] = []
     bad: list[dict[str, object]] = []
     retractions: list[tuple[str, str | None]] = []
+    convert = adapter.convert
     first = True
     consumed = 0
 
@@ -238,22 +238,29 @@ def ingest_stream(
             counts.retracted += writer.write_retractions(retractions)
             retractions.clear()
 
-    records = guarded(adapter.records(stream, chosen), stream)
-    for record, out in converted(adapter, chosen, strict, records, _processes(stream)):
+    for record in guarded(adapter.records(stream, chosen), stream):
         counts.read += 1
         consumed += len(record.raw) + 1
         if first:
             first = False
             try:
                 unknown = adapter.note_unknown_fields(record, chosen)
-            except Exception:  # a note only: the record itself is judged by its outcome
+            except Exception:  # a note only: the record itself is judged below
                 unknown = []
             if unknown:
                 counts.notes.append(
                     f"{source}: ignored fields not in the format: {', '.join(unknown)}"
                 )
-        if isinstance(out, Failed):
-            bad.append(make(record, out.error()))
+        try:
+            if record.error is not None:
+                raise RecordError("", record.error)
+            out = convert(record, chosen, strict)
+        except RecordError as err:
+            bad.append(make(record, err))
+            counts.quarantined += 1
+            continue
+        except Exception as exc:  # a record must never stop the run: it is kept, with why
+            bad.append(make(record, unreadable(exc)))
             counts.quarantined += 1
             continue
         if isinstance(out, Retract):
@@ -280,17 +287,6 @@ def ingest_stream(
             f"{source}: {counts.warnings} events stored with warnings (see 'cargowatch events')"
         )
     return counts
-
-
-def _processes(stream: IO[bytes]) -> int:
-    """How many processes convert this source's records: none for a small one."""
-    try:
-        here = stream.tell()
-        size = stream.seek(0, io.SEEK_END)
-        stream.seek(here)
-    except (OSError, ValueError):
-        return 0
-    return get_settings().ingest_processes if size >= PARALLEL_FROM else 0
 
 
 def apply_retractions(session: Session, *, principal: Principal) -> int:

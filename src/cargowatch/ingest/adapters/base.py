@@ -151,9 +151,6 @@ class Adapter(abc.ABC):
 
     name: ClassVar[str]
     formats: ClassVar[tuple[str, ...]]
-    # whether convert() needs nothing but a record's raw bytes (no reader state, no parsed
-    # object), so that worker processes may convert a large source's records
-    parallel: ClassVar[bool] = False
 
     @abc.abstractmethod
     def sniff(self, head: bytes) -> str | None:

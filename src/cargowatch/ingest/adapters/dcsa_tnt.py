@@ -610,7 +610,6 @@ class DcsaTrackAndTrace(Adapter):
 
     name = "dcsa-tnt"
     formats = ("dcsa-tnt-2.2", "dcsa-tnt-3.0")
-    parallel = True  # a record converts from its raw bytes alone
 
     def sniff(self, head: bytes) -> str | None:
         return _version_of(head)
