@@ -27,7 +27,7 @@ from tests.builders import org_with_user
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated world with smart containers, badge swipes and inspections."""
     out = tmp_path_factory.mktemp("columnar-world")
-    simulate(out, SimConfig(trips=400, seed=5, days=40, smart_share=0.3, scenario_rate=0.05))
+    simulate(out, SimConfig(trips=200, seed=5, days=30, smart_share=0.3, scenario_rate=0.05))
     return out
 
 
@@ -57,7 +57,7 @@ def test_the_context_is_the_same_read_as_columns_or_through_the_cursor(
     monkeypatch.setattr(get_settings(), "columnar_reads", False)
     with engine.connect() as conn:
         rows = load_context(conn, p.org_id, RiskSettings(), now)
-    assert columnar.trips.height > 300 and columnar.stays.height > columnar.trips.height
+    assert columnar.trips.height > 150 and columnar.stays.height > columnar.trips.height
     for name, frame in _frames(rows).items():
         assert_frame_equal(_frames(columnar)[name], frame, check_row_order=True)
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import msgspec
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cargowatch.custody.checks import Found, check_trip, cross_trip, split_trips, timeline
 from cargowatch.custody.inputs import EventRow, Inputs, load
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.custody.settings import CustodySettings, custody_settings
+from cargowatch.db.base import sqlite_timestamp
+from cargowatch.db.bulk import bulk_insert
 from cargowatch.db.engine import analyze
 from cargowatch.events.models import Event
 
@@ -288,8 +291,10 @@ def _store_part(
         session.execute(update(Trip), kept)  # bulk UPDATE by primary key
     key_ids = {k["trip_key"]: k["id"] for k in kept}
     if fresh:
-        # plain executemany, then the ids back by key: SQLite's RETURNING goes row by row here
-        session.execute(insert(TRIPS), fresh)
+        # the driver's executemany (COPY on PostgreSQL), then the ids back by key: SQLite's
+        # RETURNING goes row by row, and SQLAlchemy's per-value processing of a full
+        # rebuild's rows was most of the time the storing process spent
+        _bulk(session, TRIPS, fresh)
         for keys in _chunks([m["trip_key"] for m in fresh], FEW_CONTAINERS):
             key_ids.update(
                 session.execute(
@@ -305,15 +310,30 @@ def _store_part(
         for f in found
     ]
     if rows_out:
-        session.execute(insert(ALERTS), rows_out)
+        _bulk(session, ALERTS, rows_out)
     seal_rows = [
         {"org_id": org_id, "trip_id": trip_id, "seal": number, "event_id": event_id}
         for trip_id, first in zip(ids, part.seals, strict=True)
         for number, event_id in first.items()
     ]
     if seal_rows:
-        session.execute(insert(TRIP_SEALS), seal_rows)
+        _bulk(session, TRIP_SEALS, seal_rows)
     return len(made), len(rows_out), {r["seal"] for r in seal_rows}
+
+
+def _bulk(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) through the driver; times as each store keeps
+    them (SQLite: UTCDateTime's naive UTC text)."""
+    columns = list(rows[0])
+    if session.get_bind().dialect.name == "sqlite":
+        values: Iterable[tuple[Any, ...]] = (
+            tuple(sqlite_timestamp(v) if isinstance(v, datetime) else v
+                  for v in (row[c] for c in columns))
+            for row in rows
+        )  # fmt: skip
+    else:
+        values = (tuple(row[c] for c in columns) for row in rows)
+    bulk_insert(session, table, columns, values)
 
 
 def _stays(rows: list[EventRow]) -> dict[str, Any]:
@@ -431,7 +451,7 @@ def _cloned_seals(session: Session, org_id: int, seals: set[str] | None) -> int:
             )
             rows_out.append(_alert_row(org_id, trip_id, found))
     if rows_out:
-        session.execute(insert(ALERTS), rows_out)
+        _bulk(session, ALERTS, rows_out)
     recount = sorted({r["trip_id"] for r in rows_out} | (affected or set()))
     count = (
         select(func.count()).select_from(Alert).where(Alert.trip_id == Trip.id).scalar_subquery()
