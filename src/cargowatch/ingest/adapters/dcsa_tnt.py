@@ -294,27 +294,25 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 
 @lru_cache(maxsize=8192)
-def _day_problem(day: str) -> str | None:
-    """Why the date part of a time cannot be right (not a calendar day, or decades away)."""
+def _real_day(day: str) -> bool:
     try:
         date.fromisoformat(day)
     except ValueError:
-        return ""
-    return implausible_year(int(day[:4]))
+        return False
+    return True
 
 
 def check_time(value: str, field: str) -> None:
     """Raise RecordError unless value is an ISO 8601 date-time with an offset, in a year a
     container event can have."""
-    problem = _day_problem(value[:10]) if _RFC3339.match(value) else ""
-    if problem is None:
-        return
+    if not _RFC3339.match(value) or not _real_day(value[:10]):
+        raise RecordError(
+            field,
+            f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
+        )
+    problem = implausible_year(int(value[:4]))
     if problem:
         raise RecordError(field, f"{problem}: {value!r}")
-    raise RecordError(
-        field,
-        f"expected an ISO 8601 date-time with an offset (2025-03-01T04:10:00Z), got {value!r}",
-    )
 
 
 def utc_text(value: str, field: str) -> str:
