@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -13,7 +12,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import Engine, text
 
 from cargowatch.config import get_settings
-from cargowatch.db.columnar import arrow_frame
+from cargowatch.db.columnar import Columnar
 from cargowatch.db.engine import unit_of_work
 from cargowatch.ingest.flows import ingest_paths
 from cargowatch.risk import context as C
@@ -42,14 +41,15 @@ def test_the_context_is_the_same_read_as_columns_or_through_the_cursor(
     ingest_paths(principal=p, paths=[world / "data"], engine=engine)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     used: list[bool] = []
-    real = C.arrow_frame
+    real = Columnar.frame
 
-    def spy(*args: Any) -> pl.DataFrame | None:
-        frame = real(*args)
+    def spy(self: Columnar, sql: str, names: list[str]) -> pl.DataFrame | None:
+        frame = real(self, sql, names)
         used.append(frame is not None)
         return frame
 
-    monkeypatch.setattr(C, "arrow_frame", spy)
+    monkeypatch.setattr(get_settings(), "columnar_reads", True)
+    monkeypatch.setattr(Columnar, "frame", spy)
     monkeypatch.setattr(C, "READ_CHUNK", 333)  # the cursor path in many chunks
     with engine.connect() as conn:
         columnar = load_context(conn, p.org_id, RiskSettings(), now)
@@ -62,16 +62,23 @@ def test_the_context_is_the_same_read_as_columns_or_through_the_cursor(
         assert_frame_equal(_frames(columnar)[name], frame, check_row_order=True)
 
 
-def test_a_transaction_with_writes_reads_through_its_own_cursor(engine: Engine) -> None:
+def test_a_transaction_with_writes_reads_through_its_own_cursor(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "columnar_reads", True)
     p = org_with_user(engine, "customs")
     sql = f"SELECT id, name FROM organisations WHERE id = {p.org_id}"
     with unit_of_work(engine) as s:
         conn = s.connection()
-        first = arrow_frame(conn, sql, ["id", "name"])
-        if engine.dialect.name == "sqlite":  # never a second copy of SQLite on the same file
-            assert first is None
-            return
-        assert first is not None and first.rows() == [(p.org_id, first["name"][0])]
+        with Columnar(conn) as columnar:
+            first = columnar.frame(sql, ["id", "name"])
+            if engine.dialect.name == "sqlite":  # never a second copy of SQLite on one file
+                assert first is None
+                return
+            assert first is not None and first.rows() == [(p.org_id, first["name"][0])]
+            again = columnar.frame(sql, ["id", "name"])  # the same connection, read again
+            assert again is not None and again.rows() == first.rows()
         rename = text("UPDATE organisations SET name = 'renamed' WHERE id = :i")
         conn.execute(rename, {"i": p.org_id})
-        assert arrow_frame(conn, sql, ["id", "name"]) is None  # it would miss the new name
+        with Columnar(conn) as columnar:
+            assert columnar.frame(sql, ["id", "name"]) is None  # it would miss the new name

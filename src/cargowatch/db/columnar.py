@@ -8,7 +8,7 @@ that this corrupts a store; in our tests a second copy read a stale snapshot). A
 connection of its own, so it is used only where that connection sees exactly what the
 caller's would: a transaction that has written nothing yet (no transaction id assigned).
 Elsewhere, and if the driver is missing or refuses a query, the caller reads through its own
-cursor: `arrow_frame` then answers None.
+cursor: `Columnar.frame` then answers None.
 """
 
 from __future__ import annotations
@@ -38,30 +38,60 @@ def _connect(conn: Connection) -> Any:
     return adbc_driver_postgresql.dbapi.connect(uri)
 
 
-def arrow_frame(conn: Connection, sql: str, names: list[str]) -> pl.DataFrame | None:
-    """The rows of sql (a statement with its values bound) as a frame with these column
-    names, read as Arrow; None where the caller must read through its own cursor."""
-    if conn.dialect.name != "postgresql" or not get_settings().columnar_reads:
-        return None
-    if _uncommitted(conn):
-        return None
-    try:
-        adbc = _connect(conn)
-    except ImportError:
-        return None
-    try:
-        with adbc.cursor() as cursor:
-            cursor.execute(sql)
-            table = cursor.fetch_arrow_table()
-    except Exception as exc:  # a type the driver cannot carry: the cursor reads it instead
-        log.info("columnar read refused (%s); reading through the cursor", exc)
-        return None
-    finally:
-        adbc.close()
-    frame = pl.from_arrow(table.rename_columns(names), rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    del table
-    import pyarrow
+class Columnar:
+    """Arrow reads for one piece of work (a scoring's context): one ADBC connection, opened at
+    the first read and closed with this (a connection costs 50 ms; a context reads ten
+    tables). Decided once, at the first read: the caller writes nothing in between."""
 
-    pyarrow.default_memory_pool().release_unused()  # hand the read's buffers back now
-    return frame
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._usable: bool | None = None
+        self._adbc: Any = None
+
+    def __enter__(self) -> Columnar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the ADBC connection, if one was opened."""
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
+
+    def usable(self) -> bool:
+        """Whether reads go through ADBC (PostgreSQL, the setting on, nothing uncommitted)."""
+        if self._usable is None:
+            conn = self.conn
+            self._usable = (
+                conn.dialect.name == "postgresql"
+                and get_settings().columnar_reads
+                and not _uncommitted(conn)
+            )
+        return self._usable
+
+    def frame(self, sql: str, names: list[str]) -> pl.DataFrame | None:
+        """The rows of sql (a statement with its values bound) as a frame with these column
+        names, read as Arrow; None where the caller must read through its own cursor."""
+        if not self.usable():
+            return None
+        try:
+            if self._adbc is None:
+                self._adbc = _connect(self.conn)
+            with self._adbc.cursor() as cursor:
+                cursor.execute(sql)
+                table = cursor.fetch_arrow_table()
+        except ImportError:
+            self._usable = False
+            return None
+        except Exception as exc:  # a type the driver cannot carry: the cursor reads it instead
+            log.info("columnar read refused (%s); reading through the cursor", exc)
+            return None
+        frame = pl.from_arrow(table.rename_columns(names), rechunk=False)
+        assert isinstance(frame, pl.DataFrame)
+        del table
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()  # hand the read's buffers back now
+        return frame

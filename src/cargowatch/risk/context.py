@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, Select, Table, func, select
 
 from cargowatch.custody.models import Alert, Trip, TripSeal
-from cargowatch.db.columnar import arrow_frame
+from cargowatch.db.columnar import Columnar
 from cargowatch.documents.models import DocumentEquipment, TransportDocument
 from cargowatch.registers.specs import TABLES
 from cargowatch.risk.settings import RiskSettings
@@ -55,7 +55,12 @@ def _dates(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
 READ_CHUNK = 50_000  # rows turned into columns at a time: Python rows never pile up
 
 
-def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
+def read(
+    conn: Connection,
+    stmt: Select[*tuple[Any, ...]],
+    schema: dict[str, Any],
+    columnar: Columnar | None = None,
+) -> pl.DataFrame:
     """A query as a frame with the given column types ("time", "date" or a polars type),
     read through the driver's cursor READ_CHUNK rows at a time, each chunk built column by
     column: the ORM's per-value result processing would cost more than the rest of a scoring
@@ -69,11 +74,11 @@ def read(conn: Connection, stmt: Select[*tuple[Any, ...]], schema: dict[str, Any
         frame = _utc(frame, *(k for k, v in schema.items() if v == "time"))
         return _dates(frame, *(k for k, v in schema.items() if v == "date"))
 
-    columnar = arrow_frame(conn, sql, list(schema))
-    if columnar is not None:
-        if columnar.height == 0:
+    arrow = columnar.frame(sql, list(schema)) if columnar is not None else None
+    if arrow is not None:
+        if arrow.height == 0:
             return pl.DataFrame(schema={k: kinds.get(v, v) for k, v in schema.items()})
-        return typed(columnar)
+        return typed(arrow)
     driver: Any = conn.connection.driver_connection
     parts: list[pl.DataFrame] = []
     cursor = driver.cursor()
@@ -137,7 +142,19 @@ def load_context(
 ) -> Context:
     """Read every source risk rules use for an organisation: outcomes known by now, the
     referrals sent by reports_until (now unless a backtest replays a world's referrals as
-    its trips happened)."""
+    its trips happened). The large tables are read as Arrow where the store allows it."""
+    with Columnar(conn) as columnar:
+        return _load(conn, org_id, settings, now, reports_until, columnar)
+
+
+def _load(
+    conn: Connection,
+    org_id: int,
+    settings: RiskSettings,
+    now: datetime,
+    reports_until: datetime | None,
+    columnar: Columnar,
+) -> Context:
     m = TABLES["manifest"]
     t = cast(Table, Trip.__table__)
     sqlite = conn.dialect.name == "sqlite"
@@ -169,6 +186,7 @@ def load_context(
             "delivery_hours": pl.Float64,
             "laden": pl.Boolean,
         },
+        columnar,
     )  # fmt: skip
     # each trip's manifest line (stored once per booking and container), joined here: two
     # scans and a hash join instead of a million index lookups in the store
@@ -195,6 +213,7 @@ def load_context(
             "vessel_imo": pl.String,
             "voyage": pl.String,
         },
+        columnar,
     )  # fmt: skip
     trips = (
         trips.with_columns(pl.col("booking_ref").fill_null("").alias("_booking"))
@@ -286,6 +305,7 @@ def load_context(
             "explanation": pl.String,
             "evidence": pl.String,
         },
+        columnar,
     )
     stays = stays_of(trips)
     trips = trips.drop("stays")  # read as ctx.stays from here on (a quarter of the frame)
@@ -303,6 +323,7 @@ def load_context(
             "zone": pl.String,
             "granted": pl.Boolean,
         },
+        columnar,
     )
     persons = read(
         conn,
@@ -358,6 +379,7 @@ def load_context(
         conn,
         select(TripSeal.trip_id, TripSeal.seal, TripSeal.event_id).where(of_org(TripSeal.org_id)),
         {"trip_id": pl.Int64, "seal": pl.String, "event_id": pl.Int64},
+        columnar,
     )
     return Context(
         org_id, settings, now, trips, alerts, stays, access, releases, outcomes, seals,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from cargowatch.custody.models import Trip
 from cargowatch.db.base import sqlite_timestamp
 from cargowatch.db.bulk import bulk_insert
+from cargowatch.db.columnar import Columnar
 from cargowatch.risk import learned as L
 from cargowatch.risk import rules as _builtin  # noqa: F401  (registers the built-in rules)
 from cargowatch.risk.context import Context, load_context, read
@@ -607,7 +608,8 @@ def _previous(session: Session, org_id: int, ids: list[int] | None) -> pl.DataFr
     schema: dict[str, Any] = {"trip_id": pl.Int64, "score_before": pl.Float64,
                               "model_before": pl.Int64, "keys_before": pl.String}  # fmt: skip
     if ids is None:  # as columns: a million rows
-        return read(session.connection(), query, schema)
+        with Columnar(session.connection()) as columnar:
+            return read(session.connection(), query, schema, columnar)
     rows: list[Any] = []
     for start in range(0, len(ids), 5000):
         rows += session.execute(query.where(Assessment.trip_id.in_(ids[start : start + 5000])))
