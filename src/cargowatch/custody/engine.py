@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import msgspec
@@ -23,7 +22,6 @@ from cargowatch.custody.checks import Found, check_trip, cross_trip, split_trips
 from cargowatch.custody.inputs import EventRow, Inputs, load
 from cargowatch.custody.models import Alert, Trip, TripSeal
 from cargowatch.custody.settings import CustodySettings, custody_settings
-from cargowatch.db.base import sqlite_timestamp
 from cargowatch.db.bulk import bulk_insert
 from cargowatch.db.engine import analyze
 from cargowatch.events.models import Event
@@ -322,18 +320,9 @@ def _store_part(
 
 
 def _bulk(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys) through the driver; times as each store keeps
-    them (SQLite: UTCDateTime's naive UTC text)."""
+    """Insert rows (dicts with the same keys) through the driver."""
     columns = list(rows[0])
-    if session.get_bind().dialect.name == "sqlite":
-        values: Iterable[tuple[Any, ...]] = (
-            tuple(sqlite_timestamp(v) if isinstance(v, datetime) else v
-                  for v in (row[c] for c in columns))
-            for row in rows
-        )  # fmt: skip
-    else:
-        values = (tuple(row[c] for c in columns) for row in rows)
-    bulk_insert(session, table, columns, values)
+    bulk_insert(session, table, columns, (tuple(row[c] for c in columns) for row in rows))
 
 
 def _stays(rows: list[EventRow]) -> dict[str, Any]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
+
+from cargowatch.db.base import UTCDateTime, sqlite_timestamp
 
 CHUNK = 50_000
 
@@ -70,7 +73,8 @@ def bulk_insert(
     session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> int:
     """Append rows that have no key to meet (derived rows a caller has just deleted), by
-    executemany on SQLite and COPY on PostgreSQL; returns how many."""
+    executemany on SQLite and COPY on PostgreSQL; returns how many. Aware datetimes in
+    UTCDateTime columns are written as SQLite keeps them (naive UTC text)."""
     driver: Any = session.connection().connection.driver_connection
     dialect = session.get_bind().dialect.name
     cols = ", ".join(columns)
@@ -78,7 +82,8 @@ def bulk_insert(
     iterator = iter(rows)
     if dialect == "sqlite":
         sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join('?' * len(columns))})"
-        return _executemany(driver, sql, iterator)
+        times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
+        return _executemany(driver, sql, _sqlite_times(iterator, times) if times else iterator)
     with driver.cursor() as cur:
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
         with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:
@@ -86,6 +91,20 @@ def bulk_insert(
                 copy.write_row(row)
                 written += 1
     return written
+
+
+def _sqlite_times(rows: Iterator[Sequence[object]], times: list[int]) -> Iterator[Sequence[object]]:
+    """rows with the datetimes at the given places as SQLite's UTCDateTime text."""
+    for row in rows:
+        if any(isinstance(row[i], datetime) for i in times):
+            out = list(row)
+            for i in times:
+                value = out[i]
+                if isinstance(value, datetime):
+                    out[i] = sqlite_timestamp(value)
+            yield out
+        else:
+            yield row
 
 
 def _executemany(driver: Any, sql: str, rows: Iterator[Sequence[object]]) -> int:
