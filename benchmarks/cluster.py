@@ -20,7 +20,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from distributed import LocalCluster
+from cargowatch.cluster import local_cluster
 
 
 def main() -> None:
@@ -58,10 +58,7 @@ def main() -> None:
                 cluster = f"local:{size}" if size else ""
                 if size and not args.cold:
                     t = time.perf_counter()
-                    local = running.enter_context(
-                        LocalCluster(n_workers=size, threads_per_worker=1, processes=True,
-                                     dashboard_address=None)
-                    )  # fmt: skip
+                    local = running.enter_context(local_cluster(size))
                     cluster = local.scheduler_address
                     print(f"{name}: cluster started in {time.perf_counter() - t:.1f} s")
                 os.environ["CARGOWATCH_CLUSTER"] = cluster

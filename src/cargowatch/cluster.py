@@ -15,18 +15,13 @@ from cargowatch.exceptions import InvalidInput
 @contextmanager
 def client_for(cluster: str) -> Iterator[Any]:
     """A Dask client of the cluster named, closed (and a local cluster stopped) after use."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if cluster.startswith("local:"):
         size = cluster.removeprefix("local:")
         if not size.isdigit() or not 1 <= int(size) <= 256:
             raise InvalidInput(f"CARGOWATCH_CLUSTER {cluster!r}: local:N, N from 1 to 256")
-        with (
-            LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=int(size), threads_per_worker=1, processes=True, dashboard_address=None
-            ) as local,
-            Client(local) as client,  # type: ignore[no-untyped-call]
-        ):
+        with local_cluster(int(size)) as local, Client(local) as client:  # type: ignore[no-untyped-call]
             yield client
         return
     if not cluster.startswith(("tcp://", "tls://")):
@@ -35,3 +30,13 @@ def client_for(cluster: str) -> Iterator[Any]:
         )
     with Client(cluster, timeout=30) as client:  # type: ignore[no-untyped-call]
         yield client
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask cluster of worker processes on this machine, one thread each (the parts are
+    Python that holds the interpreter lock); a context manager that stops it."""
+    from distributed import LocalCluster
+
+    return LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
